@@ -1,0 +1,40 @@
+# Everything runs from a project-local virtualenv that the first target creates.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt shared/requirements.txt | cksum | cut -d' ' -f1)
+PORT   ?= 3000
+
+.PHONY: install serve demo test lint typecheck cfn-lint check clean
+
+$(STAMP): requirements-dev.txt shared/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The local API (fakes + moto on loopback unless upstream variables are set); Ctrl-C stops it.
+serve: $(STAMP)
+	$(BIN)/python -m local.serve --port $(PORT)
+
+## Every test: unit, integration (real handlers, HTTP fakes, moto server) and end to end.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy shared functions local
+
+cfn-lint: $(STAMP)
+	$(BIN)/cfn-lint template.yaml
+
+check: lint typecheck cfn-lint test
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""import-customers: POST /customers/import (dry runs answer the plan; real runs are queued)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ddhalo import jobs
+from ddhalo.api.app import logger, make_resolver, metrics, run_response, services, tracer
+from ddhalo.api.models import CustomerImportRequest
+from ddhalo.configuration import load_connection
+from ddhalo.importers.customers import CustomerOptions, validate_request
+from ddhalo.snapshot import DickerDataCustomers
+
+app = make_resolver()
+
+
+@app.post("/customers/import")
+@tracer.capture_method
+def import_customers(body: Annotated[CustomerImportRequest | None, Body()] = None) -> Response[Any]:
+    request = body or CustomerImportRequest()
+    svc = services()
+    conn = load_connection(svc.store, svc.secrets)
+    upstreams = svc.runner.make_upstreams(conn)
+    settings = conn.settings
+    options = CustomerOptions(
+        customer_ids=request.customer_ids,
+        top_level_id=request.top_level_id if request.top_level_id is not None else settings.top_level_id,
+        update_main_site_address=(
+            request.update_main_site_address
+            if request.update_main_site_address is not None
+            else settings.update_main_site_address
+        ),
+    )
+    customers = (
+        DickerDataCustomers.read(upstreams.dicker_data) if options.customer_ids else DickerDataCustomers()
+    )
+    validate_request(options, customers, upstreams.halo)
+    run = jobs.start(
+        svc.runner,
+        svc.dispatcher,
+        "customers",
+        options.model_dump(),
+        dry_run=request.dry_run,
+        trigger="api",
+        upstreams=upstreams,
+    )
+    logger.info("customer import started", extra={"run_id": run.run_id, "dry_run": run.dry_run})
+    return run_response(run, svc.runner)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,70 @@
+"""GET /mappings, POST /mappings (by hand) and DELETE /mappings/{dicker_customer_id}."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ddhalo.api.app import caller, logger, make_resolver, metrics, services, tracer
+from ddhalo.api.models import CustomerId, MappingRequest
+from ddhalo.errors import IntegrationError
+from ddhalo.mappings import add_mapping, mapping_overview
+from ddhalo.snapshot import DickerDataCustomers, HaloClients
+
+app = make_resolver()
+
+
+@app.get("/mappings")
+@tracer.capture_method
+def list_mappings() -> dict[str, Any]:
+    """Stored mappings always answer; an unreachable upstream becomes a warning, not a 5xx."""
+    svc = services()
+    warnings: list[str] = []
+    customers: DickerDataCustomers | None = None
+    clients: HaloClients | None = None
+    try:
+        upstreams = svc.runner.upstreams()
+    except IntegrationError as exc:
+        warnings.append(str(exc))
+    else:
+        try:
+            customers = DickerDataCustomers.read(upstreams.dicker_data)
+        except IntegrationError as exc:
+            warnings.append(str(exc))
+        try:
+            clients = HaloClients.from_records(upstreams.halo.clients())
+        except IntegrationError as exc:
+            warnings.append(str(exc))
+    return mapping_overview(svc.store, customers, clients, warnings).model_dump(mode="json")
+
+
+@app.post("/mappings")
+@tracer.capture_method
+def create_mapping(body: MappingRequest) -> Response[Any]:
+    svc = services()
+    upstreams = svc.runner.upstreams()
+    customers = DickerDataCustomers.read(upstreams.dicker_data)
+    mapping = add_mapping(
+        svc.store, customers, upstreams.halo, body.dicker_customer_id, body.halo_client_id, caller(app)
+    )
+    logger.info("mapping added", extra={"dicker_customer_id": mapping.dicker_customer_id})
+    return Response(201, content_types.APPLICATION_JSON, mapping.model_dump(mode="json"))
+
+
+@app.delete("/mappings/<dicker_customer_id>")
+@tracer.capture_method
+def delete_mapping(dicker_customer_id: Annotated[CustomerId, Path()]) -> dict[str, Any]:
+    removed = services().store.delete_mapping(dicker_customer_id)
+    logger.info("mapping removed", extra={"dicker_customer_id": dicker_customer_id})
+    return {"deleted": removed.model_dump(mode="json")}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

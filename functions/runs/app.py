@@ -1,0 +1,43 @@
+"""GET /runs (newest first, paged) and GET /runs/{run_id} (with its items, paged)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ddhalo.api.app import logger, make_resolver, metrics, services, tracer
+from ddhalo.errors import NotFoundError
+
+app = make_resolver()
+
+RunId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+Token = Annotated[str | None, Query(max_length=2048)]
+
+
+@app.get("/runs")
+@tracer.capture_method
+def list_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20, next_token: Token = None) -> dict[str, Any]:
+    runs, token = services().store.list_runs(limit=limit, next_token=next_token)
+    return {"runs": [run.model_dump(mode="json") for run in runs], "next_token": token}
+
+
+@app.get("/runs/<run_id>")
+@tracer.capture_method
+def get_run(
+    run_id: RunId, limit: Annotated[int, Query(ge=1, le=1000)] = 1000, next_token: Token = None
+) -> dict[str, Any]:
+    svc = services()
+    run = svc.store.get_run(run_id)
+    if run is None:
+        raise NotFoundError(f"No run with id {run_id}.", "Run ids are listed by GET /runs.")
+    return svc.runner.view(run, limit=limit, next_token=next_token)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

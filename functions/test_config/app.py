@@ -1,0 +1,35 @@
+"""test-config: POST /config/test checks Dicker Data and Halo with stored or candidate settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ddhalo.api.app import logger, make_resolver, metrics, services, tracer
+from ddhalo.config_check import ConfigCheck, check_configuration
+from ddhalo.configuration import load_connection
+from ddhalo.settings import SettingsUpdate
+
+app = make_resolver()
+
+
+@app.post("/config/test")
+@tracer.capture_method
+def check_config(candidate: Annotated[SettingsUpdate | None, Body()] = None) -> ConfigCheck:
+    svc = services()
+    result = check_configuration(load_connection(svc.store, svc.secrets, candidate))
+    logger.info(
+        "configuration checked",
+        extra={"ok": result.ok, "dicker_data_ok": result.dicker_data.ok, "halo_ok": result.halo.ok},
+    )
+    return result
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Local development helpers (fakes of the upstream APIs, dev runner); not deployed."""

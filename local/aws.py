@@ -1,0 +1,304 @@
+"""moto on loopback standing in for the template's DynamoDB tables, secrets and queues.
+
+Every boto3 client in the process (handlers, Powertools Parameters, the runner) reaches moto
+through `AWS_ENDPOINT_URL`, so handler code runs unchanged. Resources are created from the
+template's own Properties, and the functions' environment variables are resolved against the
+names moto gave them, the way CloudFormation would.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import boto3
+import requests
+from moto.server import ThreadedMotoServer
+
+from local.template import FUNCTION_TYPE, NO_VALUE, Function, Resolver, Resource, Template, cfn_string
+
+REGION = "ap-southeast-2"
+ACCOUNT_ID = "123456789012"  # moto's default account
+PREFIX = "ddhalo-local"
+DEFAULT_METRICS_NAMESPACE = "ddhalo-local"
+
+log = logging.getLogger(__name__)
+
+# moto's backends are process-wide, and so is os.environ: one LocalAws at a time per process.
+_ACTIVE = threading.Lock()
+
+# Variables that would send boto3 somewhere other than moto, or sign as a real identity.
+_CLEARED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+
+# CloudFormation properties of AWS::SQS::Queue that are SQS attributes under the same name.
+_QUEUE_ATTRIBUTES = (
+    "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout", "FifoQueue", "ContentBasedDeduplication", "DeduplicationScope",
+    "FifoThroughputLimit",
+)  # fmt: skip
+_INDEX_KEYS = ("IndexName", "KeySchema", "Projection")
+_SIMPLE_TABLE_TYPES = {"String": "S", "Number": "N", "Binary": "B"}
+
+
+class EnvPatch:
+    """Changes os.environ and can put back exactly what was there before."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def set(self, name: str, value: str | None) -> None:
+        self._saved.setdefault(name, os.environ.get(name))
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+    def restore(self) -> None:
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved.clear()
+
+
+@dataclass
+class LocalAws:
+    """Start with `start()` (or `with`); `resolver` then knows every resource's physical name."""
+
+    template: Template
+    region: str = REGION
+    prefix: str = PREFIX
+    endpoint_url: str = ""
+    resolver: Resolver = field(init=False)
+    _server: ThreadedMotoServer | None = field(default=None, init=False, repr=False)
+    _env: EnvPatch = field(default_factory=EnvPatch, init=False, repr=False)
+    _owns_lock: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.resolver = Resolver(
+            parameters=self.template.parameter_defaults(),
+            conditions=self.template.conditions,
+            region=self.region,
+            account_id=ACCOUNT_ID,
+            stack_name=self.prefix,
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> Self:
+        if not _ACTIVE.acquire(blocking=False):
+            raise RuntimeError("Another local AWS is already running in this process; stop it first.")
+        self._owns_lock = True
+        try:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto call is noise
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._server.start()
+            host, port = self._server.get_host_and_port()
+            self.endpoint_url = f"http://{host}:{port}"
+            self._point_boto3_here()
+            # Backends outlive a stopped server in this process: start from an empty account.
+            requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+            self._create_resources()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self._env.restore()
+        if self._owns_lock:
+            self._owns_lock = False
+            _ACTIVE.release()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region)
+
+    def _point_boto3_here(self) -> None:
+        for name in [*_CLEARED, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))]:
+            self._env.set(name, None)
+        for name, value in {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }.items():
+            self._env.set(name, value)
+        boto3.DEFAULT_SESSION = None  # a session made earlier may hold other credentials
+
+    # -- resources ----------------------------------------------------------------------------
+    def _name(self, res: Resource, prop: str) -> str:
+        given = self.resolver.resolve(res.properties.get(prop))
+        return given if isinstance(given, str) else f"{self.prefix}-{res.logical_id}"
+
+    def _create_resources(self) -> None:
+        """Tables, then queues, then secrets (their properties may `!Sub` earlier names)."""
+        for res in self.template.resources.values():
+            self._placeholder(res)
+        for res in self.template.tables:
+            self._create_table(res)
+        for res in self.template.queues:
+            self._create_queue(res)
+        for res in self.template.queues:
+            self._set_redrive(res)
+        for res in self.template.secrets:
+            self._create_secret(res)
+
+    def _placeholder(self, res: Resource) -> None:
+        """Names for resources moto does not host, so `!Ref`/`!GetAtt` of them still resolve."""
+        if res.type == FUNCTION_TYPE:
+            fn = self.template.functions[res.logical_id]
+            name = fn.function_name or f"{self.prefix}-{res.logical_id}"
+            arn = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
+        else:
+            name = f"{self.prefix}-{res.logical_id}"
+            service = res.type.split("::")[1].lower() if res.type.count("::") == 2 else "local"
+            arn = f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{name}"
+        self.resolver.refs[res.logical_id] = name
+        self.resolver.attrs[(res.logical_id, "Arn")] = arn
+
+    def _create_table(self, res: Resource) -> None:
+        props = self.resolver.resolve(res.properties)
+        name = self._name(res, "TableName")
+        args: dict[str, Any] = {"TableName": name, "BillingMode": "PAY_PER_REQUEST"}
+        if res.type == "AWS::Serverless::SimpleTable":
+            key = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
+            args["KeySchema"] = [{"AttributeName": key["Name"], "KeyType": "HASH"}]
+            args["AttributeDefinitions"] = [
+                {"AttributeName": key["Name"], "AttributeType": _SIMPLE_TABLE_TYPES[key["Type"]]}
+            ]
+        else:
+            args["KeySchema"] = props["KeySchema"]
+            args["AttributeDefinitions"] = props["AttributeDefinitions"]
+        for prop in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            if props.get(prop):
+                args[prop] = [{k: ix[k] for k in _INDEX_KEYS if k in ix} for ix in props[prop]]
+        if stream := props.get("StreamSpecification"):
+            args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        client = self.client("dynamodb")
+        table = client.create_table(**args)["TableDescription"]
+        if (ttl := props.get("TimeToLiveSpecification")) and ttl.get("Enabled"):
+            client.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+        self.resolver.refs[res.logical_id] = name
+        self.resolver.attrs[(res.logical_id, "Arn")] = table["TableArn"]
+        if "LatestStreamArn" in table:
+            self.resolver.attrs[(res.logical_id, "StreamArn")] = table["LatestStreamArn"]
+
+    def _create_queue(self, res: Resource) -> None:
+        props = self.resolver.resolve(res.properties)
+        name = self._name(res, "QueueName")
+        fifo = cfn_string(props.get("FifoQueue", False)) == "true"
+        if fifo and not name.endswith(".fifo"):
+            name += ".fifo"
+        attributes = {k: cfn_string(props[k]) for k in _QUEUE_ATTRIBUTES if k in props}
+        client = self.client("sqs")
+        url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.resolver.refs[res.logical_id] = url
+        self.resolver.attrs.update(
+            {
+                (res.logical_id, "Arn"): arn,
+                (res.logical_id, "QueueName"): name,
+                (res.logical_id, "QueueUrl"): url,
+            }
+        )
+
+    def _set_redrive(self, res: Resource) -> None:
+        """After every queue exists, since a dead-letter queue may be declared after its source."""
+        attributes = {}
+        for prop in ("RedrivePolicy", "RedriveAllowPolicy"):
+            value = self.resolver.resolve(res.properties.get(prop))
+            if value:
+                attributes[prop] = value if isinstance(value, str) else json.dumps(value)
+        if attributes:
+            self.client("sqs").set_queue_attributes(
+                QueueUrl=self.queue_url(res.logical_id), Attributes=attributes
+            )
+
+    def _create_secret(self, res: Resource) -> None:
+        props = self.resolver.resolve(res.properties)
+        value = props.get("SecretString")
+        if value is None:
+            value = _generated_secret(props.get("GenerateSecretString") or {})
+        arn = self.client("secretsmanager").create_secret(Name=self._name(res, "Name"), SecretString=value)[
+            "ARN"
+        ]
+        self.resolver.refs[res.logical_id] = arn
+        self.resolver.attrs[(res.logical_id, "Arn")] = arn
+        self.resolver.attrs[(res.logical_id, "Id")] = arn
+
+    def queue_url(self, logical_id: str) -> str:
+        return self.resolver.refs[logical_id]
+
+    def queue_arn(self, logical_id: str) -> str:
+        return self.resolver.attrs[(logical_id, "Arn")]
+
+    def function_name(self, logical_id: str) -> str:
+        return self.resolver.refs[logical_id]
+
+    # -- environment --------------------------------------------------------------------------
+    def function_environment(self, fn: Function) -> dict[str, str]:
+        """The function's variables as Lambda would see them (strings, `AWS::NoValue` dropped)."""
+        env: dict[str, str] = {}
+        for name, raw in fn.environment.items():
+            value = self.resolver.resolve(raw)
+            if value is NO_VALUE:
+                continue
+            env[name] = cfn_string(value)
+            if "${" in env[name]:
+                log.warning("%s: %s=%s could not be fully resolved locally", fn.logical_id, name, env[name])
+        return env
+
+    def apply_function_environment(self) -> dict[str, str]:
+        """One process hosts every function, so their variables are merged into os.environ."""
+        merged: dict[str, str] = {}
+        owner: dict[str, str] = {}
+        for fn in self.template.functions.values():
+            for name, value in self.function_environment(fn).items():
+                if name in merged and merged[name] != value:
+                    log.warning(
+                        "%s and %s disagree on %s; using %s's value",
+                        owner[name],
+                        fn.logical_id,
+                        name,
+                        owner[name],
+                    )
+                    continue
+                merged.setdefault(name, value)
+                owner.setdefault(name, fn.logical_id)
+        merged["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon locally
+        merged.setdefault("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE)
+        for name, value in merged.items():
+            self._env.set(name, value)
+        return merged
+
+
+def _generated_secret(spec: dict[str, Any]) -> str:
+    """A local stand-in for CloudFormation's GenerateSecretString."""
+    password = secrets.token_urlsafe(int(spec.get("PasswordLength", 32)))[
+        : int(spec.get("PasswordLength", 32))
+    ]
+    template, key = spec.get("SecretStringTemplate"), spec.get("GenerateStringKey")
+    if template and key:
+        return json.dumps({**json.loads(template), key: password})
+    return password

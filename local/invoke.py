@@ -1,0 +1,289 @@
+"""Calling the real handlers in-process the way Lambda would, and building the events it sends.
+
+One process hosts every function: each handler module is imported once from its file, and a
+lock per function lets a function handle one event at a time (like a single container) while
+different functions run concurrently.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import json
+import logging
+import secrets
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl
+
+from local.template import Function
+
+Handler = Callable[[Any, Any], Any]
+log = logging.getLogger(__name__)
+
+_modules: dict[Path, ModuleType] = {}
+_import_lock = threading.Lock()
+
+
+def load_handler(fn: Function) -> Handler:
+    """Import `<CodeUri>/<module>.py` under a name unique to its path (two `app.py` never clash)."""
+    path = fn.module_path.resolve()
+    with _import_lock:
+        module = _modules.get(path)
+        if module is None:
+            digest = hashlib.sha1(str(path).encode(), usedforsecurity=False).hexdigest()[:10]
+            name = f"_local_handler_{path.stem}_{digest}"
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"{fn.logical_id}: cannot import {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module  # pydantic and dataclasses look their module up here
+            sys.path.insert(0, str(fn.code_uri))  # sibling modules of the handler, as in Lambda
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[name]
+                raise
+            finally:
+                sys.path.remove(str(fn.code_uri))
+            _modules[path] = module
+    handler = getattr(module, fn.handler_name, None)
+    if not callable(handler):
+        raise ImportError(f"{fn.logical_id}: {path} has no callable {fn.handler_name!r}")
+    return handler  # type: ignore[no-any-return]
+
+
+def forget_cached_clients() -> None:
+    """A new local stack is a cold start: drop clients and lookups cached for an earlier one.
+
+    boto3 clients are bound to the endpoint they were made with, so caches made while another
+    moto was running (Powertools providers, `functools.cache` factories in the shared code and
+    in handler modules) would otherwise keep talking to a server that is gone.
+    """
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    shared = [m for n, m in list(sys.modules.items()) if n.partition(".")[0] == "ddhalo"]
+    for module in [*shared, *_modules.values()]:
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == module.__name__:
+                clear()
+
+
+@dataclass
+class LambdaContext:
+    """What handlers read from Lambda's context object."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float = field(repr=False)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+class Invoker:
+    """Runs handlers: `invoke(fn, event)` answers what the handler returned (or raises)."""
+
+    def __init__(
+        self, functions: Mapping[str, Function], names: Mapping[str, str], region: str, account: str
+    ):
+        self.functions = dict(functions)
+        self._names = dict(names)
+        self._region = region
+        self._account = account
+        self._locks = {fid: threading.Lock() for fid in functions}
+
+    def context(self, fn: Function) -> LambdaContext:
+        name = self._names.get(fn.logical_id, fn.logical_id)
+        day = datetime.now(UTC).strftime("%Y/%m/%d")
+        return LambdaContext(
+            function_name=name,
+            function_version="$LATEST",
+            invoked_function_arn=f"arn:aws:lambda:{self._region}:{self._account}:function:{name}",
+            memory_limit_in_mb=fn.memory_size,
+            aws_request_id=str(uuid.uuid4()),
+            log_group_name=f"/aws/lambda/{name}",
+            log_stream_name=f"{day}/[$LATEST]{uuid.uuid4().hex}",
+            deadline=time.monotonic() + fn.timeout,
+        )
+
+    def invoke(self, function_id: str, event: Any) -> Any:
+        fn = self.functions[function_id]
+        handler = load_handler(fn)
+        with self._locks[function_id]:
+            ctx = self.context(fn)
+            try:
+                return handler(event, ctx)
+            finally:
+                if ctx.get_remaining_time_in_millis() == 0:
+                    log.warning(
+                        "%s ran past its %s s Timeout: Lambda would have stopped it", function_id, fn.timeout
+                    )
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def _joined(pairs: Iterable[tuple[str, str]], lower: bool = False) -> dict[str, str]:
+    """API Gateway v2 joins repeated headers and query parameters with commas."""
+    out: dict[str, str] = {}
+    for key, value in pairs:
+        key = key.lower() if lower else key
+        out[key] = f"{out[key]},{value}" if key in out else value
+    return out
+
+
+def _api_request_id() -> str:
+    return base64.b32encode(secrets.token_bytes(10)).decode().rstrip("=")[:16]
+
+
+def http_event(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    *,
+    route_key: str,
+    path_parameters: Mapping[str, str] | None = None,
+    source_ip: str = "127.0.0.1",
+    api_id: str = "local",
+    account_id: str = "123456789012",
+    iam_caller: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) event, as a Lambda integration gets it."""
+    header_pairs = list(headers)
+    cookies = [c.strip() for k, v in header_pairs if k.lower() == "cookie" for c in v.split(";") if c.strip()]
+    hdrs = _joined(((k, v) for k, v in header_pairs if k.lower() != "cookie"), lower=True)
+    now = datetime.now(UTC)
+    domain = hdrs.get("host", "127.0.0.1")
+    context: dict[str, Any] = {
+        "accountId": account_id,
+        "apiId": api_id,
+        "domainName": domain,
+        "domainPrefix": domain.split(".")[0],
+        "http": {
+            "method": method,
+            "path": raw_path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": source_ip,
+            "userAgent": hdrs.get("user-agent", ""),
+        },
+        "requestId": _api_request_id(),
+        "routeKey": route_key,
+        "stage": "$default",
+        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now.timestamp() * 1000),
+    }
+    if iam_caller:  # what an IAM-authorised route would carry; loopback calls are not signed
+        context["authorizer"] = {
+            "iam": {
+                "accessKey": "LOCALACCESSKEY",
+                "accountId": account_id,
+                "callerId": "LOCAL",
+                "userArn": f"arn:aws:iam::{account_id}:user/local",
+                "userId": "LOCAL",
+                "principalOrgId": None,
+                "cognitoIdentity": None,
+            }
+        }
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": hdrs,
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    query = parse_qsl(raw_query, keep_blank_values=True)
+    if query:
+        event["queryStringParameters"] = _joined(query)
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
+    if body:
+        try:
+            event["body"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+    return event
+
+
+def _message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
+    """SQS API shape (`StringValue`, bytes) → Lambda event shape (`stringValue`, base64)."""
+
+    def b64(data: Any) -> str:
+        return base64.b64encode(data if isinstance(data, bytes) else str(data).encode()).decode()
+
+    out: dict[str, Any] = {
+        "stringListValues": list(value.get("StringListValues", [])),
+        "binaryListValues": [b64(v) for v in value.get("BinaryListValues", [])],
+        "dataType": value.get("DataType", "String"),
+    }
+    if "StringValue" in value:
+        out["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        out["binaryValue"] = b64(value["BinaryValue"])
+    return out
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def sqs_event(messages: Iterable[Mapping[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """An SQS event source mapping's event from `ReceiveMessage` results."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m.get("Body", ""),
+                "attributes": dict(m.get("Attributes", {})),
+                "messageAttributes": {
+                    k: _message_attribute(v) for k, v in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m.get("MD5OfBody") or _md5(m.get("Body", "")),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+def scheduled_event(rule_arn: str, region: str, account_id: str, input_json: str | None = None) -> Any:
+    """What a schedule delivers: its constant Input if it has one, else EventBridge's envelope."""
+    if input_json is not None:
+        return json.loads(input_json)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account_id,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [rule_arn],
+        "detail": {},
+    }

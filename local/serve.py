@@ -1,0 +1,635 @@
+"""`make serve`: the whole product on loopback, without Docker or `sam local`.
+
+The HTTP API of `template.yaml` is served by the real handlers with API Gateway v2 events;
+DynamoDB, Secrets Manager and SQS are moto; queued work is drained in-process so runs finish;
+Dicker Data and Halo are the bundled fakes unless `DICKER_DATA_*` / `HALO_*` point elsewhere.
+The contract is PRODUCT.md's "Running locally".
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, Self
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from local.aws import ACCOUNT_ID, LocalAws
+from local.invoke import Invoker, forget_cached_clients, http_event, load_handler, scheduled_event, sqs_event
+from local.template import DEFAULT_ROUTE, Route, ScheduleSource, SqsSource, Template, load_template
+
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+DEFAULT_PORT = 3000
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
+SQS_WAIT_SECONDS = 1
+# Credentials of the bundled fakes: local and well known, never real.
+FAKE_DICKER_DATA_ACCOUNT = "LOCAL01"
+FAKE_DICKER_DATA_TOKEN = "local-dicker-data-token"
+FAKE_HALO_CLIENT_ID = "local-halo-client"
+FAKE_HALO_CLIENT_SECRET = "local-halo-secret"
+_HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+log = logging.getLogger("local.serve")
+
+
+# -- upstreams --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DickerDataUpstream:
+    base_url: str
+    account_code: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class HaloUpstream:
+    api_url: str
+    auth_url: str | None = None
+    tenant: str | None = None
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Upstreams:
+    """Where the upstream APIs are; `None` for one means "start its bundled fake"."""
+
+    dicker_data: DickerDataUpstream | None = None
+    halo: HaloUpstream | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Upstreams:
+        """Each upstream is real only when its URL variable is set (PRODUCT.md's contract)."""
+        from ddhalo.settings import derive_halo_auth_url
+
+        def get(name: str) -> str | None:
+            return environ.get(name) or None
+
+        dd = halo = None
+        if base := get("DICKER_DATA_BASE_URL"):
+            dd = DickerDataUpstream(base, get("DICKER_DATA_ACCOUNT_CODE"), get("DICKER_DATA_ACCESS_TOKEN"))
+        elif get("DICKER_DATA_ACCOUNT_CODE") or get("DICKER_DATA_ACCESS_TOKEN"):
+            log.warning("DICKER_DATA_BASE_URL is not set, so the Dicker Data fake is used anyway")
+        if api := get("HALO_API_URL"):
+            halo = HaloUpstream(
+                api_url=api,
+                auth_url=get("HALO_AUTH_URL") or derive_halo_auth_url(api),
+                tenant=get("HALO_TENANT"),
+                client_id=get("HALO_CLIENT_ID"),
+                client_secret=get("HALO_CLIENT_SECRET"),
+            )
+        elif get("HALO_CLIENT_ID") or get("HALO_CLIENT_SECRET"):
+            log.warning("HALO_API_URL is not set, so the Halo fake is used anyway")
+        return cls(dd, halo)
+
+
+def public_url(url: str) -> str:
+    """The URL without any `user:password@` part, safe to print."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+# -- routing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _CompiledRoute:
+    route: Route
+    pattern: re.Pattern[str]
+    names: tuple[str, ...]
+
+    @property
+    def rank(self) -> tuple[bool, bool, int, bool]:
+        """API Gateway prefers exact paths, then fewer placeholders, then a named method."""
+        path = self.route.path
+        return (
+            path == DEFAULT_ROUTE,
+            "+}" in path,
+            -path.count("/") + path.count("{"),
+            self.route.method == "ANY",
+        )
+
+
+def _compile(route: Route) -> _CompiledRoute:
+    if route.path == DEFAULT_ROUTE:
+        return _CompiledRoute(route, re.compile(r".*"), ())
+    names: list[str] = []
+    regex = ""
+    for piece in re.split(r"(\{[^}]+\})", route.path):
+        if piece.startswith("{") and piece.endswith("}"):
+            greedy = piece.endswith("+}")
+            names.append(piece[1 : -2 if greedy else -1])
+            regex += "(.+)" if greedy else "([^/]+)"
+        else:
+            regex += re.escape(piece)
+    return _CompiledRoute(route, re.compile(regex), tuple(names))
+
+
+class Router:
+    """Matches `METHOD /path` against the template's HttpApi routes."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self._routes = sorted((_compile(r) for r in routes), key=lambda c: c.rank)
+
+    def match(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
+        for compiled in self._routes:
+            if compiled.route.method not in ("ANY", method):
+                continue
+            found = compiled.pattern.fullmatch(raw_path)
+            if found:
+                return compiled.route, {
+                    n: unquote(v) for n, v in zip(compiled.names, found.groups(), strict=True)
+                }
+        return None
+
+
+# -- HTTP -------------------------------------------------------------------------------------
+
+
+def error_body(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+def lambda_http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An HTTP API v2 integration answer as (status, headers, body)."""
+    if not (isinstance(result, dict) and "statusCode" in result):  # v2: anything else is a 200 JSON
+        return 200, [("Content-Type", "application/json")], json.dumps(result).encode()
+    multi = {k.lower(): (k, v) for k, v in (result.get("multiValueHeaders") or {}).items()}
+    headers = [(k, str(v)) for k, v in (result.get("headers") or {}).items() if k.lower() not in multi]
+    headers += [(k, str(v)) for k, values in multi.values() for v in values]
+    headers += [("Set-Cookie", str(c)) for c in result.get("cookies") or []]
+    body = result.get("body")
+    text = body if isinstance(body, str) else "" if body is None else json.dumps(body)
+    data = base64.b64decode(text) if result.get("isBase64Encoded") else text.encode()
+    return int(result["statusCode"]), [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP], data
+
+
+class _ApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], app: LocalApp) -> None:
+        self.app = app
+        super().__init__(address, _ApiHandler)
+
+
+class _PayloadTooLargeError(Exception):
+    pass
+
+
+class _ApiHandler(BaseHTTPRequestHandler):
+    server: _ApiServer
+    protocol_version = "HTTP/1.1"
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._read_body()
+        except _PayloadTooLargeError:
+            self.close_connection = True
+            self._send(
+                413, [], error_body("payload_too_large", "The request body is over Lambda's 6 MB limit.")
+            )
+            return
+        raw_path, _, raw_query = self.path.partition("?")
+        status, headers, data = self.server.app.handle_http(
+            self.command, raw_path, raw_query, list(self.headers.items()), body, self.client_address[0]
+        )
+        self._send(status, headers, data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            raise _PayloadTooLargeError
+        return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        data = bytearray()
+        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            if len(data) + size > MAX_PAYLOAD_BYTES:
+                raise _PayloadTooLargeError
+            data += self.rfile.read(size)
+            self.rfile.readline()
+        while self.rfile.readline().strip():  # trailers
+            pass
+        return bytes(data)
+
+    def _send(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+        self.send_response(status)
+        if not any(k.lower() == "content-type" for k, _ in headers) and data:
+            headers = [*headers, ("Content-Type", "application/json")]
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+
+# -- background work --------------------------------------------------------------------------
+
+
+def _failed_ids(source: SqsSource, result: Any, ids: list[str]) -> set[str]:
+    """Which messages to keep, following Lambda's partial batch response rules."""
+    if not source.report_batch_item_failures or not result:
+        return set()
+    if not isinstance(result, dict):
+        return set(ids)
+    failures = result.get("batchItemFailures") or []
+    try:
+        failed = {f["itemIdentifier"] for f in failures}
+    except (TypeError, KeyError):
+        return set(ids)  # a malformed answer fails the whole batch, as in Lambda
+    return failed if failed <= set(ids) and all(failed) else set(ids)
+
+
+class SqsPoller(threading.Thread):
+    """An event source mapping: receive up to BatchSize, invoke, delete what succeeded."""
+
+    def __init__(self, app: LocalApp, source: SqsSource) -> None:
+        super().__init__(name=f"sqs-{source.function_id}-{source.event_id}", daemon=True)
+        self.app, self.source = app, source
+        self.client = app.aws.client("sqs")
+        self.queue_url = app.aws.queue_url(source.queue_id)
+        self.queue_arn = app.aws.queue_arn(source.queue_id)
+
+    def run(self) -> None:
+        while not self.app.stopping.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                if self.app.stopping.is_set():
+                    return
+                log.exception("polling %s failed", self.source.queue_id)
+                self.app.stopping.wait(1)
+
+    def _receive(self) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        while len(messages) < self.source.batch_size:
+            got = self.client.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, self.source.batch_size - len(messages)),
+                WaitTimeSeconds=0 if messages else SQS_WAIT_SECONDS,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            messages += got
+            if not got or self.app.stopping.is_set():
+                break
+        return messages
+
+    def poll_once(self) -> int:
+        """One batch; answers how many messages were handled successfully."""
+        messages = self._receive()
+        if not messages:
+            return 0
+        ids = [m["MessageId"] for m in messages]
+        try:
+            result = self.app.invoke(
+                self.source.function_id, sqs_event(messages, self.queue_arn, self.app.aws.region)
+            )
+        except Exception:
+            traceback.print_exc()
+            failed = set(ids)
+        else:
+            failed = _failed_ids(self.source, result, ids)
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            self.client.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(done[start : start + 10])
+                ],
+            )
+        return len(done)
+
+
+class ScheduleTimer(threading.Thread):
+    """Fires one Schedule/ScheduleV2 event every `period` seconds (local stand-in for its cron)."""
+
+    def __init__(self, app: LocalApp, source: ScheduleSource, period: float) -> None:
+        super().__init__(name=f"schedule-{source.function_id}-{source.event_id}", daemon=True)
+        self.app, self.source, self.period = app, source, period
+
+    def run(self) -> None:
+        while not self.app.stopping.wait(self.period):
+            try:
+                self.app.fire_schedule(self.source)
+            except Exception:
+                traceback.print_exc()
+
+
+# -- the app ----------------------------------------------------------------------------------
+
+
+class LocalApp:
+    """Everything `make serve` runs, startable in-process (tests use `port=0`)."""
+
+    def __init__(
+        self,
+        port: int = DEFAULT_PORT,
+        upstreams: Upstreams | None = None,
+        *,
+        template: Path | str = DEFAULT_TEMPLATE,
+        host: str = "127.0.0.1",
+        schedule_every: float | None = None,
+        seed: bool = True,
+    ) -> None:
+        """`seed=False` skips the fakes and settings seeding (for templates of other projects)."""
+        self.template: Template = load_template(template)
+        self.port, self.host = port, host
+        self.upstreams = upstreams
+        self.schedule_every = schedule_every
+        self.seed = seed
+        self.aws = LocalAws(self.template)
+        self.stopping = threading.Event()
+        self.router = Router(self.template.routes)
+        self.invoker: Invoker | None = None
+        self.fakes: dict[str, Any] = {}  # "dicker_data" / "halo" → running fake
+        self.upstream_urls: dict[str, str] = {}
+        self._server: _ApiServer | None = None
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("LocalApp is not started")
+        return f"http://{self.host}:{self._server.server_address[1]}"
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> Self:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self.stopping.clear()
+        for layer in self.template.layer_dirs:
+            for path in (layer / "python", layer):
+                if path.is_dir() and str(path) not in sys.path:
+                    sys.path.insert(0, str(path))
+        self.aws.start()
+        self.aws.apply_function_environment()
+        forget_cached_clients()
+        self.invoker = Invoker(
+            self.template.functions,
+            {fid: self.aws.function_name(fid) for fid in self.template.functions},
+            self.aws.region,
+            ACCOUNT_ID,
+        )
+        if self.seed:
+            self._seed_settings(self.upstreams or Upstreams.from_env())
+        for fn in self.template.functions.values():  # import errors show at start, not mid-request
+            try:
+                load_handler(fn)
+            except Exception:
+                log.exception("cannot import %s's handler %s", fn.logical_id, fn.handler)
+        self._server = _ApiServer((self.host, self.port), self)
+        self._spawn(threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True))
+        for source in self.template.sqs_sources:
+            if source.enabled:
+                self._spawn(SqsPoller(self, source))
+        if self.schedule_every:
+            for schedule in self.template.schedules:
+                if schedule.enabled:
+                    self._spawn(ScheduleTimer(self, schedule, self.schedule_every))
+
+    def _spawn(self, thread: threading.Thread) -> None:
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Idempotent; stops in reverse order so nothing talks to a stopped dependency."""
+        self.stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        for thread in self._threads:
+            thread.join(timeout=SQS_WAIT_SECONDS + 5)
+        self._threads.clear()
+        for fake in self.fakes.values():
+            fake.stop()
+        self.fakes.clear()
+        self.aws.stop()
+
+    # -- upstreams and settings ---------------------------------------------------------------
+    def _seed_settings(self, upstreams: Upstreams) -> None:
+        """Start the fakes that are needed and store every upstream setting through the core."""
+        from ddhalo.configuration import update_settings
+        from ddhalo.secrets import SecretStore
+        from ddhalo.settings import SettingsUpdate
+        from ddhalo.store import Store
+
+        dd, halo = upstreams.dicker_data, upstreams.halo
+        if dd is None:
+            dd = self._start_dicker_data_fake()
+        if halo is None:
+            halo = self._start_halo_fake()
+        self.upstream_urls = {"dicker_data": dd.base_url, "halo": halo.api_url}
+        values = {
+            "dicker_data_base_url": dd.base_url,
+            "dicker_data_account_code": dd.account_code,
+            "dicker_data_access_token": dd.access_token,
+            "halo_api_url": halo.api_url,
+            "halo_auth_url": halo.auth_url,
+            "halo_tenant": halo.tenant,
+            "halo_client_id": halo.client_id,
+            "halo_client_secret": halo.client_secret,
+        }
+        table, secret = os.environ.get("TABLE_NAME"), os.environ.get("SECRET_ID")
+        if not table or not secret:
+            raise RuntimeError("The template sets no TABLE_NAME/SECRET_ID, so settings cannot be seeded")
+        update = SettingsUpdate.model_validate({k: v for k, v in values.items() if v})
+        update_settings(Store(table), SecretStore(secret), update)
+
+    def _start_dicker_data_fake(self) -> DickerDataUpstream:
+        from local.fakes import DickerDataFake
+        from local.fakes.sample_data import sample_dicker_data
+
+        tenants, subscriptions = sample_dicker_data()
+        fake = DickerDataFake(
+            account_code=FAKE_DICKER_DATA_ACCOUNT,
+            access_token=FAKE_DICKER_DATA_TOKEN,
+            tenants=tenants,
+            subscriptions=subscriptions,
+        ).start()
+        self.fakes["dicker_data"] = fake
+        return DickerDataUpstream(fake.base_url, FAKE_DICKER_DATA_ACCOUNT, FAKE_DICKER_DATA_TOKEN)
+
+    def _start_halo_fake(self) -> HaloUpstream:
+        from local.fakes import HaloFake
+        from local.fakes.sample_data import sample_halo
+
+        fake = HaloFake(client_id=FAKE_HALO_CLIENT_ID, client_secret=FAKE_HALO_CLIENT_SECRET).start()
+        sample_halo(fake)
+        self.fakes["halo"] = fake
+        return HaloUpstream(
+            fake.api_url, fake.auth_url, client_id=FAKE_HALO_CLIENT_ID, client_secret=FAKE_HALO_CLIENT_SECRET
+        )
+
+    # -- invoking -----------------------------------------------------------------------------
+    def invoke(self, function_id: str, event: Any) -> Any:
+        if self.invoker is None:
+            raise RuntimeError("LocalApp is not started")
+        return self.invoker.invoke(function_id, event)
+
+    def handle_http(
+        self,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        source_ip: str,
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """One request through the matching handler; never raises."""
+        found = self.router.match(method, raw_path)
+        if found is None:
+            return 404, [], error_body("not_found", f"No route {method} {raw_path}")
+        route, params = found
+        event = http_event(
+            method,
+            raw_path,
+            raw_query,
+            headers,
+            body,
+            route_key=route.route_key,
+            path_parameters=params,
+            source_ip=source_ip,
+            account_id=ACCOUNT_ID,
+            iam_caller=route.auth,
+        )
+        if len(json.dumps(event)) > MAX_PAYLOAD_BYTES:
+            return (
+                413,
+                [],
+                error_body("payload_too_large", "The request is over Lambda's 6 MB payload limit."),
+            )
+        try:
+            return lambda_http_response(self.invoke(route.function_id, event))
+        except Exception as exc:
+            traceback.print_exc()
+            message = f"{route.function_id} raised {type(exc).__name__}; see the server's log."
+            return 500, [], error_body("internal_error", message)
+
+    def fire_schedule(self, source: ScheduleSource) -> Any:
+        """Invoke a schedule's function once, as its rule or schedule would."""
+        name = f"{self.aws.prefix}-{source.function_id}-{source.event_id}"
+        service, kind = ("events", "rule") if source.kind == "Schedule" else ("scheduler", "schedule/default")
+        arn = f"arn:aws:{service}:{self.aws.region}:{ACCOUNT_ID}:{kind}/{name}"
+        return self.invoke(
+            source.function_id, scheduled_event(arn, self.aws.region, ACCOUNT_ID, source.input)
+        )
+
+    # -- banner -------------------------------------------------------------------------------
+    def banner(self) -> str:
+        def upstream(key: str, label: str) -> Iterator[str]:
+            if key in self.upstream_urls:
+                note = "  (fake, sample data)" if key in self.fakes else ""
+                yield f"  {label:<12} {public_url(self.upstream_urls[key])}{note}"
+
+        lines = [
+            "Dicker Data → HaloPSA, running locally (no auth on loopback)",
+            f"  {'API':<12} {self.url}",
+            *upstream("dicker_data", "Dicker Data"),
+            *upstream("halo", "Halo"),
+            f"  {'AWS (moto)':<12} {self.aws.endpoint_url}",
+            "  Routes:     " + ", ".join(r.route_key for r in self.template.routes),
+        ]
+        if self.template.sqs_sources:
+            lines.append(
+                "  Queues:     "
+                + ", ".join(s.queue_id for s in self.template.sqs_sources)
+                + " (drained in-process)"
+            )
+        if self.schedule_every and self.template.schedules:
+            lines.append(f"  Schedules:  fired every {self.schedule_every:g} s")
+        lines.append("Press Ctrl+C to stop.")
+        return "\n".join(lines)
+
+
+# -- command line -----------------------------------------------------------------------------
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local.serve", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT") or DEFAULT_PORT),
+        help="port on 127.0.0.1 (default: $PORT or 3000; 0 picks a free one)",
+    )
+    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template to serve")
+    parser.add_argument(
+        "--schedule-every",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="fire every Schedule event this often (default: never)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(name)s: %(levelname)s %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("local").setLevel(logging.INFO)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    app = LocalApp(args.port, template=args.template, schedule_every=args.schedule_every)
+    try:
+        app.start()
+    except OSError as exc:
+        print(f"Cannot start: {exc} (is port {args.port} in use? set PORT or --port)", file=sys.stderr)
+        return 1
+    try:
+        print(app.banner(), flush=True)
+        while not stop.wait(1):
+            pass
+    finally:
+        app.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

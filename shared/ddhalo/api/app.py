@@ -1,0 +1,113 @@
+"""Resolver factory and error shaping for the HTTP API."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+
+import pydantic
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from ddhalo.errors import IntegrationError
+from ddhalo.models import FINISHED, Run
+from ddhalo.queue import SqsDispatcher
+from ddhalo.runs import Dispatcher, Runner
+from ddhalo.secrets import SecretStore
+from ddhalo.store import Store
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+def error_response(status: int, code: str, message: str, hint: str | None = None) -> Response[Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if hint:
+        error["hint"] = hint
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": error})
+
+
+def describe_validation(errors: list[Any]) -> str:
+    """Pydantic errors as one sentence, without echoing input values (they may be secrets)."""
+    parts = []
+    for err in errors[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",)) or "body"
+        parts.append(f"{loc}: {err.get('msg') or str(err.get('type', 'invalid')).replace('_', ' ')}")
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def make_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(exc: RequestValidationError) -> Response[Any]:
+        return error_response(400, "bad_request", describe_validation(list(exc.errors())))
+
+    @app.exception_handler(pydantic.ValidationError)
+    def _invalid_model(exc: pydantic.ValidationError) -> Response[Any]:
+        return error_response(400, "bad_request", describe_validation(list(exc.errors())))
+
+    @app.exception_handler(IntegrationError)
+    def _integration(exc: IntegrationError) -> Response[Any]:
+        logger.warning("request failed", extra={"error_code": exc.code, "error": exc.message})
+        return error_response(exc.status, exc.code, exc.message, exc.hint)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response[Any]:
+        return error_response(
+            404, "not_found", f"No route {app.current_event.http_method} {app.current_event.path}."
+        )
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[Any]:
+        logger.exception("unexpected error")
+        return error_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong; see the logs.", None
+        )
+
+    return app
+
+
+@dataclass(frozen=True)
+class Services:
+    store: Store
+    secrets: SecretStore
+    runner: Runner
+    dispatcher: Dispatcher
+
+
+@cache
+def services() -> Services:
+    """Built once per container from the environment the template sets."""
+    store = Store(os.environ["TABLE_NAME"])
+    secrets = SecretStore(os.environ["SECRET_ID"])
+    return Services(
+        store=store,
+        secrets=secrets,
+        runner=Runner(store, secrets),
+        dispatcher=SqsDispatcher(os.environ.get("WORK_QUEUE_URL", "")),
+    )
+
+
+def caller(app: APIGatewayHttpResolver) -> str:
+    """Who called, for ``created_by``: the IAM principal when deployed, else "api"."""
+    context = app.current_event.raw_event.get("requestContext") or {}
+    iam = (context.get("authorizer") or {}).get("iam") or {}
+    return str(iam.get("userArn") or iam.get("callerId") or "api")[:200]
+
+
+def run_response(run: Run, runner: Runner) -> Response[Any]:
+    """Finished runs (dry runs) answer 200 with the whole run; queued ones 202 with the id."""
+    if run.status in FINISHED:
+        return Response(200, content_types.APPLICATION_JSON, runner.view(run))
+    return Response(
+        202,
+        content_types.APPLICATION_JSON,
+        {"run_id": run.run_id, "kind": run.kind, "status": run.status, "dry_run": run.dry_run},
+    )

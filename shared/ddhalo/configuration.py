@@ -1,0 +1,47 @@
+"""Reading and changing the settings: non-secret parts in DynamoDB, credentials in Secrets Manager."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ddhalo.secrets import SecretStore
+from ddhalo.settings import Connection, Settings, SettingsUpdate
+from ddhalo.store import Store
+
+
+def load_connection(
+    store: Store, secrets: SecretStore, candidate: SettingsUpdate | None = None
+) -> Connection:
+    """Stored settings and credentials, overlaid with candidate values that are not saved."""
+    settings = store.get_settings()
+    credentials = secrets.load()
+    if candidate is not None:
+        settings = candidate.apply_to(settings)
+        credentials = credentials.merged(candidate.credentials())
+    return Connection(settings=settings, credentials=credentials)
+
+
+def settings_view(conn: Connection) -> dict[str, Any]:
+    """What ``GET /settings`` answers: every setting, and only flags for the write-only ones."""
+    view = conn.settings.model_dump(mode="json")
+    view.update(conn.credentials.flags())
+    view["dicker_data_effective_base_url"] = conn.settings.dicker_data_url()
+    view["halo_effective_auth_url"] = conn.settings.halo_token_url_base()
+    return view
+
+
+def update_settings(store: Store, secrets: SecretStore, update: SettingsUpdate) -> dict[str, Any]:
+    """Validate the whole result first, then write: a bad value changes nothing."""
+    settings = update.apply_to(store.get_settings())
+    new_credentials = update.credentials()
+    credentials = secrets.load()
+    if new_credentials.plain():
+        credentials = secrets.save(new_credentials)
+    store.put_settings(settings)
+    return settings_view(Connection(settings=settings, credentials=credentials))
+
+
+def seed_from(store: Store, secrets: SecretStore, update: SettingsUpdate) -> Settings:
+    """Used by the local runner to start from environment variables."""
+    update_settings(store, secrets, update)
+    return store.get_settings()

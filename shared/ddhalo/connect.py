@@ -1,0 +1,70 @@
+"""Build the upstream clients from a :class:`Connection` (settings + credentials).
+
+The one place that turns settings into URLs, timeouts and pacing, so handlers, the local
+runner and tests all get the same clients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import requests
+
+from ddhalo.dicker_data.client import DickerDataClient
+from ddhalo.halo.client import HaloClient
+from ddhalo.http import RateLimiter, RetryPolicy, Transport
+from ddhalo.settings import Connection
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Knobs that differ between a quick connection check and a long import."""
+
+    timeout: tuple[float, float] = (5.0, 30.0)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    pace: bool = True
+
+
+QUICK = ClientOptions(timeout=(5.0, 15.0), retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=2.0))
+
+
+def dicker_data_client(conn: Connection, options: ClientOptions = ClientOptions()) -> DickerDataClient:
+    conn.require("dicker_data_account_code", "dicker_data_access_token")
+    token = conn.credentials.dicker_data_access_token
+    assert token is not None
+    assert conn.settings.dicker_data_account_code is not None
+    transport = Transport(
+        conn.settings.dicker_data_url(),
+        system="Dicker Data",
+        session=requests.Session(),
+        timeout=options.timeout,
+        retry=options.retry,
+    )
+    return DickerDataClient(
+        transport,
+        account_code=conn.settings.dicker_data_account_code,
+        access_token=token.get_secret_value(),
+    )
+
+
+def halo_client(conn: Connection, options: ClientOptions = ClientOptions()) -> HaloClient:
+    conn.require("halo_api_url", "halo_client_id", "halo_client_secret")
+    settings, creds = conn.settings, conn.credentials
+    assert settings.halo_api_url
+    assert creds.halo_client_id
+    assert creds.halo_client_secret
+    transport = Transport(
+        settings.halo_api_url,
+        system="Halo",
+        session=requests.Session(),
+        timeout=options.timeout,
+        retry=options.retry,
+        limiter=RateLimiter(settings.halo_requests_per_minute if options.pace else None),
+    )
+    return HaloClient(
+        transport,
+        auth_url=settings.halo_token_url_base() or "",
+        client_id=creds.halo_client_id.get_secret_value(),
+        client_secret=creds.halo_client_secret.get_secret_value(),
+        tenant=settings.halo_tenant,
+    )

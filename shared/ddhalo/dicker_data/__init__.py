@@ -1,0 +1,1 @@
+"""Adapter for Dicker Data's B2B API (its swagger is not public: keep assumptions here)."""

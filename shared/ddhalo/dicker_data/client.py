@@ -1,0 +1,234 @@
+"""Dicker Data B2B client: access-key exchange, the two Subscriptions calls, tolerant parsing."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ddhalo.dicker_data.models import Subscription, Tenant
+from ddhalo.errors import AuthenticationError, UpstreamError
+from ddhalo.http import Transport, describe_body, json_body
+
+SYSTEM = "Dicker Data"
+API_VERSION = "1.0"
+KEY_REFRESH_MARGIN = 60.0
+DEFAULT_KEY_LIFETIME = 1800.0
+ERROR_STATUSES = frozenset({"ERROR", "DENIED", "FAILED", "FAILURE", "INVALID", "EXPIRED"})
+AUTH_WORDS = ("key", "token", "expire", "authori", "authenti")
+
+T = TypeVar("T", bound=BaseModel)
+
+ACCESS_ADVICE = (
+    "Check the access token and account code with your Dicker Data account manager; "
+    "a test token only works with environment 'test' and a production token with 'production'."
+)
+
+
+@dataclass
+class InvalidRecord:
+    """A record Dicker Data answered that we could not read: a per-item failure, not a crash."""
+
+    ref: str
+    reason: str
+
+
+@dataclass
+class Parsed(Generic[T]):
+    items: list[T] = field(default_factory=list)
+    invalid: list[InvalidRecord] = field(default_factory=list)
+
+
+class DickerDataClient:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        account_code: str,
+        access_token: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.transport = transport
+        self.account_code = account_code
+        self._access_token = access_token
+        self._clock = clock
+        self._key: str | None = None
+        self._key_expires = 0.0
+        self.key_requests = 0
+
+    @property
+    def host(self) -> str:
+        return self.transport.base_url
+
+    # -- auth -----------------------------------------------------------------------------
+    def _access_key(self) -> str:
+        if self._key and self._clock() < self._key_expires - KEY_REFRESH_MARGIN:
+            return self._key
+        self.key_requests += 1
+        response = self.transport.send(
+            "POST",
+            "AccessKeyRequest",
+            json={
+                "AccessToken": self._access_token,
+                "AccountCode": self.account_code,
+                "TransactionID": str(uuid.uuid4()),
+            },
+        )
+        if response.status_code in (401, 403):
+            raise AuthenticationError(
+                f"Dicker Data refused the access token ({describe_body(response)}).",
+                ACCESS_ADVICE,
+                system=SYSTEM,
+            )
+        self._raise_for_status(response, "the access-key request")
+        body = json_body(response, SYSTEM, "the access-key request")
+        if not isinstance(body, dict):
+            raise UpstreamError(
+                "Dicker Data answered the access-key request with an unexpected shape.",
+                "Check the base URL.",
+                system=SYSTEM,
+            )
+        status = str(body.get("Status") or "").upper()
+        key = body.get("AccessKey")
+        if status != "GRANTED" or not key:
+            message = body.get("Message") or body.get("ErrorDescription") or status or "no access key"
+            raise AuthenticationError(
+                f"Dicker Data did not grant an access key ({str(message)[:200]}).",
+                ACCESS_ADVICE,
+                system=SYSTEM,
+            )
+        self._key = str(key)
+        self._key_expires = _expiry(body.get("ExpireDateTime"), self._clock())
+        return self._key
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._access_key()}",
+            "DD-TransactionID": str(uuid.uuid4()),
+            "DD-ApiVersion": API_VERSION,
+        }
+
+    # -- calls ----------------------------------------------------------------------------
+    def _call(self, path: str, payload: dict[str, Any]) -> list[Any]:
+        """POST with the key; on 401/403 or an expired-key message, re-key once and retry."""
+        for attempt in (1, 2):
+            response = self.transport.send("POST", path, json={"In": payload}, headers=self._headers)
+            body = json_body(response, SYSTEM, path) if response.status_code < 400 else None
+            if response.status_code in (401, 403) or _is_key_error(body):
+                if attempt == 1:
+                    self._key = None
+                    continue
+                raise AuthenticationError(
+                    f"Dicker Data refused a fresh access key for {path} ({describe_body(response)}).",
+                    ACCESS_ADVICE,
+                    system=SYSTEM,
+                )
+            self._raise_for_status(response, path)
+            return _out(body, path)
+        raise AssertionError("unreachable")
+
+    def get_tenants(self, tenant_id: str | None = None) -> Parsed[Tenant]:
+        payload: dict[str, Any] = {"SubscriptionType": "CSP"}
+        if tenant_id:
+            payload["TenantID"] = tenant_id
+        return _parse(self._call("Subscriptions/GetTenant", payload), Tenant, "TenantId", Tenant.from_api)
+
+    def get_subscriptions(
+        self, tenant_id: str | None = None, subscription_id: str | None = None
+    ) -> Parsed[Subscription]:
+        payload: dict[str, Any] = {"SubscriptionType": "CSP"}
+        if tenant_id:
+            payload["TenantID"] = tenant_id
+        if subscription_id:
+            payload["SubscriptionId"] = subscription_id
+        rows = self._call("Subscriptions/GetSubscriptionDetails", payload)
+        return _parse(rows, Subscription, "SubscriptionId", Subscription.model_validate)
+
+    def _raise_for_status(self, response: Any, what: str) -> None:
+        if response.status_code < 400:
+            return
+        if response.status_code == 404:
+            raise UpstreamError(
+                f"Dicker Data answered 404 Not Found for {what} at {self.host}.",
+                "Check the region and environment (or the base URL override): the host may not be "
+                "Dicker Data's B2B API.",
+                system=SYSTEM,
+                status_code=404,
+            )
+        raise UpstreamError(
+            f"Dicker Data answered HTTP {response.status_code} for {what}: {describe_body(response)}",
+            "Try again later; if it persists, send the message to your Dicker Data account manager.",
+            system=SYSTEM,
+            status_code=response.status_code,
+        )
+
+
+def _expiry(value: Any, now: float) -> float:
+    if value:
+        try:
+            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            if parsed.tzinfo is None:  # Dicker Data sends local-looking stamps: trust only the span
+                return now + DEFAULT_KEY_LIFETIME
+            return parsed.timestamp()
+        except ValueError:
+            pass
+    return now + DEFAULT_KEY_LIFETIME
+
+
+def _is_key_error(body: Any) -> bool:
+    if not isinstance(body, dict) or "Out" in body:
+        return False
+    status = str(body.get("Status") or "").upper()
+    message = f"{body.get('Message') or ''} {body.get('ErrorDescription') or ''}".lower()
+    return status in ERROR_STATUSES and any(word in message for word in AUTH_WORDS)
+
+
+def _out(body: Any, path: str) -> list[Any]:
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        out = body.get("Out")
+        if out is None and str(body.get("Status") or "").upper() in ERROR_STATUSES:
+            message = body.get("Message") or body.get("ErrorDescription") or body.get("Status")
+            raise UpstreamError(
+                f"Dicker Data answered an error for {path}: {str(message)[:200]}",
+                "Check the account code; if it persists, ask your Dicker Data account manager.",
+                system=SYSTEM,
+            )
+        if out is None:
+            return []
+        if isinstance(out, list):
+            return out
+        if isinstance(out, dict):
+            return [out]
+    raise UpstreamError(
+        f"Dicker Data answered {path} with an unexpected shape (no 'Out' list).",
+        "Check the base URL points at the B2B API.",
+        system=SYSTEM,
+    )
+
+
+def _parse(rows: list[Any], model: type[T], key: str, build: Callable[[dict[str, Any]], T]) -> Parsed[T]:
+    parsed: Parsed[T] = Parsed()
+    for index, row in enumerate(rows):
+        ref = str(row.get(key) or f"#{index}")[:100] if isinstance(row, dict) else f"#{index}"
+        if not isinstance(row, dict):
+            parsed.invalid.append(InvalidRecord(ref, f"not a JSON object: {type(row).__name__}"))
+            continue
+        try:
+            parsed.items.append(build(row))
+        except (ValidationError, ValueError, TypeError) as exc:
+            parsed.invalid.append(InvalidRecord(ref, f"unreadable {model.__name__}: {_first_error(exc)}"))
+    return parsed
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"[:200]
+    return str(exc)[:200]

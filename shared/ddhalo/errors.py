@@ -1,0 +1,97 @@
+"""Typed errors that a user can read: what happened, plus a hint of what to try.
+
+Every failure that reaches an API answer, a run item or a log line is one of these, so the
+message is always one sentence and never carries a secret or a stack trace.
+"""
+
+from __future__ import annotations
+
+
+class IntegrationError(Exception):
+    """Base class: ``code`` is stable for machines, ``message``/``hint`` are for people."""
+
+    code = "integration_error"
+    status = 502
+
+    def __init__(self, message: str, hint: str | None = None, *, system: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.system = system
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+class ConfigurationError(IntegrationError):
+    """A setting or credential is missing or malformed; nothing was sent upstream."""
+
+    code = "not_configured"
+    status = 409
+
+
+class UnreachableError(IntegrationError):
+    """The host did not answer (DNS, refused connection, TLS, timeout)."""
+
+    code = "unreachable"
+
+
+class AuthenticationError(IntegrationError):
+    """The upstream rejected our credentials."""
+
+    code = "auth_failed"
+
+
+class PermissionDeniedError(IntegrationError):
+    """Credentials were accepted but lack a permission (e.g. a Halo API scope)."""
+
+    code = "permission_denied"
+
+
+class ThrottledError(IntegrationError):
+    """Still throttled after every retry."""
+
+    code = "throttled"
+
+
+class UpstreamError(IntegrationError):
+    """The upstream answered with an error or with something that is not its API."""
+
+    code = "upstream_error"
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        system: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message, hint, system=system)
+        self.status_code = status_code
+
+
+class RejectedError(UpstreamError):
+    """The upstream refused a record we sent (4xx other than auth/throttling)."""
+
+    code = "rejected"
+
+
+class InputError(IntegrationError):
+    """A caller sent something we cannot act on; answered as a 4xx."""
+
+    code = "bad_request"
+    status = 400
+
+
+class NotFoundError(InputError):
+    code = "not_found"
+    status = 404
+
+
+class ConflictError(InputError):
+    code = "conflict"
+    status = 409

@@ -1,0 +1,305 @@
+"""Halo client: client-credentials token, paged lists, batched array writes.
+
+Pacing, retries and ``Retry-After`` come from :class:`ddhalo.http.Transport`; this module adds
+what is Halo's own: the token, list shapes, and splitting a rejected batch to find the bad record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from ddhalo.errors import (
+    AuthenticationError,
+    IntegrationError,
+    PermissionDeniedError,
+    RejectedError,
+    UpstreamError,
+)
+from ddhalo.http import Transport, describe_body, json_body
+
+SYSTEM = "Halo"
+PAGE_SIZE = 1000
+WRITE_BATCH = 100
+TOKEN_REFRESH_MARGIN = 120.0
+MAX_PAGES = 10_000
+
+# Entity → the key its list answers under (TopLevel's is unconfirmed: several are tried).
+LIST_KEYS: dict[str, tuple[str, ...]] = {
+    "Client": ("clients",),
+    "Site": ("sites",),
+    "TopLevel": ("tree", "toplevels", "top_levels", "records"),
+    "SoftwareLicence": ("licences", "softwarelicences"),
+}
+
+SCOPE_HINT = (
+    "In Halo (Configuration > Integrations > Halo API) give the API application permission to "
+    "read and edit customers and software licences, or the 'all' scope."
+)
+CREDENTIALS_HINT = (
+    "Check the Halo API application's client id and secret (authentication method 'Client ID and "
+    "Secret (Services)'), and for hosted Halo the tenant name."
+)
+
+
+@dataclass
+class SaveResult:
+    """Per-record outcome of a batched write, in the order the records were given."""
+
+    saved: list[dict[str, Any] | None] = field(default_factory=list)
+    errors: list[IntegrationError | None] = field(default_factory=list)
+
+
+class HaloClient:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        auth_url: str,
+        client_id: str,
+        client_secret: str,
+        tenant: str | None = None,
+        scope: str = "all",
+        clock: Callable[[], float] = time.time,
+        page_size: int = PAGE_SIZE,
+        write_batch: int = WRITE_BATCH,
+    ) -> None:
+        self.transport = transport
+        self.auth_url = auth_url.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.tenant = tenant
+        self.scope = scope
+        self._clock = clock
+        self.page_size = page_size
+        self.write_batch = write_batch
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self.token_requests = 0
+
+    # -- auth -----------------------------------------------------------------------------
+    def _access_token(self) -> str:
+        if self._token and self._clock() < self._token_expires - TOKEN_REFRESH_MARGIN:
+            return self._token
+        self.token_requests += 1
+        response = self.transport.send(
+            "POST",
+            f"{self.auth_url}/token",
+            params={"tenant": self.tenant} if self.tenant else None,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self._client_id,
+                "client_secret": self._client_secret,
+                "scope": self.scope,
+            },
+        )
+        if response.status_code >= 400:
+            raise self._token_error(response)
+        body = json_body(response, SYSTEM, "the token request")
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not token:
+            raise UpstreamError(
+                "Halo's token endpoint answered without an access_token.",
+                "Check halo_auth_url: it should be your Halo URL ending in /auth.",
+                system=SYSTEM,
+            )
+        try:
+            lifetime = float(body.get("expires_in") or 3600)
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        self._token = str(token)
+        self._token_expires = self._clock() + lifetime
+        return self._token
+
+    def _token_error(self, response: requests.Response) -> IntegrationError:
+        detail = describe_body(response)
+        lowered = detail.lower()
+        if "invalid_scope" in lowered:
+            return PermissionDeniedError(
+                f"Halo refused the API scope '{self.scope}' ({detail}).", SCOPE_HINT, system=SYSTEM
+            )
+        if "tenant" in lowered:
+            return AuthenticationError(
+                f"Halo's auth server did not accept the tenant ({detail}).",
+                "Set halo_tenant to your hosted Halo tenant name (or clear it for self-hosted Halo).",
+                system=SYSTEM,
+            )
+        if response.status_code == 404:
+            return UpstreamError(
+                f"Halo's token endpoint was not found at {self.auth_url}/token.",
+                "Check halo_auth_url (or halo_api_url): your Halo URL ending in /auth and /api.",
+                system=SYSTEM,
+                status_code=404,
+            )
+        if response.status_code in (400, 401, 403):
+            return AuthenticationError(
+                f"Halo rejected the API credentials ({detail}).", CREDENTIALS_HINT, system=SYSTEM
+            )
+        return UpstreamError(
+            f"Halo's token endpoint answered HTTP {response.status_code}: {detail}",
+            "Try again later.",
+            system=SYSTEM,
+            status_code=response.status_code,
+        )
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
+
+    # -- requests -------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, retry_ambiguous: bool = True, **kwargs: Any) -> Any:
+        """One API call answering decoded JSON; a 401 gets a new token and one more try."""
+        for attempt in (1, 2):
+            response = self.transport.send(
+                method, path, headers=self._headers, retry_ambiguous=retry_ambiguous, **kwargs
+            )
+            if response.status_code == 401 and attempt == 1:
+                self._token = None
+                continue
+            if response.status_code < 400:
+                return json_body(response, SYSTEM, f"{method} {path}") if response.content else None
+            raise self._api_error(response, method, path)
+        raise AssertionError("unreachable")
+
+    def _api_error(self, response: requests.Response, method: str, path: str) -> IntegrationError:
+        status, detail = response.status_code, describe_body(response)
+        what = f"{method} /{path.split('?')[0]}"
+        if status == 401:
+            return AuthenticationError(
+                f"Halo refused a fresh token for {what} ({detail}).", CREDENTIALS_HINT, system=SYSTEM
+            )
+        if status == 403:
+            return PermissionDeniedError(
+                f"Halo denied {what}: the API application lacks a permission ({detail}).",
+                SCOPE_HINT,
+                system=SYSTEM,
+            )
+        if status == 404:
+            return UpstreamError(
+                f"Halo answered 404 Not Found for {what} ({detail}).",
+                "Check halo_api_url: it must be your Halo URL ending in /api.",
+                system=SYSTEM,
+                status_code=404,
+            )
+        if 400 <= status < 500:
+            return RejectedError(f"Halo rejected {what}: {detail}", None, system=SYSTEM, status_code=status)
+        return UpstreamError(
+            f"Halo answered HTTP {status} for {what}: {detail}",
+            "Try again later; records already saved are recognised on the next run.",
+            system=SYSTEM,
+            status_code=status,
+        )
+
+    # -- reads ----------------------------------------------------------------------------
+    def fetch_all(self, entity: str, **filters: Any) -> list[dict[str, Any]]:
+        return list(self.iter_list(entity, **filters))
+
+    def iter_list(self, entity: str, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every record of a paged list (``pageinate=true``), reading keyed or bare answers."""
+        params = {k: _param(v) for k, v in filters.items() if v is not None}
+        seen = 0
+        for page_no in range(1, MAX_PAGES + 1):
+            body = self.request(
+                "GET",
+                entity,
+                params={**params, "pageinate": "true", "page_size": self.page_size, "page_no": page_no},
+            )
+            records, total = _records(body, entity)
+            yield from (r for r in records if isinstance(r, dict))
+            seen += len(records)
+            if not records or len(records) < self.page_size or (total is not None and seen >= total):
+                return
+
+    def get(self, entity: str, record_id: int, **params: Any) -> dict[str, Any] | None:
+        try:
+            body = self.request("GET", f"{entity}/{int(record_id)}", params=params or None)
+        except UpstreamError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return body if isinstance(body, dict) else None
+
+    def clients(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.fetch_all("Client", includeinactive=True, includeazuretenants=True, **filters)
+
+    def sites(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.fetch_all("Site", includeinactive=True, **filters)
+
+    def top_levels(self) -> list[dict[str, Any]]:
+        return self.fetch_all("TopLevel")
+
+    def licences(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.fetch_all("SoftwareLicence", includeinactive=True, **filters)
+
+    # -- writes ---------------------------------------------------------------------------
+    def save(self, entity: str, records: Sequence[dict[str, Any]]) -> SaveResult:
+        """POST records as arrays of ``write_batch``; a rejected batch is split to isolate the bad one.
+
+        Batches that create records are not retried after an ambiguous failure (timeout, 500):
+        the error is reported per record and the caller reconciles by reading Halo again.
+        """
+        result = SaveResult(saved=[None] * len(records), errors=[None] * len(records))
+        for start in range(0, len(records), self.write_batch):
+            self._save_batch(
+                entity, records, range(start, min(start + self.write_batch, len(records))), result
+            )
+        return result
+
+    def _save_batch(
+        self, entity: str, records: Sequence[dict[str, Any]], indexes: range, result: SaveResult
+    ) -> None:
+        batch = [records[i] for i in indexes]
+        creates = any(not r.get("id") for r in batch)
+        try:
+            body = self.request("POST", entity, json=batch, retry_ambiguous=not creates)
+        except RejectedError as exc:
+            if len(batch) > 1:
+                middle = len(indexes) // 2
+                self._save_batch(entity, records, indexes[:middle], result)
+                self._save_batch(entity, records, indexes[middle:], result)
+                return
+            result.errors[indexes[0]] = exc
+            return
+        except IntegrationError as exc:
+            for i in indexes:
+                result.errors[i] = exc
+            return
+        saved = body if isinstance(body, list) else [body]
+        if len(saved) != len(batch):
+            error = UpstreamError(
+                f"Halo answered {len(saved)} records for a batch of {len(batch)} {entity} records.",
+                "Run again: saved records are recognised and not created twice.",
+                system=SYSTEM,
+            )
+            for i in indexes:
+                result.errors[i] = error
+            return
+        for i, record in zip(indexes, saved, strict=True):
+            result.saved[i] = record if isinstance(record, dict) else None
+
+
+def _param(value: Any) -> Any:
+    return str(value).lower() if isinstance(value, bool) else value
+
+
+def _records(body: Any, entity: str) -> tuple[list[Any], int | None]:
+    if isinstance(body, list):
+        return body, None
+    if isinstance(body, dict):
+        total = body.get("record_count")
+        for key in (*LIST_KEYS.get(entity, ()), entity.lower() + "s"):
+            if isinstance(body.get(key), list):
+                return body[key], total if isinstance(total, int) else None
+        lists = [v for v in body.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            return lists[0], total if isinstance(total, int) else None
+        if not lists and total in (0, None):
+            return [], 0
+    raise UpstreamError(
+        f"Halo answered the {entity} list with an unexpected shape.",
+        "Check halo_api_url: it must be your Halo URL ending in /api.",
+        system=SYSTEM,
+    )

@@ -1,0 +1,302 @@
+"""HTTP plumbing shared by the Dicker Data and Halo clients.
+
+One place for timeouts, retries with backoff and jitter, ``Retry-After``, request pacing,
+call counting and turning upstream error bodies into one readable sentence.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from ddhalo.errors import ThrottledError, UnreachableError, UpstreamError
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# Statuses after which a write may or may not have been applied upstream.
+AMBIGUOUS_STATUS = frozenset({500, 502, 504})
+MAX_ERROR_TEXT = 300
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class RateLimiter:
+    """Spaces request starts evenly so that at most ``per_minute`` start in any minute.
+
+    Even spacing (rather than a burst bucket) also keeps us under rolling-window limits such
+    as Halo's 300 requests per 5 minutes. Thread-safe; ``None`` or 0 disables pacing.
+    """
+
+    def __init__(
+        self,
+        per_minute: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> float:
+        """Block until the next request may start; answer how long we waited."""
+        if not self.interval:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        delay = start - now
+        if delay > 0:
+            self._sleep(delay)
+        return delay
+
+    def push_back(self, seconds: float) -> None:
+        """After a 429, delay every later request too, not only the one that was refused."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + seconds)
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter: uniform in [0, min(max, base * 2^attempt)]."""
+        return rng.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
+
+
+@dataclass
+class CallStats:
+    """What a client did; read by runs and metrics."""
+
+    calls: int = 0
+    retries: int = 0
+    throttled: int = 0
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+
+    def count(self, key: str) -> None:
+        self.calls += 1
+        self.by_endpoint[key] = self.by_endpoint.get(key, 0) + 1
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` is either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+_TAGS = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def describe_body(response: requests.Response) -> str:
+    """One readable line from any of the error-body shapes upstreams use."""
+    text = response.text or ""
+    try:
+        body: Any = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        parts = [
+            str(body[key])
+            for key in ("Message", "message", "error", "error_description", "ErrorDescription", "title")
+            if body.get(key) not in (None, "")
+        ]
+        if parts:
+            return _clip("; ".join(dict.fromkeys(parts)))
+    if isinstance(body, str) and body:
+        return _clip(body)
+    if "<html" in text[:500].lower() or "<!doctype" in text[:500].lower():
+        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        page = _SPACE.sub(" ", title.group(1)).strip() if title else ""
+        return _clip(f"an HTML page{': ' + page if page else ''} (not the API)")
+    return _clip(_SPACE.sub(" ", _TAGS.sub(" ", text)).strip()) or f"HTTP {response.status_code}"
+
+
+def _clip(text: str) -> str:
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"
+
+
+def _never_sent(exc: requests.exceptions.RequestException) -> bool:
+    """True when the request cannot have reached the server, so a retry cannot duplicate it."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    return isinstance(exc, requests.exceptions.ConnectionError) and (
+        "NewConnectionError" in repr(exc) or "Failed to establish a new connection" in str(exc)
+    )
+
+
+def json_body(response: requests.Response, system: str, what: str) -> Any:
+    """Decode a JSON answer or raise a readable error (HTML error pages, truncated bodies...)."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise UpstreamError(
+            f"{system} answered {what} with something that is not JSON: {describe_body(response)}",
+            "Check that the base URL points at the API, not a web page.",
+            system=system,
+            status_code=response.status_code,
+        ) from exc
+
+
+class Transport:
+    """A ``requests`` session with pacing, retries and counting, bound to one base URL.
+
+    It answers every response that is not retryable (callers interpret 4xx themselves) and
+    raises :class:`UnreachableError` / :class:`ThrottledError` / :class:`UpstreamError` once
+    retries are spent.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        system: str,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.system = system
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.limiter = limiter or RateLimiter(None)
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.max_body_bytes = max_body_bytes
+        self.stats = CallStats()
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.base_url + path.lstrip("/")
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry_ambiguous: bool = True,
+        headers: Callable[[], Mapping[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send with retries. ``headers`` is called per attempt (fresh token, transaction id).
+
+        ``retry_ambiguous=False`` is for writes that create records: after a timeout or a 500/502/504
+        the write may have landed, so we surface the error instead of risking a duplicate and let
+        the caller reconcile by reading.
+        """
+        url = self.url(path)
+        endpoint = f"{method} /{path.split('?')[0].lstrip('/')}"
+        last_error: Exception | None = None
+        for attempt in range(self.retry.attempts):
+            self.limiter.wait()
+            self.stats.count(endpoint)
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    timeout=self.timeout,
+                    headers=dict(headers()) if headers else None,
+                    stream=True,
+                    **kwargs,
+                )
+                self._read_capped(response)
+            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+                raise UnreachableError(
+                    f"The {self.system} URL is not valid: {_clip(str(exc))}",
+                    "Check the base URL setting (it must start with https://).",
+                    system=self.system,
+                ) from exc
+            except requests.exceptions.RequestException as exc:
+                if not retry_ambiguous and not _never_sent(exc):
+                    raise self._unreachable(url, exc, ambiguous=True) from exc
+                last_error = exc
+            else:
+                status = response.status_code
+                if status not in RETRYABLE_STATUS or (status in AMBIGUOUS_STATUS and not retry_ambiguous):
+                    return response
+                last_error = None
+                wait = self.retry.backoff(attempt, self.rng)
+                if status == 429:
+                    self.stats.throttled += 1
+                    after = parse_retry_after(response.headers.get("Retry-After"))
+                    if after is not None:
+                        wait = min(after, self.retry.max_retry_after) + self.rng.uniform(0, 0.25)
+                    self.limiter.push_back(wait)
+                if attempt + 1 < self.retry.attempts:
+                    self.stats.retries += 1
+                    self.sleep(wait)
+                    continue
+                if status == 429:
+                    raise ThrottledError(
+                        f"{self.system} kept answering 429 Too Many Requests "
+                        f"after {self.retry.attempts} tries.",
+                        "Lower the request rate setting or run again later.",
+                        system=self.system,
+                    )
+                return response
+            if attempt + 1 < self.retry.attempts:
+                self.stats.retries += 1
+                self.sleep(self.retry.backoff(attempt, self.rng))
+        assert last_error is not None
+        raise self._unreachable(url, last_error, ambiguous=False)
+
+    def _read_capped(self, response: requests.Response) -> None:
+        """Read the body but refuse absurd sizes instead of exhausting Lambda memory."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(chunk_size=256 * 1024):
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                response.close()
+                raise UpstreamError(
+                    f"{self.system} answered more than {self.max_body_bytes // (1024 * 1024)} MB; refused.",
+                    "Narrow the request (fewer customers) or check the base URL.",
+                    system=self.system,
+                    status_code=response.status_code,
+                )
+            chunks.append(chunk)
+        response._content = b"".join(chunks)
+
+    def _unreachable(self, url: str, exc: Exception, *, ambiguous: bool) -> UnreachableError:
+        host = urlsplit(url).netloc
+        if ambiguous:
+            return UnreachableError(
+                f"{self.system} at {host} did not answer in time; the write may or may not have been saved.",
+                "Run again: records already saved are recognised and not created twice.",
+                system=self.system,
+            )
+        kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "refused or failed to connect"
+        return UnreachableError(
+            f"Could not reach {self.system} at {host} ({kind}).",
+            "Check the URL, region and environment settings and that the host is reachable from AWS.",
+            system=self.system,
+        )

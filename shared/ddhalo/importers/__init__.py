@@ -1,0 +1,1 @@
+"""Per-entity rules of the read → plan → apply pipeline (customers, subscriptions)."""

@@ -1,0 +1,212 @@
+"""Customer mappings: generate by exact name, list with suggestions, add by hand, remove."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ddhalo.dicker_data.models import Tenant
+from ddhalo.errors import ConflictError, InputError, NotFoundError
+from ddhalo.halo.client import HaloClient
+from ddhalo.matching import Customer, match_exact
+from ddhalo.models import Mapping
+from ddhalo.snapshot import DickerDataCustomers, HaloClients
+from ddhalo.store import Store
+
+NO_TENANT_REASON = "No CSP tenant is assigned to this customer in Dicker Data, so it cannot be imported."
+
+
+class Suggestion(BaseModel):
+    halo_client_id: int
+    halo_client_name: str
+
+
+class UnmappedCustomer(BaseModel):
+    dicker_customer_id: str
+    dicker_customer_name: str
+    importable: bool
+    reason: str | None = None
+    suggestions: list[Suggestion] = Field(default_factory=list)
+
+
+class AmbiguousCustomer(BaseModel):
+    dicker_customer_id: str
+    dicker_customer_name: str
+    halo_client_ids: list[int]
+    reason: str
+
+
+class GenerateResult(BaseModel):
+    created: list[Mapping] = Field(default_factory=list)
+    already_mapped: int = 0
+    unmatched: list[UnmappedCustomer] = Field(default_factory=list)
+    ambiguous: list[AmbiguousCustomer] = Field(default_factory=list)
+    not_importable: list[UnmappedCustomer] = Field(default_factory=list)
+
+
+class MappingOverview(BaseModel):
+    mappings: list[dict[str, Any]]
+    unmapped: list[UnmappedCustomer]
+    warnings: list[str] = Field(default_factory=list)
+
+
+def _suggest(clients: HaloClients, name: str) -> list[Suggestion]:
+    return [
+        Suggestion(halo_client_id=c.id, halo_client_name=c.name) for c in clients.index().suggestions(name)
+    ]
+
+
+def _not_importable(tenant: Tenant) -> UnmappedCustomer:
+    return UnmappedCustomer(
+        dicker_customer_id=tenant.tenant_id,
+        dicker_customer_name=tenant.name,
+        importable=False,
+        reason=NO_TENANT_REASON,
+    )
+
+
+def generate_mappings(
+    store: Store, customers: DickerDataCustomers, clients: HaloClients, created_by: str = "api"
+) -> GenerateResult:
+    """Map every unmapped customer whose name exactly matches one Halo client; change nothing else."""
+    existing = store.list_mappings()
+    mapped_ids = {m.dicker_customer_id for m in existing}
+    taken = {m.halo_client_id for m in existing}
+    index = clients.index()
+    candidates = [
+        Customer(id=t.tenant_id, name=t.name)
+        for t in customers.by_id.values()
+        if t.tenant_id not in mapped_ids
+    ]
+    matched = match_exact(candidates, index, taken)
+    result = GenerateResult(
+        already_mapped=len(mapped_ids & customers.by_id.keys()),
+        not_importable=[_not_importable(t) for t in customers.without_tenant],
+    )
+    for customer, client in matched.matched:
+        mapping = Mapping(
+            dicker_customer_id=customer.id,
+            dicker_customer_name=customer.name,
+            halo_client_id=client.id,
+            halo_client_name=client.name,
+            source="generated",
+            created_by=created_by,
+        )
+        try:
+            store.put_mapping(mapping)
+        except ConflictError as exc:  # someone mapped it meanwhile: report, never overwrite
+            result.unmatched.append(
+                UnmappedCustomer(
+                    dicker_customer_id=customer.id,
+                    dicker_customer_name=customer.name,
+                    importable=True,
+                    reason=exc.message,
+                )
+            )
+            continue
+        result.created.append(mapping)
+    for customer, reason in matched.unmatched:
+        result.unmatched.append(
+            UnmappedCustomer(
+                dicker_customer_id=customer.id,
+                dicker_customer_name=customer.name,
+                importable=True,
+                reason=reason,
+                suggestions=[s for s in _suggest(clients, customer.name) if s.halo_client_id not in taken],
+            )
+        )
+    for customer, rivals, reason in matched.ambiguous:
+        result.ambiguous.append(
+            AmbiguousCustomer(
+                dicker_customer_id=customer.id,
+                dicker_customer_name=customer.name,
+                halo_client_ids=sorted(c.id for c in rivals),
+                reason=reason,
+            )
+        )
+    return result
+
+
+def mapping_overview(
+    store: Store, customers: DickerDataCustomers | None, clients: HaloClients | None, warnings: list[str]
+) -> MappingOverview:
+    """Mapped and unmapped customers; with an upstream down, stored names and a warning."""
+    mappings = store.list_mappings()
+    mapped_ids = {m.dicker_customer_id for m in mappings}
+    rows = []
+    for mapping in sorted(mappings, key=lambda m: m.dicker_customer_name.casefold()):
+        row = mapping.model_dump()
+        tenant = customers.by_id.get(mapping.dicker_customer_id) if customers else None
+        if tenant:
+            row["dicker_customer_name"] = tenant.name
+        if clients and mapping.halo_client_id in clients.by_id:
+            row["halo_client_name"] = clients.name(mapping.halo_client_id)
+        row["csp_tenant"] = bool(tenant) if customers else None
+        row["halo_client_exists"] = (mapping.halo_client_id in clients.by_id) if clients else None
+        rows.append(row)
+    unmapped: list[UnmappedCustomer] = []
+    if customers is not None:
+        taken = {m.halo_client_id for m in mappings}
+        for tenant in sorted(customers.by_id.values(), key=lambda t: t.name.casefold()):
+            if tenant.tenant_id in mapped_ids:
+                continue
+            suggestions = []
+            if clients is not None:
+                exact = [
+                    Suggestion(halo_client_id=c.id, halo_client_name=c.name)
+                    for c in clients.index().exact(tenant.name)
+                ]
+                suggestions = [
+                    s for s in exact + _suggest(clients, tenant.name) if s.halo_client_id not in taken
+                ]
+            unmapped.append(
+                UnmappedCustomer(
+                    dicker_customer_id=tenant.tenant_id,
+                    dicker_customer_name=tenant.name,
+                    importable=True,
+                    reason="Not mapped: import creates a new Halo client unless you map it first.",
+                    suggestions=list({s.halo_client_id: s for s in suggestions}.values())[:5],
+                )
+            )
+        unmapped += [_not_importable(t) for t in customers.without_tenant]
+    return MappingOverview(mappings=rows, unmapped=unmapped, warnings=warnings)
+
+
+def add_mapping(
+    store: Store,
+    customers: DickerDataCustomers,
+    halo: HaloClient,
+    dicker_customer_id: str,
+    halo_client_id: int,
+    created_by: str = "api",
+) -> Mapping:
+    """A mapping by hand: both ids must exist, the customer must have a CSP tenant, one to one."""
+    tenant = customers.by_id.get(dicker_customer_id)
+    if tenant is None:
+        if any(t.tenant_id == dicker_customer_id for t in customers.without_tenant):
+            raise InputError(NO_TENANT_REASON)
+        raise NotFoundError(
+            f"Dicker Data has no customer with TenantId {dicker_customer_id!r}.",
+            "Use a dicker_customer_id from GET /mappings.",
+        )
+    if store.get_mapping(dicker_customer_id) is not None:
+        raise ConflictError(
+            f"Dicker Data customer {dicker_customer_id} is already mapped.",
+            "Remove the existing mapping first (DELETE /mappings/{dicker_customer_id}).",
+        )
+    client = halo.get("Client", halo_client_id)
+    if client is None:
+        raise NotFoundError(
+            f"Halo has no client with id {halo_client_id}.", "Use an id from Halo's client list."
+        )
+    mapping = Mapping(
+        dicker_customer_id=dicker_customer_id,
+        dicker_customer_name=tenant.name,
+        halo_client_id=halo_client_id,
+        halo_client_name=str(client.get("name") or ""),
+        source="manual",
+        created_by=created_by,
+    )
+    store.put_mapping(mapping)
+    return mapping

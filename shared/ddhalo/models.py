@@ -1,0 +1,79 @@
+"""The product's own records: mappings, runs and run items (the shapes the API answers)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+MappingSource = Literal["generated", "manual", "import"]
+RunKind = Literal["customers", "subscriptions", "sync"]
+RunTrigger = Literal["api", "schedule"]
+RunStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
+ItemType = Literal["customer", "subscription"]
+ItemResult = Literal["created", "updated", "unchanged", "skipped", "failed"]
+FINISHED: frozenset[str] = frozenset({"succeeded", "partial", "failed"})
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Mapping(BaseModel):
+    dicker_customer_id: str
+    dicker_customer_name: str = ""
+    halo_client_id: int
+    halo_client_name: str = ""
+    source: MappingSource
+    created_at: str = Field(default_factory=now_iso)
+    created_by: str = "api"
+
+
+class Counts(BaseModel):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    def add(self, result: str, n: int = 1) -> None:
+        setattr(self, result, getattr(self, result) + n)
+
+    @classmethod
+    def of(cls, items: list[RunItem]) -> Counts:
+        counts = cls()
+        for item in items:
+            counts.add(item.result)
+        return counts
+
+
+class RunItem(BaseModel):
+    type: ItemType
+    dicker_id: str
+    halo_id: int | None = None
+    result: ItemResult
+    reason: str | None = None
+    name: str | None = None
+    customer_id: str | None = None
+    changes: list[str] = Field(default_factory=list)
+    hint: str | None = None
+
+
+class Run(BaseModel):
+    run_id: str
+    kind: RunKind
+    trigger: RunTrigger = "api"
+    status: RunStatus = "queued"
+    dry_run: bool = False
+    started_at: str = Field(default_factory=now_iso)
+    finished_at: str | None = None
+    counts: Counts = Field(default_factory=Counts)
+    options: dict[str, object] = Field(default_factory=dict)
+    error: str | None = None
+    hint: str | None = None
+    chunks_total: int = 1
+    chunks_done: int = 0
+    halo_calls: int = 0
+    dicker_data_calls: int = 0
+    throttled: int = 0

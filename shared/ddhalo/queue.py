@@ -1,0 +1,33 @@
+"""Queued work: one SQS message per job (a run, or a chunk of one)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+
+class SqsDispatcher:
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self.queue_url = queue_url
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("sqs")
+        return self._client
+
+    def send(self, job: dict[str, Any]) -> None:
+        self.client.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(job, sort_keys=True))
+
+
+class ListDispatcher:
+    """Keeps jobs in memory: for unit tests that run the worker by hand."""
+
+    def __init__(self) -> None:
+        self.jobs: list[dict[str, Any]] = []
+
+    def send(self, job: dict[str, Any]) -> None:
+        self.jobs.append(job)

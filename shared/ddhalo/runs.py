@@ -1,0 +1,105 @@
+"""Runs: create, execute (read → plan → apply), record items and counts once, finish.
+
+A run is created by the API (or the schedule) as ``queued``; real runs are executed from a
+queue message so that no API request waits for Halo, while dry runs execute at once and answer
+the whole plan. Re-delivering a message re-executes the same plan, which converges.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ddhalo.configuration import load_connection
+from ddhalo.connect import dicker_data_client, halo_client
+from ddhalo.dicker_data.client import DickerDataClient
+from ddhalo.errors import IntegrationError
+from ddhalo.halo.client import HaloClient
+from ddhalo.models import FINISHED, Run, RunItem, RunKind, RunStatus, RunTrigger
+from ddhalo.secrets import SecretStore
+from ddhalo.settings import Connection
+from ddhalo.store import Store
+
+
+def new_run_id() -> str:
+    """Sortable by time, unique without coordination."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:10]}"
+
+
+@dataclass
+class Upstreams:
+    dicker_data: DickerDataClient
+    halo: HaloClient
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "halo_calls": self.halo.transport.stats.calls,
+            "dicker_data_calls": self.dicker_data.transport.stats.calls,
+            "throttled": self.halo.transport.stats.throttled + self.dicker_data.transport.stats.throttled,
+        }
+
+
+def connect(conn: Connection) -> Upstreams:
+    return Upstreams(dicker_data=dicker_data_client(conn), halo=halo_client(conn))
+
+
+class Dispatcher(Protocol):
+    """Where queued work goes: SQS in AWS and under the local runner; a list in unit tests."""
+
+    def send(self, job: dict[str, Any]) -> None: ...
+
+
+# A kind's work: given the run, the store and the clients, answer one item per record.
+Work = Callable[[Run, Store, Upstreams], list[RunItem]]
+
+
+@dataclass
+class Runner:
+    store: Store
+    secrets: SecretStore
+    make_upstreams: Callable[[Connection], Upstreams] = connect
+
+    def upstreams(self) -> Upstreams:
+        return self.make_upstreams(load_connection(self.store, self.secrets))
+
+    def create(self, kind: RunKind, options: dict[str, Any], *, dry_run: bool, trigger: RunTrigger) -> Run:
+        run = Run(run_id=new_run_id(), kind=kind, trigger=trigger, dry_run=dry_run, options=options)
+        self.store.create_run(run)
+        return run
+
+    def execute(self, run: Run, work: Work, upstreams: Upstreams | None = None, chunk: int = 0) -> Run:
+        """Run ``work`` for one chunk of ``run`` and record it; the last chunk finishes the run."""
+        current = self.store.get_run(run.run_id) or run
+        if current.status in FINISHED:
+            return current
+        self.store.set_run_status(run.run_id, "running", only_if=("queued", "running"))
+        try:
+            clients = upstreams or self.upstreams()
+            items = work(current, self.store, clients)
+        except IntegrationError as exc:
+            self.store.set_run_status(run.run_id, "failed", error=exc.message, hint=exc.hint or "")
+            return self.store.get_run(run.run_id) or run
+        self.store.record_chunk(run.run_id, chunk, items, clients.stats())
+        return self.finish_if_done(run.run_id)
+
+    def finish_if_done(self, run_id: str) -> Run:
+        run = self.store.get_run(run_id)
+        assert run is not None
+        if run.status in FINISHED or run.chunks_done < run.chunks_total:
+            return run
+        counts = run.counts
+        succeeded = counts.created + counts.updated + counts.unchanged + counts.skipped
+        status: RunStatus = "succeeded" if not counts.failed else ("partial" if succeeded else "failed")
+        self.store.set_run_status(run_id, status, only_if=("running", "queued"))
+        return self.store.get_run(run_id) or run
+
+    def view(self, run: Run, *, limit: int = 1000, next_token: str | None = None) -> dict[str, Any]:
+        """``GET /runs/{run_id}``: the run with a page of its items."""
+        items, token = self.store.list_items(run.run_id, limit=limit, next_token=next_token)
+        body = run.model_dump(mode="json")
+        body["items"] = [i.model_dump(mode="json") for i in items]
+        body["next_token"] = token
+        return body

@@ -1,0 +1,59 @@
+"""Credentials in Secrets Manager, read through Powertools Parameters (cached per container)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+
+from ddhalo.errors import ConfigurationError
+from ddhalo.settings import Credentials
+
+CACHE_SECONDS = 300
+
+
+class SecretStore:
+    """One JSON secret holding the three write-only credentials."""
+
+    def __init__(self, secret_id: str, client: Any = None) -> None:
+        self.secret_id = secret_id
+        self._client = client
+        self._provider = parameters.SecretsProvider(boto3_client=client) if client else None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("secretsmanager")
+        return self._client
+
+    def load(self) -> Credentials:
+        try:
+            if self._provider is not None:
+                raw = self._provider.get(self.secret_id, max_age=CACHE_SECONDS, transform="json")
+            else:
+                raw = parameters.get_secret(self.secret_id, max_age=CACHE_SECONDS, transform="json")
+        except TransformParameterError as exc:
+            raise ConfigurationError(
+                "The credentials secret is not a JSON object.",
+                "Set the credentials again with PUT /settings.",
+            ) from exc
+        except GetParameterError as exc:
+            if "ResourceNotFound" in str(exc):
+                return Credentials()
+            raise ConfigurationError(
+                "Could not read the credentials secret.",
+                "Check that the function may read the secret (secretsmanager:GetSecretValue).",
+            ) from exc
+        return Credentials.model_validate(raw if isinstance(raw, dict) else {})
+
+    def save(self, update: Credentials) -> Credentials:
+        """Merge the new values into the stored ones; values not sent are kept."""
+        merged = self.load().merged(update)
+        self.client.put_secret_value(SecretId=self.secret_id, SecretString=json.dumps(merged.plain()))
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+        if self._provider is not None:
+            self._provider.clear_cache()  # type: ignore[no-untyped-call]
+        return merged

@@ -1,0 +1,193 @@
+"""Typed settings, the Dicker Data host table and the write-only credentials.
+
+Settings that are not secret live in DynamoDB (see ``store``); the three secrets live in Secrets
+Manager (see ``secrets``). Both are merged into :class:`Connection` for a run.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+
+from ddhalo.errors import ConfigurationError
+
+Region = Literal["AU", "NZ"]
+Environment = Literal["production", "test"]
+
+# Public clients agree on the AU hosts; the NZ hosts are unconfirmed guesses, which is why an
+# explicit ``dicker_data_base_url`` always wins.
+DICKER_DATA_BASE_URLS: dict[tuple[str, str], str] = {
+    ("AU", "production"): "https://b2b-api.dickerdata.com.au/api/",
+    ("AU", "test"): "https://b2b-api-test.dickerdata.com.au/api/",
+    ("NZ", "production"): "https://b2b-api.dickerdata.co.nz/api/",
+    ("NZ", "test"): "https://b2b-api-test.dickerdata.co.nz/api/",
+}
+UNCONFIRMED_REGIONS = frozenset({"NZ"})
+
+# Hosted Halo allows 300 requests per rolling 5 minutes (60/min); keep a margin for other tools.
+DEFAULT_HALO_REQUESTS_PER_MINUTE = 50
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Secret = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
+Schedule = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^(rate\(.{1,40}\)|cron\(.{1,80}\))$")
+]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_url(value: str | None) -> str | None:
+    """An http(s) URL with a host and nothing odd in it (used for every upstream URL)."""
+    if value is None:
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or _CONTROL.search(value):
+        raise ValueError("must be an http(s) URL such as https://example.halopsa.com/api")
+    if len(value) > 500:
+        raise ValueError("is longer than 500 characters")
+    return value
+
+
+class IntegratorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    sync_customers: bool = True
+    sync_subscriptions: bool = True
+    schedule: Schedule = "rate(1 day)"
+
+
+class Settings(BaseModel):
+    """Everything a run needs except secrets. Defaults are what a new deployment starts with."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    region: Region = "AU"
+    environment: Environment = "production"
+    dicker_data_base_url: str | None = None
+    dicker_data_account_code: str | None = None
+    top_level_id: int | None = None
+    update_main_site_address: bool = False
+    halo_api_url: str | None = None
+    halo_auth_url: str | None = None
+    halo_tenant: str | None = None
+    halo_requests_per_minute: int = Field(default=DEFAULT_HALO_REQUESTS_PER_MINUTE, ge=1, le=6000)
+    integrator: IntegratorSettings = Field(default_factory=IntegratorSettings)
+
+    _urls = field_validator("dicker_data_base_url", "halo_api_url", "halo_auth_url")(check_url)
+
+    def dicker_data_url(self) -> str:
+        if self.dicker_data_base_url:
+            return self.dicker_data_base_url
+        return DICKER_DATA_BASE_URLS[(self.region, self.environment)]
+
+    def halo_token_url_base(self) -> str | None:
+        """Halo's auth server: explicit, else the API URL with its last ``/api`` made ``/auth``."""
+        if self.halo_auth_url:
+            return self.halo_auth_url
+        return derive_halo_auth_url(self.halo_api_url) if self.halo_api_url else None
+
+
+def derive_halo_auth_url(api_url: str) -> str:
+    base = api_url.rstrip("/")
+    head, sep, tail = base.rpartition("/api")
+    if sep and tail == "":
+        return head + "/auth"
+    return base + "/auth"
+
+
+class Credentials(BaseModel):
+    """The write-only part of the settings, kept in Secrets Manager."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    dicker_data_access_token: SecretStr | None = None
+    halo_client_id: SecretStr | None = None
+    halo_client_secret: SecretStr | None = None
+
+    def flags(self) -> dict[str, bool]:
+        return {f"{name}_set": getattr(self, name) is not None for name in type(self).model_fields}
+
+    def merged(self, update: Credentials) -> Credentials:
+        values = {k: v for k, v in update if v is not None}
+        return self.model_copy(update=values)
+
+    def plain(self) -> dict[str, str]:
+        """The secret's JSON document; only ever handed to Secrets Manager."""
+        return {k: v.get_secret_value() for k, v in self if v is not None}
+
+
+class SettingsUpdate(BaseModel):
+    """Body of ``PUT /settings`` and the candidate settings of ``POST /config/test``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: Region | None = None
+    environment: Environment | None = None
+    dicker_data_base_url: str | None = None
+    dicker_data_account_code: Text | None = None
+    top_level_id: int | None = Field(default=None, ge=1)
+    update_main_site_address: bool | None = None
+    halo_api_url: str | None = None
+    halo_auth_url: str | None = None
+    halo_tenant: Text | None = None
+    halo_requests_per_minute: int | None = Field(default=None, ge=1, le=6000)
+    integrator: IntegratorUpdate | None = None
+    dicker_data_access_token: Secret | None = None
+    halo_client_id: Secret | None = None
+    halo_client_secret: Secret | None = None
+
+    _urls = field_validator("dicker_data_base_url", "halo_api_url", "halo_auth_url")(check_url)
+
+    def credentials(self) -> Credentials:
+        return Credentials(
+            dicker_data_access_token=self.dicker_data_access_token,
+            halo_client_id=self.halo_client_id,
+            halo_client_secret=self.halo_client_secret,
+        )
+
+    def apply_to(self, settings: Settings) -> Settings:
+        """Partial update: only fields the caller sent change (an explicit null clears)."""
+        sent = self.model_dump(exclude_unset=True, exclude={*Credentials.model_fields, "integrator"})
+        merged = settings.model_copy(update=sent)
+        if self.integrator is not None:
+            merged.integrator = settings.integrator.model_copy(
+                update=self.integrator.model_dump(exclude_unset=True)
+            )
+        return Settings.model_validate(merged.model_dump())
+
+
+class IntegratorUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    sync_customers: bool | None = None
+    sync_subscriptions: bool | None = None
+    schedule: Schedule | None = None
+
+
+SettingsUpdate.model_rebuild()
+
+
+class Connection(BaseModel):
+    """Settings plus credentials: what the client factories need."""
+
+    settings: Settings
+    credentials: Credentials
+
+    def require(self, *names: str) -> None:
+        missing = [n for n in names if _value(self, n) in (None, "")]
+        if missing:
+            raise ConfigurationError(
+                f"Not configured: {', '.join(missing)}.",
+                f"Set {', '.join(missing)} with PUT /settings.",
+            )
+
+
+def _value(conn: Connection, name: str) -> object:
+    if name in Credentials.model_fields:
+        return getattr(conn.credentials, name)
+    return getattr(conn.settings, name)

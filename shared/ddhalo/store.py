@@ -1,0 +1,351 @@
+"""DynamoDB access: one table, every key in this module (the design is in docs/DATA_MODEL.md).
+
+| item              | pk                      | sk                          | gsi1pk / gsi1sk             |
+|-------------------|-------------------------|-----------------------------|-----------------------------|
+| settings          | ``SETTINGS``            | ``CURRENT``                 |                             |
+| mapping           | ``MAPPING``             | ``DD#<dicker_customer_id>`` |                             |
+| mapping guard     | ``MAPPING``             | ``HALO#<halo_client_id>``   |                             |
+| run               | ``RUN#<run_id>``        | ``RUN``                     | ``RUNS`` / ``<started>#<id>``|
+| run item          | ``RUN#<run_id>``        | ``ITEM#<type>#<dicker_id>`` |                             |
+| run chunk marker  | ``RUN#<run_id>``        | ``CHUNK#<n>``               |                             |
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from ddhalo.errors import ConflictError, InputError, NotFoundError
+from ddhalo.models import FINISHED, Counts, Mapping, Run, RunItem, RunStatus, now_iso
+from ddhalo.settings import Settings
+
+SETTINGS_KEY = {"pk": "SETTINGS", "sk": "CURRENT"}
+MAPPING_PK = "MAPPING"
+RUN_SK = "RUN"
+RUNS_INDEX = "gsi1"
+RUNS_GSI_PK = "RUNS"
+MAX_PAGE = 1000
+
+
+def from_dynamo(value: Any) -> Any:
+    """DynamoDB answers numbers as Decimal; give back ints and floats."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def to_dynamo(value: Any) -> Any:
+    """DynamoDB refuses floats and empty-key surprises; store floats as Decimal, drop Nones."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def encode_token(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(from_dynamo(key)).encode()).decode()
+
+
+def decode_token(token: str | None) -> dict[str, Any] | None:
+    if not token:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            "next_token is not valid.", "Pass back the next_token of the previous page."
+        ) from exc
+    if not isinstance(key, dict) or not all(isinstance(v, str | int) for v in key.values()):
+        raise InputError("next_token is not valid.", "Pass back the next_token of the previous page.")
+    return key
+
+
+def _mapping_sk(dicker_customer_id: str) -> str:
+    return f"DD#{dicker_customer_id}"
+
+
+def _guard_sk(halo_client_id: int) -> str:
+    return f"HALO#{halo_client_id}"
+
+
+def _run_pk(run_id: str) -> str:
+    return f"RUN#{run_id}"
+
+
+def _item_sk(item: RunItem) -> str:
+    # Customers without a CSP tenant have no Dicker Data id; their name keeps them apart.
+    return f"ITEM#{item.type}#{item.dicker_id or '~' + (item.name or '')}"
+
+
+class Store:
+    def __init__(self, table_name: str, resource: Any = None) -> None:
+        self.table_name = table_name
+        self._resource = resource
+        self._table: Any = None
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            self._table = (self._resource or boto3.resource("dynamodb")).Table(self.table_name)
+        return self._table
+
+    @property
+    def client(self) -> Any:
+        """The resource's client: it (de)serialises plain Python values, like the Table does."""
+        return self.table.meta.client
+
+    def _query_all(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            page = self.table.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # -- settings -------------------------------------------------------------------------
+    def get_settings(self) -> Settings:
+        item = self.table.get_item(Key=SETTINGS_KEY, ConsistentRead=True).get("Item")
+        if not item:
+            return Settings()
+        return Settings.model_validate(from_dynamo(item.get("settings", {})))
+
+    def put_settings(self, settings: Settings) -> None:
+        self.table.put_item(Item={**SETTINGS_KEY, "settings": to_dynamo(settings.model_dump(mode="json"))})
+
+    # -- mappings -------------------------------------------------------------------------
+    def list_mappings(self, page_size: int = MAX_PAGE) -> list[Mapping]:
+        items = self._query_all(
+            KeyConditionExpression=Key("pk").eq(MAPPING_PK) & Key("sk").begins_with("DD#"),
+            ConsistentRead=True,
+            Limit=page_size,
+        )
+        return [Mapping.model_validate(from_dynamo(item)) for item in items]
+
+    def get_mapping(self, dicker_customer_id: str) -> Mapping | None:
+        item = self.table.get_item(
+            Key={"pk": MAPPING_PK, "sk": _mapping_sk(dicker_customer_id)}, ConsistentRead=True
+        ).get("Item")
+        return Mapping.model_validate(from_dynamo(item)) if item else None
+
+    def put_mapping(self, mapping: Mapping) -> None:
+        """Store a mapping unless either side is already mapped (one to one), atomically."""
+        item = {"pk": MAPPING_PK, "sk": _mapping_sk(mapping.dicker_customer_id), **mapping.model_dump()}
+        guard = {
+            "pk": MAPPING_PK,
+            "sk": _guard_sk(mapping.halo_client_id),
+            "dicker_customer_id": mapping.dicker_customer_id,
+        }
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": to_dynamo(item),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": to_dynamo(guard),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise ConflictError(
+                    f"Dicker Data customer {mapping.dicker_customer_id} is already mapped.",
+                    "Remove the existing mapping first (DELETE /mappings/{dicker_customer_id}).",
+                ) from exc
+            raise ConflictError(
+                f"Halo client {mapping.halo_client_id} is already mapped to another Dicker Data customer.",
+                "Each Halo client can be mapped to one Dicker Data customer; remove the other mapping first.",
+            ) from exc
+
+    def delete_mapping(self, dicker_customer_id: str) -> Mapping:
+        mapping = self.get_mapping(dicker_customer_id)
+        if mapping is None:
+            raise NotFoundError(f"Dicker Data customer {dicker_customer_id} is not mapped.")
+        self.client.transact_write_items(
+            TransactItems=[
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": to_dynamo({"pk": MAPPING_PK, "sk": _mapping_sk(dicker_customer_id)}),
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": to_dynamo({"pk": MAPPING_PK, "sk": _guard_sk(mapping.halo_client_id)}),
+                    }
+                },
+            ]
+        )
+        return mapping
+
+    # -- runs -----------------------------------------------------------------------------
+    def create_run(self, run: Run) -> None:
+        item = {
+            "pk": _run_pk(run.run_id),
+            "sk": RUN_SK,
+            "gsi1pk": RUNS_GSI_PK,
+            "gsi1sk": f"{run.started_at}#{run.run_id}",
+            **run.model_dump(mode="json"),
+        }
+        self.table.put_item(Item=to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
+
+    def get_run(self, run_id: str) -> Run | None:
+        item = self.table.get_item(Key={"pk": _run_pk(run_id), "sk": RUN_SK}, ConsistentRead=True).get("Item")
+        return Run.model_validate(from_dynamo(item)) if item else None
+
+    def set_run_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: str | None = None,
+        hint: str | None = None,
+        only_if: Iterable[str] | None = None,
+    ) -> bool:
+        """Move a run to ``status``; with ``only_if``, only from one of those statuses (races lose)."""
+        names = {"#s": "status"}
+        values: dict[str, Any] = {":s": status}
+        sets = ["#s = :s"]
+        if status in FINISHED:
+            sets.append("finished_at = :f")
+            values[":f"] = now_iso()
+        if error is not None:
+            sets.append("#e = :e")
+            names["#e"] = "error"
+            values[":e"] = error
+        if hint is not None:
+            sets.append("hint = :h")
+            values[":h"] = hint
+        condition = "attribute_exists(pk)"
+        if only_if:
+            allowed = list(only_if)
+            keys = [f":o{i}" for i in range(len(allowed))]
+            values.update(dict(zip(keys, allowed, strict=True)))
+            condition += f" AND #s IN ({', '.join(keys)})"
+        try:
+            self.table.update_item(
+                Key={"pk": _run_pk(run_id), "sk": RUN_SK},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def record_chunk(
+        self, run_id: str, chunk: int, items: list[RunItem], stats: dict[str, int] | None = None
+    ) -> bool:
+        """Write a chunk's items, then count them once: a retried chunk overwrites its items
+        but its counts are added only by the transaction that creates the chunk marker."""
+        with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for item in items:
+                batch.put_item(
+                    Item=to_dynamo(
+                        {
+                            "pk": _run_pk(run_id),
+                            "sk": _item_sk(item),
+                            **item.model_dump(mode="json"),
+                        }
+                    )
+                )
+        counts = Counts.of(items)
+        adds = {f"counts.{name}": value for name, value in counts.model_dump().items()}
+        adds.update(stats or {})
+        adds["chunks_done"] = 1
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        parts = []
+        for i, (path, value) in enumerate(adds.items()):
+            segments = path.split(".")
+            for j, seg in enumerate(segments):
+                names[f"#n{i}_{j}"] = seg
+            parts.append(f"{'.'.join(f'#n{i}_{j}' for j in range(len(segments)))} :v{i}")
+            values[f":v{i}"] = value
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": to_dynamo({"pk": _run_pk(run_id), "sk": f"CHUNK#{chunk:06d}"}),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": to_dynamo({"pk": _run_pk(run_id), "sk": RUN_SK}),
+                            "UpdateExpression": "ADD " + ", ".join(parts),
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": to_dynamo(values),
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def list_items(
+        self, run_id: str, *, limit: int = MAX_PAGE, next_token: str | None = None
+    ) -> tuple[list[RunItem], str | None]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(_run_pk(run_id)) & Key("sk").begins_with("ITEM#"),
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        start = decode_token(next_token)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = self.table.query(**kwargs)
+        items = [RunItem.model_validate(from_dynamo(i)) for i in page.get("Items", [])]
+        return items, encode_token(page.get("LastEvaluatedKey"))
+
+    def list_runs(self, *, limit: int = 20, next_token: str | None = None) -> tuple[list[Run], str | None]:
+        kwargs: dict[str, Any] = {
+            "IndexName": RUNS_INDEX,
+            "KeyConditionExpression": Key("gsi1pk").eq(RUNS_GSI_PK),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = decode_token(next_token)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = self.table.query(**kwargs)
+        runs = [Run.model_validate(from_dynamo(i)) for i in page.get("Items", [])]
+        return runs, encode_token(page.get("LastEvaluatedKey"))
+

@@ -1,0 +1,95 @@
+import pytest
+
+from ddhalo.dicker_data.client import DickerDataClient
+from ddhalo.errors import AuthenticationError, UnreachableError, UpstreamError
+from ddhalo.http import RetryPolicy, Transport
+
+TENANTS = "POST /api/Subscriptions/GetTenant"
+KEYS = "POST /api/AccessKeyRequest"
+
+
+def test_tenants_are_read_and_the_key_is_cached(dd_client, dicker_data_fake):
+    first = dd_client.get_tenants()
+    second = dd_client.get_tenants()
+    assert len(first.items) == len(dicker_data_fake.tenants) == len(second.items)
+    assert first.invalid == []
+    assert dicker_data_fake.calls[KEYS] == 1
+    assert dicker_data_fake.calls[TENANTS] == 2
+    assert any(not t.has_csp_tenant for t in first.items)
+
+
+def test_subscriptions_can_be_narrowed_to_one_tenant(dd_client, dicker_data_fake):
+    tenant_id = next(s["TenantId"] for s in dicker_data_fake.subscriptions)
+    subs = dd_client.get_subscriptions(tenant_id=tenant_id).items
+    expected = [s["SubscriptionId"] for s in dicker_data_fake.subscriptions if s["TenantId"] == tenant_id]
+    assert sorted(s.subscription_id for s in subs) == sorted(expected)
+    assert all(s.msc.product_id for s in subs)
+
+
+def test_an_expired_key_is_replaced_once(dd_client, dicker_data_fake):
+    dd_client.get_tenants()
+    dicker_data_fake.expire_keys()
+    assert dd_client.get_tenants().items
+    assert dicker_data_fake.calls[KEYS] == 2
+
+
+@pytest.mark.parametrize("deny_style", ["status", "http401"])
+def test_a_wrong_token_is_an_authentication_error_with_a_hint(dicker_data_fake, deny_style):
+    dicker_data_fake.deny_style = deny_style
+    transport = Transport(dicker_data_fake.base_url, system="Dicker Data")
+    client = DickerDataClient(transport, account_code=dicker_data_fake.account_code, access_token="wrong")
+    with pytest.raises(AuthenticationError) as caught:
+        client.get_tenants()
+    assert "account manager" in (caught.value.hint or "")
+    assert "wrong" not in str(caught.value)
+
+
+def test_5xx_is_retried_then_succeeds(dd_client, dicker_data_fake, sleeps):
+    dicker_data_fake.fail_next(2, 503, body={"Status": "ERROR", "Message": "busy"})
+    assert dd_client.get_tenants().items
+    assert len(sleeps.calls) == 2
+
+
+def test_html_error_page_is_described_not_dumped(dd_client, dicker_data_fake):
+    dicker_data_fake.fail_next(
+        4, 502, body="<html><title>Bad Gateway</title><body>...</body></html>", content_type="text/html"
+    )
+    with pytest.raises(UpstreamError) as caught:
+        dd_client.get_tenants()
+    assert "HTML page" in caught.value.message
+
+
+def test_invalid_json_is_a_clear_error(dd_client, dicker_data_fake):
+    dd_client.get_tenants()  # key first, so the scripted fault hits the data call
+    dicker_data_fake.fail_next(1, 200, body="{not json", content_type="application/json")
+    with pytest.raises(UpstreamError) as caught:
+        dd_client.get_tenants()
+    assert "not JSON" in caught.value.message
+
+
+def test_wrong_base_url_is_a_404_with_a_region_hint(dicker_data_fake):
+    transport = Transport(dicker_data_fake.base_url + "nope/", system="Dicker Data")
+    client = DickerDataClient(
+        transport, account_code=dicker_data_fake.account_code, access_token=dicker_data_fake.access_token
+    )
+    with pytest.raises(UpstreamError) as caught:
+        client.get_tenants()
+    assert caught.value.status_code == 404 and "region" in (caught.value.hint or "")
+
+
+def test_unreachable_host(sleeps):
+    transport = Transport(
+        "http://127.0.0.1:9/api/", system="Dicker Data", retry=RetryPolicy(attempts=2), sleep=sleeps
+    )
+    client = DickerDataClient(transport, account_code="A", access_token="t")
+    with pytest.raises(UnreachableError) as caught:
+        client.get_tenants()
+    assert "127.0.0.1:9" in caught.value.message
+
+
+def test_hostile_rows_fail_alone(dd_client, dicker_data_fake):
+    dicker_data_fake.add_subscription({"SubscriptionId": "", "Status": "ACTIVE"})
+    dicker_data_fake.add_subscription({"SubscriptionId": "q", "ConfirmedQuantity": {"a": 1}})
+    parsed = dd_client.get_subscriptions()
+    assert len(parsed.items) == len(dicker_data_fake.subscriptions) - 2
+    assert len(parsed.invalid) == 2

@@ -1,0 +1,98 @@
+import email.utils
+import time
+
+import pytest
+import requests
+
+from ddhalo.http import RateLimiter, RetryPolicy, describe_body, parse_retry_after
+
+
+def _response(status: int, body: bytes, content_type: str = "application/json") -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = body
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"ClassName": "HaloValidationException", "Message": "Name is required"}', "Name is required"),
+        (b'{"Message": "Authorization has been denied"}', "Authorization has been denied"),
+        (b'{"error": "invalid_client"}', "invalid_client"),
+        (b'{"Status": "ERROR", "Message": "Bad", "ErrorDescription": "Worse"}', "Bad; Worse"),
+        (b'"just a string"', "just a string"),
+        (b"plain text failure", "plain text failure"),
+    ],
+)
+def test_error_bodies_of_every_shape_become_one_line(body, expected):
+    assert describe_body(_response(400, body)) == expected
+
+
+def test_html_error_pages_are_named_not_dumped():
+    page = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>" + b"x" * 5000
+    text = describe_body(_response(502, page, "text/html"))
+    assert text == "an HTML page: 502 Bad Gateway (not the API)"
+
+
+def test_long_bodies_and_control_characters_are_clipped():
+    text = describe_body(_response(500, b"A\x00B\x1b" + b"z" * 1000, "text/plain"))
+    assert len(text) <= 300 and "\x00" not in text and "\x1b" not in text
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    future = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= (parse_retry_after(future) or 0) <= 31
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_rate_limiter_spaces_requests_evenly():
+    clock = FakeClock()
+    limiter = RateLimiter(60, clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(5):
+        limiter.wait()
+        starts.append(clock.now)
+    assert [round(b - a, 6) for a, b in zip(starts, starts[1:], strict=False)] == [1.0] * 4
+
+
+def test_rate_limiter_push_back_delays_later_requests():
+    clock = FakeClock()
+    limiter = RateLimiter(600, clock=clock, sleep=clock.sleep)
+    limiter.wait()
+    limiter.push_back(10)
+    limiter.wait()
+    assert clock.now >= 110.0
+
+
+def test_disabled_rate_limiter_never_sleeps():
+    clock = FakeClock()
+    limiter = RateLimiter(None, clock=clock, sleep=clock.sleep)
+    for _ in range(100):
+        limiter.wait()
+    assert clock.slept == []
+
+
+def test_backoff_is_jittered_and_capped():
+    import random
+
+    policy = RetryPolicy(base_delay=1, max_delay=8)
+    rng = random.Random(1)
+    delays = [policy.backoff(attempt, rng) for attempt in range(10) for _ in range(20)]
+    assert max(delays) <= 8 and min(delays) >= 0 and len(set(delays)) > 100

@@ -1,0 +1,98 @@
+import pytest
+
+from ddhalo.errors import ConflictError, InputError, NotFoundError
+from ddhalo.models import Mapping, Run, RunItem
+from ddhalo.settings import Settings
+
+
+def mapping(dd: str, halo: int, source: str = "manual") -> Mapping:
+    return Mapping(dicker_customer_id=dd, halo_client_id=halo, source=source)
+
+
+def test_settings_round_trip_and_default(store):
+    assert store.get_settings() == Settings()
+    store.put_settings(Settings(region="NZ", top_level_id=4))
+    assert store.get_settings().region == "NZ" and store.get_settings().top_level_id == 4
+
+
+def test_mappings_are_one_to_one(store):
+    store.put_mapping(mapping("t1", 10))
+    with pytest.raises(ConflictError, match="already mapped"):
+        store.put_mapping(mapping("t1", 11))
+    with pytest.raises(ConflictError, match="Halo client 10"):
+        store.put_mapping(mapping("t2", 10))
+    assert [(m.dicker_customer_id, m.halo_client_id) for m in store.list_mappings()] == [("t1", 10)]
+
+
+def test_deleting_a_mapping_frees_both_sides(store):
+    store.put_mapping(mapping("t1", 10))
+    assert store.delete_mapping("t1").halo_client_id == 10
+    store.put_mapping(mapping("t2", 10))
+    assert store.get_mapping("t1") is None
+    with pytest.raises(NotFoundError):
+        store.delete_mapping("t1")
+
+
+def test_many_mappings_are_listed_past_one_page(store):
+    for i in range(30):
+        store.put_mapping(mapping(f"t{i:05}", i + 1))
+    assert len(store.list_mappings(page_size=7)) == 30
+
+
+def item(i: int, result: str = "created") -> RunItem:
+    return RunItem(type="customer", dicker_id=f"t{i}", result=result)
+
+
+def test_a_chunk_is_counted_once_even_when_recorded_twice(store):
+    store.create_run(Run(run_id="r1", kind="customers", chunks_total=2))
+    items = [item(1), item(2, "failed"), item(3, "unchanged")]
+    assert store.record_chunk("r1", 0, items, {"halo_calls": 5}) is True
+    assert store.record_chunk("r1", 0, items, {"halo_calls": 5}) is False
+    run = store.get_run("r1")
+    assert run.counts.model_dump() == {"created": 1, "updated": 0, "unchanged": 1, "skipped": 0, "failed": 1}
+    assert run.chunks_done == 1 and run.halo_calls == 5
+    listed, token = store.list_items("r1")
+    assert len(listed) == 3 and token is None
+
+
+def test_run_items_page_with_a_token(store):
+    store.create_run(Run(run_id="r1", kind="customers"))
+    store.record_chunk("r1", 0, [item(i) for i in range(25)])
+    first, token = store.list_items("r1", limit=10)
+    second, token2 = store.list_items("r1", limit=10, next_token=token)
+    third, token3 = store.list_items("r1", limit=10, next_token=token2)
+    ids = [i.dicker_id for i in first + second + third]
+    assert len(ids) == 25 == len(set(ids))
+    assert token3 is None or store.list_items("r1", next_token=token3)[0] == []
+
+
+def test_customers_without_id_do_not_overwrite_each_other(store):
+    store.create_run(Run(run_id="r1", kind="customers"))
+    items = [
+        RunItem(type="customer", dicker_id="", name=name, result="skipped", reason="no tenant")
+        for name in ("A", "B")
+    ]
+    store.record_chunk("r1", 0, items)
+    assert len(store.list_items("r1")[0]) == 2
+
+
+def test_runs_are_listed_newest_first_with_paging(store):
+    for i in range(5):
+        store.create_run(Run(run_id=f"r{i}", kind="customers", started_at=f"2026-01-0{i + 1}T00:00:00Z"))
+    page, token = store.list_runs(limit=3)
+    rest, _ = store.list_runs(limit=3, next_token=token)
+    assert [r.run_id for r in page + rest] == ["r4", "r3", "r2", "r1", "r0"]
+
+
+def test_a_forged_token_is_a_4xx(store):
+    with pytest.raises(InputError):
+        store.list_runs(next_token="not-base64!")
+
+
+def test_status_moves_only_from_allowed_states(store):
+    store.create_run(Run(run_id="r1", kind="customers"))
+    assert store.set_run_status("r1", "succeeded", only_if=("running",)) is False
+    assert store.set_run_status("r1", "running", only_if=("queued",)) is True
+    assert store.set_run_status("r1", "partial", only_if=("running",)) is True
+    run = store.get_run("r1")
+    assert run.status == "partial" and run.finished_at
