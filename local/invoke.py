@@ -92,6 +92,8 @@ class LambdaContext:
     log_group_name: str
     log_stream_name: str
     deadline: float = field(repr=False)
+    identity: Any = None
+    client_context: Any = None
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.deadline - time.monotonic()) * 1000))

@@ -23,12 +23,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from local.aws import ACCOUNT_ID, LocalAws
 from local.invoke import Invoker, forget_cached_clients, http_event, load_handler, scheduled_event, sqs_event
 from local.template import DEFAULT_ROUTE, Route, ScheduleSource, SqsSource, Template, load_template
+
+if TYPE_CHECKING:
+    from local.fakes._server import FakeServer
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 DEFAULT_PORT = 3000
@@ -365,7 +368,7 @@ class LocalApp:
         self.stopping = threading.Event()
         self.router = Router(self.template.routes)
         self.invoker: Invoker | None = None
-        self.fakes: dict[str, Any] = {}  # "dicker_data" / "halo" → running fake
+        self.fakes: dict[str, FakeServer] = {}  # the bundled fakes started, by upstream
         self.upstream_urls: dict[str, str] = {}
         self._server: _ApiServer | None = None
         self._threads: list[threading.Thread] = []
@@ -409,7 +412,7 @@ class LocalApp:
             ACCOUNT_ID,
         )
         if self.seed:
-            self._seed_settings(self.upstreams or Upstreams.from_env())
+            self._seed_settings(Upstreams.from_env() if self.upstreams is None else self.upstreams)
         for fn in self.template.functions.values():  # import errors show at start, not mid-request
             try:
                 load_handler(fn)
@@ -420,7 +423,7 @@ class LocalApp:
         for source in self.template.sqs_sources:
             if source.enabled:
                 self._spawn(SqsPoller(self, source))
-        if self.schedule_every:
+        if self.schedule_every and self.schedule_every > 0:
             for schedule in self.template.schedules:
                 if schedule.enabled:
                     self._spawn(ScheduleTimer(self, schedule, self.schedule_every))
@@ -561,7 +564,7 @@ class LocalApp:
                 yield f"  {label:<12} {public_url(self.upstream_urls[key])}{note}"
 
         lines = [
-            "Dicker Data → HaloPSA, running locally (no auth on loopback)",
+            "Dicker Data to HaloPSA, running locally (no auth on loopback)",
             f"  {'API':<12} {self.url}",
             *upstream("dicker_data", "Dicker Data"),
             *upstream("halo", "Halo"),
@@ -583,6 +586,13 @@ class LocalApp:
 # -- command line -----------------------------------------------------------------------------
 
 
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local.serve", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -594,7 +604,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template to serve")
     parser.add_argument(
         "--schedule-every",
-        type=float,
+        type=_positive_seconds,
         metavar="SECONDS",
         default=None,
         help="fire every Schedule event this often (default: never)",

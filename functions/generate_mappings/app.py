@@ -1,7 +1,5 @@
 """generate-mappings: POST /mappings/generate maps customers to Halo clients by exact name."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths

@@ -1,7 +1,5 @@
 """import-customers: POST /customers/import (dry runs answer the plan; real runs are queued)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response

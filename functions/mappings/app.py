@@ -1,7 +1,5 @@
 """GET /mappings, POST /mappings (by hand) and DELETE /mappings/{dicker_customer_id}."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types

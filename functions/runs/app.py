@@ -1,7 +1,5 @@
 """GET /runs (newest first, paged) and GET /runs/{run_id} (with its items, paged)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query

@@ -1,7 +1,5 @@
 """GET /settings and PUT /settings (credentials are write-only)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths

@@ -1,7 +1,5 @@
 """test-config: POST /config/test checks Dicker Data and Halo with stored or candidate settings."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body

@@ -1,7 +1,5 @@
 """Worker: executes queued runs from SQS, reporting failed messages one by one."""
 
-from __future__ import annotations
-
 import json
 from typing import Any
 

@@ -25,7 +25,10 @@ class ClientOptions:
     pace: bool = True
 
 
-QUICK = ClientOptions(timeout=(5.0, 15.0), retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=2.0))
+# A connection check makes three calls: no pacing, few retries, an answer within seconds.
+QUICK = ClientOptions(
+    timeout=(5.0, 15.0), retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=2.0), pace=False
+)
 
 
 def dicker_data_client(conn: Connection, options: ClientOptions = ClientOptions()) -> DickerDataClient:
@@ -59,7 +62,7 @@ def halo_client(conn: Connection, options: ClientOptions = ClientOptions()) -> H
         session=requests.Session(),
         timeout=options.timeout,
         retry=options.retry,
-        limiter=RateLimiter(settings.halo_requests_per_minute if options.pace else None),
+        limiter=RateLimiter(settings.halo_requests_per_minute if options.pace else None, window=60.0),
     )
     return HaloClient(
         transport,

@@ -12,6 +12,7 @@ import random
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,41 +30,50 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 class RateLimiter:
-    """Spaces request starts evenly so that at most ``per_minute`` start in any minute.
+    """At most ``max_calls`` request starts in any rolling ``window`` seconds (a sliding log).
 
-    Even spacing (rather than a burst bucket) also keeps us under rolling-window limits such
-    as Halo's 300 requests per 5 minutes. Thread-safe; ``None`` or 0 disables pacing.
+    Bursts go out at once and only the call that would overflow the window waits, which is how
+    Halo counts (300 per rolling 5 minutes). Thread-safe; ``None`` or 0 disables it.
     """
 
     def __init__(
         self,
-        per_minute: float | None,
+        max_calls: int | None,
+        window: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self.max_calls = max_calls or 0
+        self.window = window
         self._clock = clock
         self._sleep = sleep
-        self._next = 0.0
+        self._starts: deque[float] = deque()
+        self._not_before = 0.0
         self._lock = threading.Lock()
 
     def wait(self) -> float:
         """Block until the next request may start; answer how long we waited."""
-        if not self.interval:
+        if not self.max_calls:
             return 0.0
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        delay = start - now
-        if delay > 0:
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._starts and self._starts[0] <= now - self.window:
+                    self._starts.popleft()
+                delay = self._not_before - now
+                if len(self._starts) >= self.max_calls:
+                    delay = max(delay, self._starts[0] + self.window - now)
+                if delay <= 0:
+                    self._starts.append(now)
+                    return waited
             self._sleep(delay)
-        return delay
+            waited += delay
 
     def push_back(self, seconds: float) -> None:
-        """After a 429, delay every later request too, not only the one that was refused."""
+        """After a 429, hold every later request too, not only the one that was refused."""
         with self._lock:
-            self._next = max(self._next, self._clock() + seconds)
+            self._not_before = max(self._not_before, self._clock() + seconds)
 
 
 @dataclass

@@ -348,4 +348,3 @@ class Store:
         page = self.table.query(**kwargs)
         runs = [Run.model_validate(from_dynamo(i)) for i in page.get("Items", [])]
         return runs, encode_token(page.get("LastEvaluatedKey"))
-

@@ -51,7 +51,7 @@ def test_429_storm_becomes_a_throttled_error(make_halo, halo_fake):
 
 def test_rate_limit_of_the_fake_is_respected_by_pacing(make_halo, halo_fake):
     halo_fake.rate_limit, halo_fake.rate_window = 5, 1.0
-    client = make_halo(limiter=RateLimiter(240), page_size=1)  # 4 per second < 5 per second
+    client = make_halo(limiter=RateLimiter(5, window=1.05), page_size=1)
     for i in range(8):
         halo_fake.add_toplevel(f"T{i}")
     client.top_levels()

@@ -244,6 +244,7 @@ def work(event, context):
         return None
     failures = []
     for record in event["Records"]:
+        assert record["eventSource"] == "aws:sqs" and "ApproximateReceiveCount" in record["attributes"]
         if record["body"] == "fail":
             failures.append({"itemIdentifier": record["messageId"]})
         else:

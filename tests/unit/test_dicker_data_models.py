@@ -59,5 +59,7 @@ def test_hostile_rows_become_per_item_failures():
     ]
     parsed = _parse(rows, Subscription, "SubscriptionId", Subscription.model_validate)
     assert [s.subscription_id for s in parsed.items] == ["ok"]
-    assert parsed.items[0].stock_description.startswith("AB") and len(parsed.items[0].stock_description) == 500
+    assert (
+        parsed.items[0].stock_description.startswith("AB") and len(parsed.items[0].stock_description) == 500
+    )
     assert [i.ref for i in parsed.invalid] == ["#1", "#2", "bad-qty"]

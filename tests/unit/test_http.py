@@ -62,14 +62,25 @@ class FakeClock:
         self.now += seconds
 
 
-def test_rate_limiter_spaces_requests_evenly():
+def test_rate_limiter_lets_a_burst_through_then_holds_the_window():
     clock = FakeClock()
-    limiter = RateLimiter(60, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(3, window=60, clock=clock, sleep=clock.sleep)
     starts = []
-    for _ in range(5):
+    for _ in range(7):
+        limiter.wait()
+        starts.append(clock.now - 100)
+    assert starts == [0, 0, 0, 60, 60, 60, 120]
+
+
+def test_rate_limiter_never_exceeds_the_limit_in_any_window():
+    clock = FakeClock()
+    limiter = RateLimiter(5, window=10, clock=clock, sleep=clock.sleep)
+    starts = []
+    for i in range(40):
         limiter.wait()
         starts.append(clock.now)
-    assert [round(b - a, 6) for a, b in zip(starts, starts[1:], strict=False)] == [1.0] * 4
+        clock.now += 0.7 * (i % 3)
+    assert max(sum(1 for t in starts if s <= t < s + 10) for s in starts) == 5
 
 
 def test_rate_limiter_push_back_delays_later_requests():

@@ -51,9 +51,9 @@ def test_explicit_halo_auth_url_wins():
 
 def test_partial_update_changes_only_what_was_sent():
     base = Settings(region="NZ", top_level_id=7, update_main_site_address=True)
-    updated = SettingsUpdate.model_validate({"environment": "test", "integrator": {"enabled": True}}).apply_to(
-        base
-    )
+    updated = SettingsUpdate.model_validate(
+        {"environment": "test", "integrator": {"enabled": True}}
+    ).apply_to(base)
     assert (updated.region, updated.environment, updated.top_level_id) == ("NZ", "test", 7)
     assert updated.update_main_site_address is True
     assert updated.integrator.enabled is True

@@ -1,0 +1,162 @@
+"""The customer plan is pure: every rule is checked here without I/O."""
+
+from ddhalo.dicker_data.models import Tenant
+from ddhalo.importers.customers import CustomerOptions, halo_address, plan_customers, site_address
+from ddhalo.models import Mapping
+from ddhalo.snapshot import DickerDataCustomers, HaloClients
+
+ADDRESS = {
+    "Address01": "1 George St",
+    "Address02": "Level 2",
+    "Suburb": "Sydney",
+    "State": "NSW",
+    "Postcode": "2000",
+}
+
+
+def customers(*rows: dict) -> DickerDataCustomers:
+    snapshot = DickerDataCustomers()
+    for row in rows:
+        tenant = Tenant.from_api(row)
+        if tenant.has_csp_tenant:
+            snapshot.by_id[tenant.tenant_id] = tenant
+        else:
+            snapshot.without_tenant.append(tenant)
+    return snapshot
+
+
+def tenant(tid: str, name: str, **extra) -> dict:
+    return {"TenantId": tid, "CompanyName": name, "TenantDomain": f"{tid}.onmicrosoft.com", **extra}
+
+
+def link(tid: str, name: str) -> dict:
+    return {
+        "azure_tenant_id": tid,
+        "azure_tenant_name": name,
+        "azure_tenant_domain": f"{tid}.onmicrosoft.com",
+    }
+
+
+def mapped(tid: str, client_id: int) -> dict[str, Mapping]:
+    return {tid: Mapping(dicker_customer_id=tid, halo_client_id=client_id, source="manual")}
+
+
+def plan(dd, halo_records, mappings=None, sites=None, **options):
+    return plan_customers(
+        dd, mappings or {}, HaloClients.from_records(halo_records), sites or {}, CustomerOptions(**options)
+    )
+
+
+def test_unmapped_customer_is_created_with_tenant_link_and_main_site_address():
+    (action,) = plan(customers(tenant("t1", "Contoso", **ADDRESS)), [], top_level_id=3)
+    assert action.action == "create"
+    assert action.record == {
+        "name": "Contoso",
+        "toplevel_id": 3,
+        "azure_tenants": [link("t1", "Contoso")],
+        "newclient_sitename": "Main",
+        "newclient_delivery_address": {
+            "line1": "1 George St",
+            "line2": "Level 2",
+            "line3": "Sydney",
+            "line4": "NSW",
+            "postcode": "2000",
+        },
+        "_isimport": True,
+    }
+
+
+def test_mapped_customer_with_the_link_in_place_is_unchanged():
+    halo = [{"id": 9, "name": "Renamed in Halo", "azure_tenants": [link("t1", "Contoso")]}]
+    (action,) = plan(customers(tenant("t1", "Contoso")), halo, mapped("t1", 9))
+    assert action.action == "unchanged" and action.halo_client_id == 9
+    assert action.client_patch is None and action.site_patch is None
+
+
+def test_update_refreshes_the_link_but_never_renames_or_drops_other_links():
+    other = {"id": 77, "azure_tenant_id": "other", "azure_tenant_name": "Other"}
+    halo = [{"id": 9, "name": "Halo Name", "azure_tenants": [other]}]
+    (action,) = plan(customers(tenant("t1", "Contoso")), halo, mapped("t1", 9))
+    assert action.action == "update" and action.changes == ["azure_tenants"]
+    assert action.client_patch == {"id": 9, "azure_tenants": [other, link("t1", "Contoso")]}
+    assert "name" not in action.client_patch
+
+
+def test_a_stale_link_is_refreshed_in_place():
+    halo = [{"id": 9, "name": "X", "azure_tenants": [{"id": 5, **link("T1", "Old name")}]}]
+    (action,) = plan(customers(tenant("t1", "Contoso")), halo, mapped("t1", 9))
+    assert action.client_patch == {
+        "id": 9,
+        "azure_tenants": [
+            {
+                "id": 5,
+                **link("T1", "Old name"),
+                "azure_tenant_name": "Contoso",
+                "azure_tenant_domain": "t1.onmicrosoft.com",
+            }
+        ],
+    }
+
+
+def test_main_site_address_is_updated_only_when_asked_and_different():
+    halo = [{"id": 9, "name": "X", "main_site_id": 40, "azure_tenants": [link("t1", "Contoso")]}]
+    sites = {40: {"id": 40, "delivery_address": {"line1": "old"}}}
+    dd = customers(tenant("t1", "Contoso", **ADDRESS))
+    (not_asked,) = plan(dd, halo, mapped("t1", 9), sites)
+    assert not_asked.action == "unchanged"
+    (asked,) = plan(dd, halo, mapped("t1", 9), sites, update_main_site_address=True)
+    assert asked.action == "update" and asked.changes == ["main_site_address"]
+    assert asked.site_patch == {"id": 40, "delivery_address": halo_address(dd.by_id["t1"].address)}
+    same = {40: {"id": 40, "delivery_address": halo_address(dd.by_id["t1"].address)}}
+    (again,) = plan(dd, halo, mapped("t1", 9), same, update_main_site_address=True)
+    assert again.action == "unchanged"
+
+
+def test_site_address_reads_flat_list_columns():
+    site = {
+        "delivery_address_line1": "1 George St",
+        "delivery_address_line2": "",
+        "delivery_address_line3": "Sydney",
+    }
+    assert site_address(site)["line1"] == "1 George St" and site_address(site)["line3"] == "Sydney"
+
+
+def test_unmapped_customer_already_marked_in_halo_is_adopted_not_created():
+    halo = [{"id": 12, "name": "Contoso", "azure_tenants": [link("t1", "Contoso")]}]
+    (action,) = plan(customers(tenant("t1", "Contoso")), halo)
+    assert action.action == "unchanged" and action.new_mapping and action.halo_client_id == 12
+
+
+def test_two_halo_clients_with_the_marker_fail_instead_of_guessing():
+    halo = [{"id": i, "name": "C", "azure_tenants": [link("t1", "C")]} for i in (1, 2)]
+    (action,) = plan(customers(tenant("t1", "Contoso")), halo)
+    assert action.action == "fail" and "[1, 2]" in (action.reason or "")
+
+
+def test_customer_without_csp_tenant_is_skipped_with_reason():
+    (action,) = plan(customers({"TenantId": "", "CompanyName": "Blue Yonder"}), [])
+    assert action.action == "skip" and "CSP tenant" in (action.reason or "")
+
+
+def test_mapping_to_a_vanished_halo_client_fails_with_advice():
+    (action,) = plan(customers(tenant("t1", "Contoso")), [], mapped("t1", 404))
+    assert action.action == "fail" and "no longer exists" in (action.reason or "")
+
+
+def test_hostile_names_fail_alone():
+    dd = customers(tenant("t1", "x" * 400), tenant("t2", ""), tenant("t3", "Fine"))
+    actions = {a.dicker_id: a for a in plan(dd, [])}
+    assert actions["t1"].action == "fail" and actions["t2"].action == "fail"
+    assert actions["t3"].action == "create"
+
+
+def test_customer_ids_narrow_the_plan_and_skip_nothing_else():
+    dd = customers(tenant("t1", "A"), tenant("t2", "B"), {"TenantId": "", "CompanyName": "C"})
+    assert [a.dicker_id for a in plan(dd, [], customer_ids=["t2"])] == ["t2"]
+    assert len(plan(dd, [])) == 3
+
+
+def test_plan_is_deterministic():
+    dd = customers(*(tenant(f"t{i}", f"Name {i % 7}") for i in range(30)))
+    first = [(a.dicker_id, a.action) for a in plan(dd, [])]
+    assert first == [(a.dicker_id, a.action) for a in plan(dd, [])]
