@@ -37,6 +37,8 @@ DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 DEFAULT_PORT = 3000
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
 SQS_WAIT_SECONDS = 1
+# Between empty polls: short, so runs start promptly and stop() returns quickly.
+IDLE_POLL_SECONDS = 0.05
 # Credentials of the bundled fakes: local and well known, never real.
 FAKE_DICKER_DATA_ACCOUNT = "LOCAL01"
 FAKE_DICKER_DATA_TOKEN = "local-dicker-data-token"
@@ -291,7 +293,7 @@ class SqsPoller(threading.Thread):
             got = self.client.receive_message(
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=min(10, self.source.batch_size - len(messages)),
-                WaitTimeSeconds=0 if messages else SQS_WAIT_SECONDS,
+                WaitTimeSeconds=0,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
@@ -304,6 +306,7 @@ class SqsPoller(threading.Thread):
         """One batch; answers how many messages were handled successfully."""
         messages = self._receive()
         if not messages:
+            self.app.stopping.wait(IDLE_POLL_SECONDS)
             return 0
         ids = [m["MessageId"] for m in messages]
         try:
@@ -419,7 +422,9 @@ class LocalApp:
             except Exception:
                 log.exception("cannot import %s's handler %s", fn.logical_id, fn.handler)
         self._server = _ApiServer((self.host, self.port), self)
-        self._spawn(threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True))
+        self._spawn(
+            threading.Thread(target=self._server.serve_forever, args=(0.05,), name="local-api", daemon=True)
+        )
         for source in self.template.sqs_sources:
             if source.enabled:
                 self._spawn(SqsPoller(self, source))

@@ -23,7 +23,7 @@ def generate() -> dict[str, Any]:
     logger.info(
         "mappings generated",
         extra={
-            "created": len(result.created),
+            "mappings_created": len(result.created),
             "already_mapped": result.already_mapped,
             "unmatched": len(result.unmatched),
             "ambiguous": len(result.ambiguous),

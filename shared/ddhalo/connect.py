@@ -20,7 +20,7 @@ from ddhalo.settings import Connection
 class ClientOptions:
     """Knobs that differ between a quick connection check and a long import."""
 
-    timeout: tuple[float, float] = (5.0, 30.0)
+    timeout: tuple[float, float] | None = None  # None: the connect timeout and the read-timeout setting
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     pace: bool = True
 
@@ -40,7 +40,7 @@ def dicker_data_client(conn: Connection, options: ClientOptions = ClientOptions(
         conn.settings.dicker_data_url(),
         system="Dicker Data",
         session=requests.Session(),
-        timeout=options.timeout,
+        timeout=options.timeout or (5.0, conn.settings.request_timeout_seconds),
         retry=options.retry,
     )
     return DickerDataClient(
@@ -60,7 +60,7 @@ def halo_client(conn: Connection, options: ClientOptions = ClientOptions()) -> H
         settings.halo_api_url,
         system="Halo",
         session=requests.Session(),
-        timeout=options.timeout,
+        timeout=options.timeout or (5.0, conn.settings.request_timeout_seconds),
         retry=options.retry,
         limiter=RateLimiter(settings.halo_requests_per_minute if options.pace else None, window=60.0),
     )

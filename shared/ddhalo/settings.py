@@ -75,6 +75,7 @@ class Settings(BaseModel):
     halo_auth_url: str | None = None
     halo_tenant: str | None = None
     halo_requests_per_minute: int = Field(default=DEFAULT_HALO_REQUESTS_PER_MINUTE, ge=1, le=6000)
+    request_timeout_seconds: float = Field(default=30.0, ge=1, le=120)
     integrator: IntegratorSettings = Field(default_factory=IntegratorSettings)
 
     _urls = field_validator("dicker_data_base_url", "halo_api_url", "halo_auth_url")(check_url)
@@ -135,6 +136,7 @@ class SettingsUpdate(BaseModel):
     halo_auth_url: str | None = None
     halo_tenant: Text | None = None
     halo_requests_per_minute: int | None = Field(default=None, ge=1, le=6000)
+    request_timeout_seconds: float | None = Field(default=None, ge=1, le=120)
     integrator: IntegratorUpdate | None = None
     dicker_data_access_token: Secret | None = None
     halo_client_id: Secret | None = None

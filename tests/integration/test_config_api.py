@@ -1,0 +1,95 @@
+"""POST /config/test and the settings routes, against the fakes, including each failure."""
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_both_connections_ok(api):
+    response = api.post("/config/test")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] is True
+    assert body["dicker_data"]["ok"] and body["dicker_data"]["hint"] is None
+    assert "8 customers, 7 with a CSP tenant" in body["dicker_data"]["message"]
+    assert body["halo"]["ok"] and body["halo"]["hint"] is None
+
+
+def test_wrong_dicker_data_token(api):
+    body = api.post("/config/test", {"dicker_data_access_token": "not-the-token"}).json()
+    assert body["ok"] is False and body["halo"]["ok"] is True
+    assert body["dicker_data"]["ok"] is False
+    assert "account manager" in body["dicker_data"]["hint"]
+    assert "not-the-token" not in str(body)
+
+
+def test_wrong_environment_or_base_url(api, dicker_data_fake):
+    body = api.post("/config/test", {"dicker_data_base_url": dicker_data_fake.base_url + "v9/"}).json()
+    assert body["dicker_data"]["ok"] is False
+    assert "404" in body["dicker_data"]["message"]
+    assert "environment" in body["dicker_data"]["hint"]
+
+
+def test_unreachable_host(api):
+    body = api.post("/config/test", {"dicker_data_base_url": "http://127.0.0.1:9/api/"}).json()
+    assert body["dicker_data"]["ok"] is False
+    assert "Could not reach" in body["dicker_data"]["message"]
+
+
+def test_unconfirmed_nz_host_says_so(api):
+    body = api.post("/config/test", {"region": "NZ", "dicker_data_base_url": None}).json()
+    assert body["dicker_data"]["ok"] is False
+    assert "not confirmed" in body["dicker_data"]["hint"]
+
+
+def test_halo_bad_secret(api):
+    body = api.post("/config/test", {"halo_client_secret": "wrong-secret"}).json()
+    assert body["halo"]["ok"] is False and body["dicker_data"]["ok"] is True
+    assert "client id and secret" in body["halo"]["hint"]
+    assert "wrong-secret" not in str(body)
+
+
+def test_halo_scope_missing(api, halo_fake):
+    halo_fake.scopes = ("read:customers",)
+    body = api.post("/config/test").json()
+    assert body["halo"]["ok"] is False
+    assert "permission" in body["halo"]["hint"]
+
+
+def test_halo_wrong_auth_url(api, halo_fake):
+    body = api.post("/config/test", {"halo_auth_url": halo_fake.auth_url + "/nope"}).json()
+    assert body["halo"]["ok"] is False and "/auth" in body["halo"]["hint"]
+
+
+def test_missing_credentials_say_how_to_set_them(api):
+    response = api.call("PUT", "/settings", {"halo_api_url": None})
+    assert response.status_code == 200
+    body = api.post("/config/test").json()
+    assert body["halo"]["ok"] is False and "PUT /settings" in body["halo"]["hint"]
+
+
+def test_candidate_settings_are_not_saved(api):
+    before = api.get("/settings").json()
+    api.post("/config/test", {"region": "NZ", "dicker_data_access_token": "candidate"})
+    assert api.get("/settings").json() == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"region": "UK"}, {"nonsense": True}, [1, 2], {"halo_api_url": "javascript:alert(1)"}],
+)
+def test_bad_candidate_settings_are_a_4xx_with_the_error_body(api, body):
+    response = api.post("/config/test", body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "bad_request" and error["message"]
+
+
+def test_settings_are_saved_partially_and_secrets_never_returned(api):
+    response = api.call("PUT", "/settings", {"top_level_id": 2, "halo_client_secret": "s3cr3t-value"})
+    assert response.status_code == 200
+    settings = api.get("/settings").json()
+    assert settings["top_level_id"] == 2 and settings["region"] == "AU"
+    assert settings["halo_client_secret_set"] is True and settings["dicker_data_access_token_set"] is True
+    assert "s3cr3t-value" not in api.get("/settings").text
+    assert api.post("/config/test").json()["halo"]["ok"] is False  # the new secret is used
