@@ -20,6 +20,10 @@ install: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/python -m local.serve --port $(PORT)
 
+## The main job once, end to end, with a summary table per step (exits when done).
+demo: $(STAMP)
+	$(BIN)/python -m local.demo
+
 ## Every test: unit, integration (real handlers, HTTP fakes, moto server) and end to end.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
