@@ -24,6 +24,6 @@ def test_sample_event_is_handled(local_app, path):
         assert 200 <= answer["statusCode"] < 500, answer
         assert json.loads(answer["body"]) is not None
     else:
-        (source,) = [s for s in local_app.template.sqs_sources]
+        (source,) = list(local_app.template.sqs_sources)
         answer = local_app.invoke(source.function_id, event)
         assert answer == {"batchItemFailures": []}
