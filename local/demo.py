@@ -42,7 +42,7 @@ class Demo:
         return response.json()
 
     def run(self, path: str, body: Any = None) -> dict[str, Any]:
-        answer = self.call("POST", path, body)
+        answer: dict[str, Any] = self.call("POST", path, body)
         deadline = time.monotonic() + 900
         while answer.get("status") not in FINISHED:
             if time.monotonic() > deadline:

@@ -8,13 +8,15 @@ converges on the next run instead of creating a duplicate.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from ddhalo.apply import create_reconciled, save_patches
 from ddhalo.dicker_data.models import Address, Tenant
-from ddhalo.errors import ConflictError, InputError, IntegrationError, RejectedError
+from ddhalo.errors import ConflictError, InputError
 from ddhalo.halo.client import HaloClient
 from ddhalo.mappings import NO_TENANT_REASON
 from ddhalo.models import Mapping, Run, RunItem
@@ -23,7 +25,6 @@ from ddhalo.snapshot import DickerDataCustomers, HaloClients
 from ddhalo.store import Store
 
 MAX_NAME = 255
-CREATE_ROUNDS = 3
 ADDRESS_FIELDS = ("line1", "line2", "line3", "line4", "postcode")
 
 
@@ -42,6 +43,7 @@ class CustomerAction:
     reason: str | None = None
     changes: list[str] = field(default_factory=list)
     record: dict[str, Any] | None = None  # the client to create
+    tenant_marker: str = ""  # the Microsoft tenant id that marks the client as this customer's
     client_patch: dict[str, Any] | None = None
     site_patch: dict[str, Any] | None = None
     new_mapping: bool = False  # adopt an existing Halo client found by its tenant marker
@@ -260,17 +262,9 @@ def _store_mapping(
 def _apply_updates(
     actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str
 ) -> list[RunItem]:
-    failed: dict[str, str] = {}
-    client_patches = [a for a in actions if a.client_patch]
-    saved = halo.save("Client", [a.client_patch or {} for a in client_patches])
-    for action, error in zip(client_patches, saved.errors, strict=True):
-        if error is not None:
-            failed[action.dicker_id] = _reason(error)
-    site_patches = [a for a in actions if a.site_patch and a.dicker_id not in failed]
-    saved = halo.save("Site", [a.site_patch or {} for a in site_patches])
-    for action, error in zip(site_patches, saved.errors, strict=True):
-        if error is not None:
-            failed[action.dicker_id] = _reason(error)
+    failed = save_patches(halo, "Client", {a.dicker_id: a.client_patch for a in actions if a.client_patch})
+    sites = {a.dicker_id: a.site_patch for a in actions if a.site_patch and a.dicker_id not in failed}
+    failed.update(save_patches(halo, "Site", sites))
     items = []
     for action in actions:
         if action.new_mapping and action.halo_client_id is not None:
@@ -287,52 +281,33 @@ def _apply_updates(
 def _apply_creates(
     actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str
 ) -> list[RunItem]:
-    """Create in batches; after an ambiguous failure re-read Halo and adopt what did land."""
-    items: list[RunItem] = []
-    pending = list(actions)
-    last_error: dict[str, str] = {}
-    for round_no in range(CREATE_ROUNDS):
-        if not pending:
-            break
-        if round_no:
-            found = HaloClients.from_records(halo.clients())
-            still = []
-            for action in pending:
-                tenant_id = (action.record or {}).get("azure_tenants", [{}])[0].get("azure_tenant_id", "")
-                landed = found.with_tenant(tenant_id)
-                if landed:
-                    items.append(_created(action, landed[0], found.name(landed[0]), store, created_by))
-                else:
-                    still.append(action)
-            pending = still
-            if not pending:
-                break
-        result = halo.save("Client", [a.record or {} for a in pending])
-        retry = []
-        for action, record, error in zip(pending, result.saved, result.errors, strict=True):
-            if error is None and record and record.get("id"):
-                items.append(
-                    _created(action, int(record["id"]), str(record.get("name") or ""), store, created_by)
-                )
-            elif isinstance(error, RejectedError):
-                items.append(action.item("failed", reason=_reason(error)))
-            else:
-                last_error[action.dicker_id] = _reason(error) if error else "Halo answered without an id."
-                retry.append(action)
-        pending = retry
-    items += [action.item("failed", reason=last_error.get(action.dicker_id)) for action in pending]
+    by_id = {a.dicker_id: a for a in actions}
+
+    def find_landed(keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found = HaloClients.from_records(halo.clients())
+        landed = {}
+        for key in keys:
+            ids = found.with_tenant(by_id[key].tenant_marker)
+            if ids:
+                landed[key] = found.by_id[ids[0]]
+        return landed
+
+    outcome = create_reconciled(halo, "Client", {a.dicker_id: a.record or {} for a in actions}, find_landed)
+    items = []
+    for action in actions:
+        record = outcome.saved.get(action.dicker_id)
+        if record is None:
+            items.append(action.item("failed", reason=outcome.failed.get(action.dicker_id)))
+            continue
+        client_id = int(record["id"])
+        conflict = _store_mapping(action, client_id, str(record.get("name") or ""), store, created_by)
+        if conflict:
+            items.append(
+                action.item("failed", halo_id=client_id, reason=f"Created in Halo but not mapped: {conflict}")
+            )
+        else:
+            items.append(action.item("created", halo_id=client_id))
     return items
-
-
-def _created(action: CustomerAction, client_id: int, name: str, store: Store, created_by: str) -> RunItem:
-    conflict = _store_mapping(action, client_id, name, store, created_by)
-    if conflict:
-        return action.item("failed", halo_id=client_id, reason=f"Created in Halo but not mapped: {conflict}")
-    return action.item("created", halo_id=client_id)
-
-
-def _reason(error: IntegrationError) -> str:
-    return f"{error.message} {error.hint}" if error.hint else error.message
 
 
 # ---------------------------------------------------------------------------------- the run
