@@ -8,10 +8,11 @@ from pydantic import BaseModel, ValidationError
 
 from ddhalo.errors import InputError
 from ddhalo.importers.customers import import_customers
+from ddhalo.importers.subscriptions import import_subscriptions
 from ddhalo.models import Run, RunKind, RunTrigger
 from ddhalo.runs import Dispatcher, Runner, Upstreams, Work
 
-WORK: dict[str, Work] = {"customers": import_customers}
+WORK: dict[str, Work] = {"customers": import_customers, "subscriptions": import_subscriptions}
 
 
 class Job(BaseModel):

@@ -77,3 +77,14 @@ class Run(BaseModel):
     halo_calls: int = 0
     dicker_data_calls: int = 0
     throttled: int = 0
+
+
+class SubscriptionLink(BaseModel):
+    """Dicker Data subscription ↔ Halo licence, with what we last wrote (DynamoDB is the authority)."""
+
+    dicker_customer_id: str
+    subscription_id: str
+    halo_licence_id: int
+    content_hash: str
+    fields: dict[str, object] = Field(default_factory=dict)
+    updated_at: str = Field(default_factory=now_iso)

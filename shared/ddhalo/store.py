@@ -8,6 +8,7 @@
 | run               | ``RUN#<run_id>``        | ``RUN``                     | ``RUNS`` / ``<started>#<id>``|
 | run item          | ``RUN#<run_id>``        | ``ITEM#<type>#<dicker_id>`` |                             |
 | run chunk marker  | ``RUN#<run_id>``        | ``CHUNK#<n>``               |                             |
+| subscription link | ``SUBLINK``             | ``<dicker_customer_id>#<subscription_id>`` |              |
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from ddhalo.errors import ConflictError, InputError, NotFoundError
-from ddhalo.models import FINISHED, Counts, Mapping, Run, RunItem, RunStatus, now_iso
+from ddhalo.models import FINISHED, Counts, Mapping, Run, RunItem, RunStatus, SubscriptionLink, now_iso
 from ddhalo.settings import Settings
 
 SETTINGS_KEY = {"pk": "SETTINGS", "sk": "CURRENT"}
@@ -31,6 +32,7 @@ MAPPING_PK = "MAPPING"
 RUN_SK = "RUN"
 RUNS_INDEX = "gsi1"
 RUNS_GSI_PK = "RUNS"
+LINK_PK = "SUBLINK"
 MAX_PAGE = 1000
 
 
@@ -205,6 +207,28 @@ class Store:
             ]
         )
         return mapping
+
+    # -- subscription links ---------------------------------------------------------------
+    def list_links(self, dicker_customer_id: str | None = None) -> list[SubscriptionLink]:
+        """One customer's links, or every link (one partition, paged)."""
+        condition = Key("pk").eq(LINK_PK)
+        if dicker_customer_id is not None:
+            condition = condition & Key("sk").begins_with(f"{dicker_customer_id}#")
+        items = self._query_all(KeyConditionExpression=condition, ConsistentRead=True)
+        return [SubscriptionLink.model_validate(from_dynamo(item)) for item in items]
+
+    def put_links(self, links: Iterable[SubscriptionLink]) -> None:
+        with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for link in links:
+                batch.put_item(
+                    Item=to_dynamo(
+                        {
+                            "pk": LINK_PK,
+                            "sk": f"{link.dicker_customer_id}#{link.subscription_id}",
+                            **link.model_dump(mode="json"),
+                        }
+                    )
+                )
 
     # -- runs -----------------------------------------------------------------------------
     def create_run(self, run: Run) -> None:

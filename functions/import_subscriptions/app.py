@@ -1,0 +1,41 @@
+"""import-subscriptions: POST /subscriptions/import (dry runs answer the plan; real runs are queued)."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ddhalo import jobs
+from ddhalo.api.app import logger, make_resolver, metrics, run_response, services, tracer
+from ddhalo.api.models import SubscriptionImportRequest
+from ddhalo.importers.subscriptions import SubscriptionOptions, validate_request
+
+app = make_resolver()
+
+
+@app.post("/subscriptions/import")
+@tracer.capture_method
+def import_subscriptions(body: Annotated[SubscriptionImportRequest | None, Body()] = None) -> Response[Any]:
+    request = body or SubscriptionImportRequest()
+    svc = services()
+    options = SubscriptionOptions(customer_ids=request.customer_ids)
+    validate_request(options, {m.dicker_customer_id: m for m in svc.store.list_mappings()})
+    run = jobs.start(
+        svc.runner,
+        svc.dispatcher,
+        "subscriptions",
+        options.model_dump(),
+        dry_run=request.dry_run,
+        trigger="api",
+    )
+    logger.info("subscription import started", extra={"run_id": run.run_id, "dry_run": run.dry_run})
+    return run_response(run, svc.runner)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,460 @@
+"""Import subscriptions: Dicker Data subscriptions → Halo licences (``SoftwareLicence``).
+
+Fields we own on a licence, and why (names and types from Halo's OpenAPI document as listed in
+``shared/reference/HALO_FIELDS.md``; the full table is in docs/HALO_FIELDS_USED.md):
+``client_id`` (the mapped client), ``name`` (StockDescription), ``count`` (ConfirmedQuantity),
+``distributor`` = "Dicker Data", ``manufacturer``/``vendor`` = "Microsoft", ``product_sku``
+(StockCode), ``vendor_product_sku`` (Microsoft product:SKU), ``term_duration`` (P1M/P1Y),
+``billing_cycle``, ``status``, ``is_active``, ``end_date`` (ExpiryDate), ``tenant_id`` (the
+Microsoft tenant), ``parent_id`` (the base licence of an add-on) and ``notes``, whose first line
+is our marker ``Dicker Data subscription: <SubscriptionId>``. Halo has no external-id field, so
+DynamoDB links are the authority and the marker lets a crash between the Halo create and the link
+write converge instead of duplicating. Nothing is ever deleted: gone or cancelled subscriptions
+become inactive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from ddhalo.apply import create_reconciled, reason, save_patches
+from ddhalo.dicker_data.client import Parsed
+from ddhalo.dicker_data.models import Subscription
+from ddhalo.errors import InputError, IntegrationError
+from ddhalo.halo.client import HaloClient
+from ddhalo.models import Mapping, Run, RunItem, SubscriptionLink
+from ddhalo.runs import Upstreams
+from ddhalo.store import Store
+
+DISTRIBUTOR = "Dicker Data"
+MANUFACTURER = "Microsoft"
+MARKER = "Dicker Data subscription: "
+_MARKER = re.compile(r"Dicker Data subscription: ([^\s]+)")
+MAX_NAME = 255
+# Up to this many customers, read per customer; above it, one bulk read of each side is cheaper.
+PER_CUSTOMER_READS = 10
+STATUS_NAMES = {
+    "ACTIVE": "Active",
+    "SUSPENDED": "Suspended",
+    "CANCELLED": "Cancelled",
+    "CANCELED": "Cancelled",
+}
+GONE_STATUS = "Removed in Dicker Data"
+BILLING_NAMES = {"1": "Monthly", "M": "Monthly", "Y": "Annual", "A": "Annual", "3": "Triennial"}
+
+
+class SubscriptionOptions(BaseModel):
+    customer_ids: list[str] | None = None
+
+
+def marker_of(licence: dict[str, Any]) -> str | None:
+    match = _MARKER.search(str(licence.get("notes") or ""))
+    return match.group(1) if match else None
+
+
+def content_hash(fields: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def desired_fields(sub: Subscription, client_id: int, tenant_id: str) -> dict[str, Any]:
+    """What Halo should hold for this subscription (everything but ``parent_id``)."""
+    msc = sub.msc
+    name = sub.stock_description or sub.reference or sub.stock_code or sub.subscription_id
+    status = sub.status.upper()
+    notes = [f"{MARKER}{sub.subscription_id}"]
+    if sub.reference:
+        notes.append(f"Reference: {sub.reference}")
+    if sub.next_billing_date:
+        notes.append(f"Next billing: {sub.next_billing_date.isoformat()}")
+    if sub.last_billing_date:
+        notes.append(f"Last billing: {sub.last_billing_date.isoformat()}")
+    if msc.raw:
+        notes.append(f"Manufacturer stock code: {msc.raw}")
+    return {
+        "client_id": client_id,
+        "name": name[:MAX_NAME],
+        "count": max(0, sub.quantity),
+        "distributor": DISTRIBUTOR,
+        "manufacturer": MANUFACTURER,
+        "vendor": MANUFACTURER,
+        "product_sku": sub.stock_code,
+        "vendor_product_sku": ":".join(p for p in (msc.product_id, msc.sku_id) if p),
+        "term_duration": msc.term,
+        "billing_cycle": sub.billing_frequency or BILLING_NAMES.get(msc.billing.upper(), msc.billing),
+        "status": STATUS_NAMES.get(status, status.title()),
+        "is_active": sub.is_active,
+        "end_date": sub.expiry_date.isoformat() if sub.expiry_date else None,
+        "tenant_id": tenant_id,
+        "notes": "\n".join(notes),
+    }
+
+
+# ---------------------------------------------------------------------------------- plan
+@dataclass
+class SubscriptionAction:
+    action: Literal["create", "update", "unchanged", "fail"]
+    customer_id: str
+    subscription_id: str
+    name: str
+    halo_id: int | None = None
+    fields: dict[str, Any] = field(default_factory=dict)  # desired, without parent_id
+    patch: dict[str, Any] | None = None
+    parent_subscription_id: str = ""
+    parent_licence_id: int | None = None
+    reason: str | None = None
+    changes: list[str] = field(default_factory=list)
+    relink: bool = False  # store the link even if Halo needs no write (adopted by marker)
+
+    @property
+    def key(self) -> str:
+        return f"{self.customer_id}#{self.subscription_id}"
+
+    def item(self, result: str | None = None, **overrides: Any) -> RunItem:
+        values: dict[str, Any] = {
+            "type": "subscription",
+            "dicker_id": self.subscription_id,
+            "halo_id": self.halo_id,
+            "result": result or {"create": "created", "update": "updated"}.get(self.action, self.action),
+            "reason": self.reason,
+            "name": self.name,
+            "customer_id": self.customer_id,
+            "changes": self.changes,
+        }
+        values.update(overrides)
+        return RunItem.model_validate(values)
+
+    def full_hash(self) -> str:
+        return content_hash({**self.fields, "parent_id": self.parent_licence_id})
+
+
+@dataclass
+class CustomerScope:
+    """One mapped customer's inputs to the plan."""
+
+    mapping: Mapping
+    tenant_id: str
+    subscriptions: Parsed[Subscription] | None  # None: Dicker Data could not be read for it
+    licences: list[dict[str, Any]]
+    links: dict[str, SubscriptionLink]
+    error: str | None = None
+
+
+def _same(ours: Any, theirs: Any) -> bool:
+    """Halo may echo values normalised (dates with a time, numbers as floats)."""
+    if ours is None or ours == "":
+        return theirs in (None, "")
+    if isinstance(ours, bool) or isinstance(theirs, bool):
+        return bool(ours) == bool(theirs)
+    if isinstance(ours, int) and isinstance(theirs, int | float):
+        return float(ours) == float(theirs)
+    text, other = str(ours).strip(), str(theirs if theirs is not None else "").strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return other[:10] == text
+    return text == other
+
+
+def plan_customer(scope: CustomerScope) -> list[SubscriptionAction]:
+    """Pure: one action per subscription of this customer (and per licence of ours that vanished)."""
+    customer_id = scope.mapping.dicker_customer_id
+    if scope.subscriptions is None:
+        return []
+    client_id = scope.mapping.halo_client_id
+    licences = {int(lic["id"]): lic for lic in scope.licences if str(lic.get("id", "")).isdigit()}
+    by_marker: dict[str, int] = {}
+    for licence_id, licence in sorted(licences.items()):
+        marker = marker_of(licence)
+        if marker and int(licence.get("client_id") or client_id) == client_id:
+            by_marker.setdefault(marker, licence_id)
+
+    unique: dict[str, Subscription] = {}
+    actions: list[SubscriptionAction] = []
+    for sub in scope.subscriptions.items:
+        if sub.subscription_id in unique:
+            actions.append(
+                SubscriptionAction(
+                    "fail",
+                    customer_id,
+                    sub.subscription_id,
+                    sub.stock_description,
+                    reason="Dicker Data answered this SubscriptionId twice; the first is used.",
+                )
+            )
+        else:
+            unique[sub.subscription_id] = sub
+    licence_of: dict[str, int] = {}
+    for sub_id in unique:
+        link = scope.links.get(sub_id)
+        if link is not None and link.halo_licence_id in licences:
+            licence_of[sub_id] = link.halo_licence_id
+        elif sub_id in by_marker:
+            licence_of[sub_id] = by_marker[sub_id]
+    # Base subscriptions before add-ons, so an add-on can name its parent's licence.
+    for sub in sorted(unique.values(), key=lambda s: (bool(s.parent_subscription_id), s.subscription_id)):
+        actions.append(_plan_one(sub, scope, client_id, licences, licence_of, unique))
+    for sub_id, link in sorted(scope.links.items()):
+        if sub_id not in unique:
+            actions.extend(_plan_gone(customer_id, sub_id, link.halo_licence_id, licences, link))
+    for marker, licence_id in sorted(by_marker.items()):
+        if marker not in scope.links and marker not in unique:
+            actions.extend(_plan_gone(customer_id, marker, licence_id, licences, None))
+    actions += [
+        SubscriptionAction(
+            "fail", customer_id, bad.ref, "", reason=f"Dicker Data record unreadable: {bad.reason}"
+        )
+        for bad in scope.subscriptions.invalid
+    ]
+    return actions
+
+
+def _plan_one(
+    sub: Subscription,
+    scope: CustomerScope,
+    client_id: int,
+    licences: dict[int, dict[str, Any]],
+    licence_of: dict[str, int],
+    answered: dict[str, Subscription],
+) -> SubscriptionAction:
+    customer_id = scope.mapping.dicker_customer_id
+    fields = desired_fields(sub, client_id, scope.tenant_id)
+    action = SubscriptionAction(
+        "unchanged",
+        customer_id,
+        sub.subscription_id,
+        fields["name"],
+        fields=fields,
+        parent_subscription_id=sub.parent_subscription_id,
+    )
+    if sub.parent_subscription_id:
+        action.parent_licence_id = licence_of.get(sub.parent_subscription_id)
+        if action.parent_licence_id is None and sub.parent_subscription_id not in {
+            s.subscription_id
+            for s in scope.subscriptions.items  # type: ignore[union-attr]
+        }:
+            action.reason = (
+                f"The base subscription {sub.parent_subscription_id} is not in Dicker Data's answer."
+            )
+    licence_id = licence_of.get(sub.subscription_id)
+    if licence_id is None:
+        action.action = "create"
+        action.changes = ["licence"]
+        return action
+    action.halo_id = licence_id
+    link = scope.links.get(sub.subscription_id)
+    wanted = {**fields, "parent_id": action.parent_licence_id}
+    if link is not None and link.halo_licence_id == licence_id:
+        if link.content_hash == content_hash(wanted):
+            return action
+        last = link.fields
+        changed = [k for k, v in wanted.items() if last.get(k) != v and not (v is None and k not in last)]
+    else:
+        action.relink = True
+        current = licences[licence_id]
+        changed = [k for k, v in wanted.items() if not _same(v, current.get(k))]
+    changed = [k for k in changed if not (k == "parent_id" and action.parent_licence_id is None)]
+    if changed:
+        action.action = "update"
+        action.changes = changed
+        action.patch = {"id": licence_id, **{k: wanted[k] for k in changed}}
+    return action
+
+
+def _plan_gone(
+    customer_id: str,
+    sub_id: str,
+    licence_id: int,
+    licences: dict[int, dict[str, Any]],
+    link: SubscriptionLink | None,
+) -> list[SubscriptionAction]:
+    """A subscription no longer answered by Dicker Data: its licence becomes inactive, never deleted."""
+    licence = licences.get(licence_id)
+    if licence is None:
+        return []
+    name = str(licence.get("name") or "")
+    fields = {**(link.fields if link else {}), "is_active": False, "status": GONE_STATUS}
+    action = SubscriptionAction(
+        "unchanged",
+        customer_id,
+        sub_id,
+        name,
+        halo_id=licence_id,
+        fields=fields,
+        reason="No longer in Dicker Data's answer: kept in Halo as inactive.",
+    )
+    if licence.get("is_active") is False and str(licence.get("status") or "") == GONE_STATUS:
+        return [action]
+    action.action = "update"
+    action.changes = ["is_active", "status"]
+    action.patch = {"id": licence_id, "is_active": False, "status": GONE_STATUS}
+    action.relink = True
+    return [action]
+
+
+# ---------------------------------------------------------------------------------- apply
+Reread = Callable[[Sequence["SubscriptionAction"], Sequence[str]], dict[str, dict[str, Any]]]
+
+
+def apply_subscriptions(
+    actions: list[SubscriptionAction], halo: HaloClient, store: Store, reread: Reread
+) -> list[RunItem]:
+    """Updates first, then base subscriptions, then add-ons with their new parents' ids."""
+    items: list[RunItem] = [a.item() for a in actions if a.action == "fail"]
+    links: list[SubscriptionLink] = []
+
+    def link(action: SubscriptionAction, licence_id: int) -> None:
+        fields = dict(action.fields)
+        links.append(
+            SubscriptionLink(
+                dicker_customer_id=action.customer_id,
+                subscription_id=action.subscription_id,
+                halo_licence_id=licence_id,
+                content_hash=action.full_hash(),
+                fields={**fields, "parent_id": action.parent_licence_id},
+            )
+        )
+
+    updates = {a.key: a for a in actions if a.action == "update" and a.patch}
+    failed = save_patches(halo, "SoftwareLicence", {k: a.patch or {} for k, a in updates.items()})
+    for key, action in updates.items():
+        if key in failed:
+            items.append(action.item("failed", reason=failed[key]))
+        else:
+            assert action.halo_id is not None
+            link(action, action.halo_id)
+            items.append(action.item())
+    for action in actions:
+        if action.action == "unchanged":
+            if action.relink and action.halo_id is not None:
+                link(action, action.halo_id)
+            items.append(action.item())
+
+    created: dict[str, int] = {}
+    creates = [a for a in actions if a.action == "create"]
+    bases = [a for a in creates if not a.parent_subscription_id or a.parent_licence_id is not None]
+    addons = [a for a in creates if a not in bases]
+    for batch in (bases, addons):
+        for action in batch:
+            if action.parent_subscription_id and action.parent_licence_id is None:
+                action.parent_licence_id = created.get(
+                    f"{action.customer_id}#{action.parent_subscription_id}"
+                )
+        records = {a.key: _record(a) for a in batch}
+        outcome = create_reconciled(halo, "SoftwareLicence", records, partial(reread, batch))
+        for action in batch:
+            record = outcome.saved.get(action.key)
+            if record is None:
+                items.append(action.item("failed", reason=outcome.failed.get(action.key)))
+                continue
+            licence_id = int(record["id"])
+            created[action.key] = licence_id
+            link(action, licence_id)
+            items.append(action.item("created", halo_id=licence_id))
+    store.put_links(links)
+    return items
+
+
+def _record(action: SubscriptionAction) -> dict[str, Any]:
+    record = {k: v for k, v in action.fields.items() if v is not None}
+    if action.parent_licence_id is not None:
+        record["parent_id"] = action.parent_licence_id
+    return record
+
+
+# ---------------------------------------------------------------------------------- the run
+def validate_request(options: SubscriptionOptions, mappings: dict[str, Mapping]) -> None:
+    if options.customer_ids is None:
+        return
+    unmapped = [i for i in dict.fromkeys(options.customer_ids) if i not in mappings]
+    if unmapped:
+        shown = ", ".join(unmapped[:20]) + (f" and {len(unmapped) - 20} more" if len(unmapped) > 20 else "")
+        raise InputError(
+            f"These Dicker Data customers are not mapped to a Halo client: {shown}.",
+            "Map them first (POST /mappings or POST /mappings/generate), or import customers.",
+        )
+
+
+def read_scopes(
+    mappings: list[Mapping], upstreams: Upstreams, store: Store
+) -> tuple[list[CustomerScope], list[RunItem]]:
+    """Read both sides for these customers: per customer when few, in bulk when many."""
+    dd, halo = upstreams.dicker_data, upstreams.halo
+    failures: list[RunItem] = []
+    per_customer = len(mappings) <= PER_CUSTOMER_READS
+    tenants_by_id = {t.tenant_id: t for t in dd.get_tenants().items}
+    subs_by_customer: dict[str, Parsed[Subscription]] = defaultdict(Parsed)
+    licences_by_client: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not per_customer:
+        everything = dd.get_subscriptions()
+        for sub in everything.items:
+            subs_by_customer[sub.tenant_id].items.append(sub)
+        for licence in halo.licences():
+            try:
+                licences_by_client[int(licence.get("client_id") or 0)].append(licence)
+            except (TypeError, ValueError):
+                continue
+    links_by_customer: dict[str, dict[str, SubscriptionLink]] = defaultdict(dict)
+    for found in store.list_links() if not per_customer else []:
+        links_by_customer[found.dicker_customer_id][found.subscription_id] = found
+    scopes = []
+    for mapping in mappings:
+        customer_id = mapping.dicker_customer_id
+        tenant = tenants_by_id.get(customer_id)
+        scope = CustomerScope(mapping, tenant.azure_tenant_id if tenant else customer_id, None, [], {})
+        try:
+            if per_customer:
+                scope.subscriptions = dd.get_subscriptions(tenant_id=customer_id)
+                scope.licences = halo.licences(client_id=mapping.halo_client_id)
+                scope.links = {lk.subscription_id: lk for lk in store.list_links(customer_id)}
+            else:
+                scope.subscriptions = subs_by_customer.get(customer_id, Parsed())
+                scope.licences = licences_by_client.get(mapping.halo_client_id, [])
+                scope.links = links_by_customer.get(customer_id, {})
+        except IntegrationError as exc:
+            scope.subscriptions = None
+            failures.append(
+                RunItem(
+                    type="customer",
+                    dicker_id=customer_id,
+                    halo_id=mapping.halo_client_id,
+                    result="failed",
+                    name=mapping.dicker_customer_name,
+                    reason=f"Could not read this customer's subscriptions: {reason(exc)}",
+                )
+            )
+        scopes.append(scope)
+    return scopes, failures
+
+
+def import_subscriptions(run: Run, store: Store, upstreams: Upstreams) -> list[RunItem]:
+    options = SubscriptionOptions.model_validate(run.options)
+    mappings = {m.dicker_customer_id: m for m in store.list_mappings()}
+    validate_request(options, mappings)
+    chosen = options.customer_ids if options.customer_ids is not None else sorted(mappings)
+    scopes, items = read_scopes([mappings[i] for i in dict.fromkeys(chosen)], upstreams, store)
+    actions = [action for scope in scopes for action in plan_customer(scope)]
+    if run.dry_run:
+        return items + [a.item() for a in actions]
+
+    halo = upstreams.halo
+
+    def reread(batch: Sequence[SubscriptionAction], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        wanted = {a.key: a for a in batch if a.key in set(keys)}
+        clients = {a.fields["client_id"] for a in wanted.values()}
+        landed: dict[str, dict[str, Any]] = {}
+        for client_id in sorted(clients):
+            for licence in halo.licences(client_id=client_id):
+                marker = marker_of(licence)
+                for key, action in wanted.items():
+                    if marker == action.subscription_id and action.fields["client_id"] == client_id:
+                        landed.setdefault(key, licence)
+        return landed
+
+    return items + apply_subscriptions(actions, halo, store, reread)

@@ -1,0 +1,131 @@
+"""The subscription plan is pure: its rules checked without I/O."""
+
+from ddhalo.dicker_data.client import InvalidRecord, Parsed
+from ddhalo.dicker_data.models import Subscription
+from ddhalo.importers.subscriptions import (
+    GONE_STATUS,
+    CustomerScope,
+    content_hash,
+    desired_fields,
+    marker_of,
+    plan_customer,
+)
+from ddhalo.models import Mapping, SubscriptionLink
+
+MAPPING = Mapping(dicker_customer_id="t1", halo_client_id=7, source="manual")
+
+
+def sub(sid: str, **extra) -> Subscription:
+    row = {
+        "SubscriptionId": sid,
+        "TenantId": "t1",
+        "Status": "ACTIVE",
+        "StockCode": "SKU-1",
+        "StockDescription": f"Product {sid}",
+        "ManufacturerStockCode": "P1Y:CFQ7TTC0LH18:0001:Y:",
+        "BillingFrequency": "Annual",
+        "ExpiryDate": "2027-01-01T00:00:00",
+        "ConfirmedQuantity": 3,
+        **extra,
+    }
+    return Subscription.model_validate(row)
+
+
+def scope(subs, licences=(), links=()) -> CustomerScope:
+    return CustomerScope(
+        MAPPING,
+        "ms-tenant",
+        Parsed(items=list(subs)),
+        list(licences),
+        {lk.subscription_id: lk for lk in links},
+    )
+
+
+def link_for(s: Subscription, licence_id: int, parent_id=None) -> SubscriptionLink:
+    fields = {**desired_fields(s, 7, "ms-tenant"), "parent_id": parent_id}
+    return SubscriptionLink(
+        dicker_customer_id="t1",
+        subscription_id=s.subscription_id,
+        halo_licence_id=licence_id,
+        content_hash=content_hash(fields),
+        fields=fields,
+    )
+
+
+def licence_for(s: Subscription, licence_id: int) -> dict:
+    return {"id": licence_id, **desired_fields(s, 7, "ms-tenant")}
+
+
+def test_desired_fields_parse_the_manufacturer_stock_code():
+    fields = desired_fields(sub("a"), 7, "ms-tenant")
+    assert fields["term_duration"] == "P1Y" and fields["vendor_product_sku"] == "CFQ7TTC0LH18:0001"
+    assert fields["distributor"] == "Dicker Data" and fields["end_date"] == "2027-01-01"
+    assert marker_of({"notes": fields["notes"]}) == "a"
+
+
+def test_new_subscription_is_created():
+    (action,) = plan_customer(scope([sub("a")]))
+    assert action.action == "create" and action.fields["client_id"] == 7
+
+
+def test_linked_and_unchanged_means_no_write():
+    s = sub("a")
+    (action,) = plan_customer(scope([s], [licence_for(s, 50)], [link_for(s, 50)]))
+    assert action.action == "unchanged" and action.patch is None and action.halo_id == 50
+
+
+def test_only_changed_fields_are_patched():
+    s = sub("a")
+    changed = sub("a", ConfirmedQuantity=9)
+    (action,) = plan_customer(scope([changed], [licence_for(s, 50)], [link_for(s, 50)]))
+    assert action.action == "update" and action.patch == {"id": 50, "count": 9}
+
+
+def test_unlinked_licence_with_our_marker_is_adopted_not_duplicated():
+    s = sub("a")
+    halo_view = {**licence_for(s, 50), "end_date": "2027-01-01T00:00:00", "count": 3.0}
+    (action,) = plan_customer(scope([s], [halo_view]))
+    assert action.action == "unchanged" and action.relink and action.halo_id == 50
+
+
+def test_vanished_subscription_is_made_inactive_once():
+    s = sub("a")
+    (action,) = plan_customer(scope([], [licence_for(s, 50)], [link_for(s, 50)]))
+    assert action.action == "update" and action.patch == {"id": 50, "is_active": False, "status": GONE_STATUS}
+    inactive = {**licence_for(s, 50), "is_active": False, "status": GONE_STATUS}
+    (again,) = plan_customer(scope([], [inactive], [link_for(s, 50)]))
+    assert again.action == "unchanged"
+
+
+def test_addon_points_at_its_base_licence():
+    base, addon = sub("base"), sub("addon", ParentSubscriptionId="base")
+    actions = {
+        a.subscription_id: a
+        for a in plan_customer(scope([addon, base], [licence_for(base, 50)], [link_for(base, 50)]))
+    }
+    assert actions["addon"].action == "create" and actions["addon"].parent_licence_id == 50
+
+
+def test_addon_of_a_new_base_waits_for_it():
+    actions = {
+        a.subscription_id: a
+        for a in plan_customer(scope([sub("addon", ParentSubscriptionId="base"), sub("base")]))
+    }
+    assert actions["addon"].parent_licence_id is None and actions["addon"].parent_subscription_id == "base"
+    assert actions["addon"].reason is None
+
+
+def test_duplicate_and_unreadable_rows_fail_alone():
+    s = scope([sub("a"), sub("a")])
+    s.subscriptions.invalid.append(
+        __import__("ddhalo.dicker_data.client", fromlist=["InvalidRecord"]).InvalidRecord("#3", "bad")
+    )
+    results = sorted(a.action for a in plan_customer(s))
+    assert results == ["create", "fail", "fail"]
+
+
+def test_licence_of_another_client_is_never_adopted():
+    s = sub("a")
+    elsewhere = {**licence_for(s, 50), "client_id": 99}
+    (action,) = plan_customer(scope([s], [elsewhere]))
+    assert action.action == "create"
