@@ -117,9 +117,7 @@ def test_addon_of_a_new_base_waits_for_it():
 
 def test_duplicate_and_unreadable_rows_fail_alone():
     s = scope([sub("a"), sub("a")])
-    s.subscriptions.invalid.append(
-        __import__("ddhalo.dicker_data.client", fromlist=["InvalidRecord"]).InvalidRecord("#3", "bad")
-    )
+    s.subscriptions.invalid.append(InvalidRecord("#3", "bad"))
     results = sorted(a.action for a in plan_customer(s))
     assert results == ["create", "fail", "fail"]
 
