@@ -21,7 +21,16 @@ import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
-from local.template import FUNCTION_TYPE, NO_VALUE, Function, Resolver, Resource, Template, cfn_string
+from local.template import (
+    FUNCTION_TYPE,
+    NO_VALUE,
+    Function,
+    Resolver,
+    Resource,
+    ScheduleSource,
+    Template,
+    cfn_string,
+)
 
 REGION = "ap-southeast-2"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -160,6 +169,19 @@ class LocalAws:
             self._set_redrive(res)
         for res in self.template.secrets:
             self._create_secret(res)
+        for source in self.template.schedules:
+            self._create_rule(source)
+
+    def _create_rule(self, source: ScheduleSource) -> None:
+        """Named schedule rules exist in moto too, so code that switches them works locally.
+        (They are not fired by moto; `--schedule-every` does that.)"""
+        if source.kind != "Schedule" or source.name is None:
+            return
+        self.client("events").put_rule(
+            Name=cfn_string(self.resolver.resolve(source.name)),
+            ScheduleExpression=source.expression,
+            State="ENABLED" if source.enabled else "DISABLED",
+        )
 
     def _placeholder(self, res: Resource) -> None:
         """Names for resources moto does not host, so `!Ref`/`!GetAtt` of them still resolve."""

@@ -139,6 +139,7 @@ class ScheduleSource:
     expression: str
     input: str | None
     enabled: bool = True
+    name: Any = None  # the rule's Name property, unresolved (it may `!Sub` the stack name)
 
 
 @dataclass
@@ -290,6 +291,7 @@ def _schedule(
         expression=str(static.resolve(expression)),
         input=raw_input if isinstance(raw_input, str) or raw_input is None else json.dumps(raw_input),
         enabled=enabled and state != "DISABLED",
+        name=props.get("Name"),
     )
 
 

@@ -23,7 +23,7 @@ def get_settings() -> dict[str, Any]:
 @tracer.capture_method
 def put_settings(update: SettingsUpdate) -> dict[str, Any]:
     svc = services()
-    view = update_settings(svc.store, svc.secrets, update)
+    view = update_settings(svc.store, svc.secrets, update, svc.schedule)
     logger.info("settings updated", extra={"fields": sorted(update.model_fields_set)})
     return view
 

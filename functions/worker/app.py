@@ -1,4 +1,4 @@
-"""Worker: executes queued runs from SQS, reporting failed messages one by one."""
+"""Worker: executes queued jobs (a run, or one chunk of one) from SQS, one message at a time."""
 
 import json
 from typing import Any
@@ -10,6 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo import jobs
 from ddhalo.api.app import logger, metrics, services, tracer
+from ddhalo.models import FINISHED
+from ddhalo.runs import run_metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -17,16 +19,17 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def handle(record: SQSRecord) -> None:
     message = json.loads(record.body)
-    logger.append_keys(run_id=message.get("run_id"))
-    run = jobs.execute(services().runner, message)
+    logger.append_keys(run_id=message.get("run_id"), phase=message.get("phase"), chunk=message.get("chunk"))
+    svc = services()
+    run = jobs.execute(svc.runner, svc.dispatcher, message)
     if run is None:
         logger.warning("job for an unknown run dropped")
         return
-    logger.info("run executed", extra={"status": run.status, "counts": run.counts.model_dump()})
-    for name, value in run.counts.model_dump().items():
-        metrics.add_metric(
-            name=f"customers_{name}" if run.kind == "customers" else name, unit=MetricUnit.Count, value=value
-        )
+    logger.info("job done", extra={"status": run.status, "counts": run.counts.model_dump()})
+    if run.status in FINISHED:
+        logger.info("run finished", extra={"status": run.status, "kind": run.kind})
+        for name, value in run_metrics(run).items():
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 @logger.inject_lambda_context

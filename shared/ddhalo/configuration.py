@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ddhalo.schedule import ScheduleControl
 from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection, Settings, SettingsUpdate
 from ddhalo.store import Store
@@ -30,15 +31,23 @@ def settings_view(conn: Connection) -> dict[str, Any]:
     return view
 
 
-def update_settings(store: Store, secrets: SecretStore, update: SettingsUpdate) -> dict[str, Any]:
-    """Validate the whole result first, then write: a bad value changes nothing."""
+def update_settings(
+    store: Store, secrets: SecretStore, update: SettingsUpdate, schedule: ScheduleControl | None = None
+) -> dict[str, Any]:
+    """Validate the whole result first, then write: a bad value changes nothing.
+
+    The schedule rule is switched first, so a refused expression leaves the settings as they were.
+    """
     settings = update.apply_to(store.get_settings())
+    view_extra: dict[str, Any] = {}
+    if schedule is not None and update.integrator is not None:
+        view_extra["schedule_state"] = schedule.apply(settings.integrator)
     new_credentials = update.credentials()
     credentials = secrets.load()
     if new_credentials.plain():
         credentials = secrets.save(new_credentials)
     store.put_settings(settings)
-    return settings_view(Connection(settings=settings, credentials=credentials))
+    return {**settings_view(Connection(settings=settings, credentials=credentials)), **view_extra}
 
 
 def seed_from(store: Store, secrets: SecretStore, update: SettingsUpdate) -> Settings:

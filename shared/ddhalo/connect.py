@@ -23,6 +23,8 @@ class ClientOptions:
     timeout: tuple[float, float] | None = None  # None: the connect timeout and the read-timeout setting
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     pace: bool = True
+    # Workers running at once share the Halo budget: each paces to 1/rate_share of it.
+    rate_share: int = 1
 
 
 # A connection check makes three calls: no pacing, few retries, an answer within seconds.
@@ -62,7 +64,10 @@ def halo_client(conn: Connection, options: ClientOptions = ClientOptions()) -> H
         session=requests.Session(),
         timeout=options.timeout or (5.0, conn.settings.request_timeout_seconds),
         retry=options.retry,
-        limiter=RateLimiter(settings.halo_requests_per_minute if options.pace else None, window=60.0),
+        limiter=RateLimiter(
+            max(1, settings.halo_requests_per_minute // max(1, options.rate_share)) if options.pace else None,
+            window=60.0,
+        ),
     )
     return HaloClient(
         transport,

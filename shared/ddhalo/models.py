@@ -72,6 +72,7 @@ class Run(BaseModel):
     options: dict[str, object] = Field(default_factory=dict)
     error: str | None = None
     hint: str | None = None
+    skipped_reason: str | None = None
     chunks_total: int = 1
     chunks_done: int = 0
     halo_calls: int = 0

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ddhalo.configuration import load_connection
-from ddhalo.connect import dicker_data_client, halo_client
+from ddhalo.connect import ClientOptions, dicker_data_client, halo_client
 from ddhalo.dicker_data.client import DickerDataClient
 from ddhalo.errors import IntegrationError
 from ddhalo.halo.client import HaloClient
@@ -42,8 +42,9 @@ class Upstreams:
         }
 
 
-def connect(conn: Connection) -> Upstreams:
-    return Upstreams(dicker_data=dicker_data_client(conn), halo=halo_client(conn))
+def connect(conn: Connection, options: ClientOptions | None = None) -> Upstreams:
+    options = options or ClientOptions()
+    return Upstreams(dicker_data=dicker_data_client(conn, options), halo=halo_client(conn, options))
 
 
 class Dispatcher(Protocol):
@@ -60,10 +61,14 @@ Work = Callable[[Run, Store, Upstreams], list[RunItem]]
 class Runner:
     store: Store
     secrets: SecretStore
-    make_upstreams: Callable[[Connection], Upstreams] = connect
+    options: ClientOptions = field(default_factory=ClientOptions)
+    make_upstreams: Callable[[Connection, ClientOptions], Upstreams] = connect
 
     def upstreams(self) -> Upstreams:
-        return self.make_upstreams(load_connection(self.store, self.secrets))
+        return self.connect(load_connection(self.store, self.secrets))
+
+    def connect(self, conn: Connection) -> Upstreams:
+        return self.make_upstreams(conn, self.options)
 
     def create(self, kind: RunKind, options: dict[str, Any], *, dry_run: bool, trigger: RunTrigger) -> Run:
         run = Run(run_id=new_run_id(), kind=kind, trigger=trigger, dry_run=dry_run, options=options)
@@ -73,7 +78,7 @@ class Runner:
     def execute(self, run: Run, work: Work, upstreams: Upstreams | None = None, chunk: int = 0) -> Run:
         """Run ``work`` for one chunk of ``run`` and record it; the last chunk finishes the run."""
         current = self.store.get_run(run.run_id) or run
-        if current.status in FINISHED:
+        if current.status in FINISHED or self.store.chunk_recorded(run.run_id, chunk):
             return current
         self.store.set_run_status(run.run_id, "running", only_if=("queued", "running"))
         try:
@@ -81,7 +86,7 @@ class Runner:
             items = work(current, self.store, clients)
         except IntegrationError as exc:
             self.store.set_run_status(run.run_id, "failed", error=exc.message, hint=exc.hint or "")
-            return self.store.get_run(run.run_id) or run
+            return self._finished(run.run_id)
         self.store.record_chunk(run.run_id, chunk, items, clients.stats())
         return self.finish_if_done(run.run_id)
 
@@ -94,7 +99,15 @@ class Runner:
         succeeded = counts.created + counts.updated + counts.unchanged + counts.skipped
         status: RunStatus = "succeeded" if not counts.failed else ("partial" if succeeded else "failed")
         self.store.set_run_status(run_id, status, only_if=("running", "queued"))
-        return self.store.get_run(run_id) or run
+        return self._finished(run_id)
+
+    def _finished(self, run_id: str) -> Run:
+        """A finished sync gives its lock back so the next one may start."""
+        run = self.store.get_run(run_id)
+        assert run is not None
+        if run.status in FINISHED and run.kind == "sync":
+            self.store.release_lock(run_id)
+        return run
 
     def view(self, run: Run, *, limit: int = 1000, next_token: str | None = None) -> dict[str, Any]:
         """``GET /runs/{run_id}``: the run with a page of its items."""
@@ -103,3 +116,13 @@ class Runner:
         body["items"] = [i.model_dump(mode="json") for i in items]
         body["next_token"] = token
         return body
+
+
+def run_metrics(run: Run) -> dict[str, int]:
+    """What a finished run publishes to CloudWatch (names are per kind, e.g. ``sync_failed``)."""
+    metrics = {f"{run.kind}_{name}": value for name, value in run.counts.model_dump().items()}
+    metrics.update(
+        halo_calls=run.halo_calls, dicker_data_calls=run.dicker_data_calls, throttled=run.throttled
+    )
+    metrics[f"{run.kind}_runs_failed"] = int(run.status in ("failed", "partial"))
+    return metrics

@@ -9,12 +9,16 @@
 | run item          | ``RUN#<run_id>``        | ``ITEM#<type>#<dicker_id>`` |                             |
 | run chunk marker  | ``RUN#<run_id>``        | ``CHUNK#<n>``               |                             |
 | subscription link | ``SUBLINK``             | ``<dicker_customer_id>#<subscription_id>`` |              |
+| chunk payload     | ``RUN#<run_id>``        | ``PAYLOAD#<n>`` (and ``START#<n>``, ``SPAWN#<n>``) |      |
+| sync lock         | ``LOCK``                | ``SYNC``                    |                             |
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
+import zlib
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -33,6 +37,7 @@ RUN_SK = "RUN"
 RUNS_INDEX = "gsi1"
 RUNS_GSI_PK = "RUNS"
 LINK_PK = "SUBLINK"
+LOCK_KEY = {"pk": "LOCK", "sk": "SYNC"}
 MAX_PAGE = 1000
 
 
@@ -252,6 +257,7 @@ class Store:
         *,
         error: str | None = None,
         hint: str | None = None,
+        skipped_reason: str | None = None,
         only_if: Iterable[str] | None = None,
     ) -> bool:
         """Move a run to ``status``; with ``only_if``, only from one of those statuses (races lose)."""
@@ -268,6 +274,9 @@ class Store:
         if hint is not None:
             sets.append("hint = :h")
             values[":h"] = hint
+        if skipped_reason is not None:
+            sets.append("skipped_reason = :k")
+            values[":k"] = skipped_reason
         condition = "attribute_exists(pk)"
         if only_if:
             allowed = list(only_if)
@@ -305,9 +314,52 @@ class Store:
                     )
                 )
         counts = Counts.of(items)
-        adds = {f"counts.{name}": value for name, value in counts.model_dump().items()}
+        adds: dict[str, int] = {f"counts.{name}": value for name, value in counts.model_dump().items()}
         adds.update(stats or {})
         adds["chunks_done"] = 1
+        return self._once(run_id, f"CHUNK#{chunk:06d}", adds)
+
+    def spawn(self, run_id: str, chunk: int, count: int) -> int:
+        """Announce ``count`` more chunks of work, once per spawning chunk (a retry reuses the
+        first announcement's count, so totals never drift)."""
+        marker = f"SPAWN#{chunk:06d}"
+        if self._once(run_id, marker, {"chunks_total": count}, {"count": count}):
+            return count
+        item = self.table.get_item(Key={"pk": _run_pk(run_id), "sk": marker}, ConsistentRead=True)["Item"]
+        return int(item["count"])
+
+    def chunk_recorded(self, run_id: str, chunk: int) -> bool:
+        key = {"pk": _run_pk(run_id), "sk": f"CHUNK#{chunk:06d}"}
+        return "Item" in self.table.get_item(Key=key, ConsistentRead=True)
+
+    def mark_started(self, run_id: str, chunk: int) -> bool:
+        """True the first time a chunk starts; False on a retry (its earlier attempt may have written)."""
+        try:
+            self.table.put_item(
+                Item={"pk": _run_pk(run_id), "sk": f"START#{chunk:06d}", "at": now_iso()},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def put_payload(self, run_id: str, chunk: int, payload: Any) -> None:
+        """A chunk's planned work, compressed (DynamoDB items stop at 400 KB)."""
+        data = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
+        self.table.put_item(Item={"pk": _run_pk(run_id), "sk": f"PAYLOAD#{chunk:06d}", "data": data})
+
+    def get_payload(self, run_id: str, chunk: int) -> Any:
+        item = self.table.get_item(
+            Key={"pk": _run_pk(run_id), "sk": f"PAYLOAD#{chunk:06d}"}, ConsistentRead=True
+        ).get("Item")
+        return json.loads(zlib.decompress(bytes(item["data"]))) if item else None
+
+    def _once(
+        self, run_id: str, marker_sk: str, adds: dict[str, int], marker: dict[str, Any] | None = None
+    ) -> bool:
+        """Put a marker item (only if absent) and ADD to the run's counters, in one transaction."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         parts = []
@@ -323,7 +375,7 @@ class Store:
                     {
                         "Put": {
                             "TableName": self.table_name,
-                            "Item": to_dynamo({"pk": _run_pk(run_id), "sk": f"CHUNK#{chunk:06d}"}),
+                            "Item": to_dynamo({"pk": _run_pk(run_id), "sk": marker_sk, **(marker or {})}),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
@@ -343,6 +395,41 @@ class Store:
                 return False
             raise
         return True
+
+    # -- the sync lock ----------------------------------------------------------------------
+    def acquire_lock(self, run_id: str, ttl_seconds: int, now: float | None = None) -> str | None:
+        """Take the sync lock for ``run_id``; answer the holder's run id when it is taken."""
+        now = time.time() if now is None else now
+        try:
+            self.table.put_item(
+                Item={
+                    **LOCK_KEY,
+                    "run_id": run_id,
+                    "acquired_at": now_iso(),
+                    "expires_at": int(now + ttl_seconds),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": int(now)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            holder = self.get_lock()
+            return str(holder["run_id"]) if holder else "unknown"
+        return None
+
+    def get_lock(self) -> dict[str, Any] | None:
+        item = self.table.get_item(Key=LOCK_KEY, ConsistentRead=True).get("Item")
+        return from_dynamo(item) if item else None
+
+    def release_lock(self, run_id: str) -> None:
+        try:
+            self.table.delete_item(
+                Key=LOCK_KEY, ConditionExpression="run_id = :r", ExpressionAttributeValues={":r": run_id}
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def list_items(
         self, run_id: str, *, limit: int = MAX_PAGE, next_token: str | None = None

@@ -23,7 +23,11 @@ def test_sample_event_is_handled(local_app, path):
         answer = local_app.invoke(route.function_id, event)
         assert 200 <= answer["statusCode"] < 500, answer
         assert json.loads(answer["body"]) is not None
-    else:
+    elif "Records" in event:
         (source,) = list(local_app.template.sqs_sources)
         answer = local_app.invoke(source.function_id, event)
         assert answer == {"batchItemFailures": []}
+    else:
+        (schedule,) = list(local_app.template.schedules)
+        answer = local_app.invoke(schedule.function_id, event)
+        assert answer == {"started": False, "reason": "integrator disabled"}

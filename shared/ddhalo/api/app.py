@@ -13,10 +13,12 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from ddhalo.connect import ClientOptions
 from ddhalo.errors import IntegrationError
 from ddhalo.models import FINISHED, Run
 from ddhalo.queue import SqsDispatcher
 from ddhalo.runs import Dispatcher, Runner
+from ddhalo.schedule import ScheduleControl
 from ddhalo.secrets import SecretStore
 from ddhalo.store import Store
 
@@ -80,6 +82,7 @@ class Services:
     secrets: SecretStore
     runner: Runner
     dispatcher: Dispatcher
+    schedule: ScheduleControl | None
 
 
 @cache
@@ -90,8 +93,12 @@ def services() -> Services:
     return Services(
         store=store,
         secrets=secrets,
-        runner=Runner(store, secrets),
+        runner=Runner(
+            store, secrets, options=ClientOptions(rate_share=int(os.environ.get("HALO_RATE_SHARE", "1")))
+        ),
         dispatcher=SqsDispatcher(os.environ.get("WORK_QUEUE_URL", "")),
+        # No rule name (the local runner): settings only, nothing to switch.
+        schedule=ScheduleControl(rule) if (rule := os.environ.get("SYNC_RULE_NAME")) else None,
     )
 
 

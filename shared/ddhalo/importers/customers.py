@@ -346,9 +346,11 @@ def read_sites(halo: HaloClient) -> dict[int, dict[str, Any]]:
     return sites
 
 
-def import_customers(run: Run, store: Store, upstreams: Upstreams) -> list[RunItem]:
+def import_customers(
+    run: Run, store: Store, upstreams: Upstreams, options: CustomerOptions | None = None
+) -> list[RunItem]:
     """The customers run: read both sides, plan, and apply unless it is a dry run."""
-    options = CustomerOptions.model_validate(run.options)
+    options = options or CustomerOptions.model_validate(run.options)
     customers = DickerDataCustomers.read(upstreams.dicker_data)
     clients = HaloClients.from_records(upstreams.halo.clients())
     sites = read_sites(upstreams.halo) if options.update_main_site_address else {}

@@ -20,7 +20,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any, Literal
 
@@ -31,7 +31,7 @@ from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.errors import InputError, IntegrationError
 from ddhalo.halo.client import HaloClient
-from ddhalo.models import Mapping, Run, RunItem, SubscriptionLink
+from ddhalo.models import Mapping, RunItem, SubscriptionLink
 from ddhalo.runs import Upstreams
 from ddhalo.store import Store
 
@@ -433,23 +433,26 @@ def read_scopes(
     return scopes, failures
 
 
-def import_subscriptions(run: Run, store: Store, upstreams: Upstreams) -> list[RunItem]:
-    options = SubscriptionOptions.model_validate(run.options)
+def plan_subscriptions(
+    store: Store, upstreams: Upstreams, customer_ids: list[str] | None
+) -> tuple[list[SubscriptionAction], list[RunItem]]:
+    """Read and plan the chosen mapped customers (all when ``None``): actions, plus an item for
+    each customer that could not be read."""
     mappings = {m.dicker_customer_id: m for m in store.list_mappings()}
+    options = SubscriptionOptions(customer_ids=customer_ids)
     validate_request(options, mappings)
-    chosen = options.customer_ids if options.customer_ids is not None else sorted(mappings)
-    scopes, items = read_scopes([mappings[i] for i in dict.fromkeys(chosen)], upstreams, store)
-    actions = [action for scope in scopes for action in plan_customer(scope)]
-    if run.dry_run:
-        return items + [a.item() for a in actions]
+    chosen = customer_ids if customer_ids is not None else sorted(mappings)
+    scopes, failures = read_scopes([mappings[i] for i in dict.fromkeys(chosen)], upstreams, store)
+    return [action for scope in scopes for action in plan_customer(scope)], failures
 
-    halo = upstreams.halo
+
+def licence_finder(halo: HaloClient) -> Reread:
+    """Find licences that landed although their create's answer was lost (by our marker)."""
 
     def reread(batch: Sequence[SubscriptionAction], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         wanted = {a.key: a for a in batch if a.key in set(keys)}
-        clients = {a.fields["client_id"] for a in wanted.values()}
         landed: dict[str, dict[str, Any]] = {}
-        for client_id in sorted(clients):
+        for client_id in sorted({a.fields["client_id"] for a in wanted.values()}):
             for licence in halo.licences(client_id=client_id):
                 marker = marker_of(licence)
                 for key, action in wanted.items():
@@ -457,4 +460,12 @@ def import_subscriptions(run: Run, store: Store, upstreams: Upstreams) -> list[R
                         landed.setdefault(key, licence)
         return landed
 
-    return items + apply_subscriptions(actions, halo, store, reread)
+    return reread
+
+
+def to_payload(actions: Sequence[SubscriptionAction]) -> list[dict[str, Any]]:
+    return [asdict(a) for a in actions]
+
+
+def from_payload(rows: Sequence[dict[str, Any]]) -> list[SubscriptionAction]:
+    return [SubscriptionAction(**row) for row in rows]

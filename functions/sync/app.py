@@ -1,0 +1,76 @@
+"""The integrator: POST /sync and the EventBridge schedule start the same sync."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ddhalo.api.app import logger, make_resolver, metrics, run_response, services, tracer
+from ddhalo.api.models import SyncRequest
+from ddhalo.sync import start_sync, stuck_sync
+
+app = make_resolver()
+
+
+@app.post("/sync")
+@tracer.capture_method
+def sync_now(body: Annotated[SyncRequest | None, Body()] = None) -> Response[Any]:
+    """Exactly what the schedule does, whether or not the schedule is enabled."""
+    request = body or SyncRequest()
+    svc = services()
+    started = start_sync(
+        svc.runner,
+        svc.dispatcher,
+        svc.store.get_settings(),
+        "api",
+        customers=request.customers,
+        subscriptions=request.subscriptions,
+    )
+    if not started.started:
+        logger.info("sync skipped", extra={"run_id": started.run.run_id, "running": started.running_run_id})
+        return Response(
+            409,
+            content_types.APPLICATION_JSON,
+            {
+                "error": {
+                    "code": "sync_running",
+                    "message": started.run.skipped_reason,
+                    "hint": f"Follow GET /runs/{started.running_run_id}; try again when it has finished.",
+                },
+                "run_id": started.run.run_id,
+                "running_run_id": started.running_run_id,
+            },
+        )
+    logger.info("sync started", extra={"run_id": started.run.run_id})
+    return run_response(started.run, svc.runner)
+
+
+@tracer.capture_method
+def scheduled() -> dict[str, Any]:
+    svc = services()
+    settings = svc.store.get_settings()
+    stuck = stuck_sync(svc.runner)
+    metrics.add_metric(name="sync_stuck", unit=MetricUnit.Count, value=int(stuck is not None))
+    if stuck:
+        logger.error("a sync is stuck: it has held the lock too long", extra={"run_id": stuck})
+    if not settings.integrator.enabled:
+        logger.info("integrator disabled: scheduled sync not started")
+        return {"started": False, "reason": "integrator disabled"}
+    started = start_sync(svc.runner, svc.dispatcher, settings, "schedule")
+    logger.info(
+        "scheduled sync",
+        extra={"run_id": started.run.run_id, "started": started.started, "running": started.running_run_id},
+    )
+    return {"started": started.started, "run_id": started.run.run_id}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "routeKey" in event or "requestContext" in event:
+        return app.resolve(event, context)
+    return scheduled()
