@@ -223,6 +223,9 @@ class Store:
         return [SubscriptionLink.model_validate(from_dynamo(item)) for item in items]
 
     def put_links(self, links: Iterable[SubscriptionLink]) -> None:
+        links = list(links)
+        if not links:
+            return
         with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
             for link in links:
                 batch.put_item(
