@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt shared/requirements.txt | cksum | cut -d' ' -f1)
 PORT   ?= 3000
 
-.PHONY: install serve demo test lint typecheck cfn-lint check clean
+.PHONY: install serve demo test bench lint typecheck cfn-lint check clean
 
 $(STAMP): requirements-dev.txt shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+## Full sync against the fakes at three sizes, with latency and a Halo rate limit: prints a table.
+bench: $(STAMP)
+	$(BIN)/python -m local.bench
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -35,7 +39,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy shared functions local
 
-cfn-lint: $(STAMP)
+cfn-## Full sync against the fakes at three sizes, with latency and a Halo rate limit: prints a table.
+bench: $(STAMP)
+	$(BIN)/python -m local.bench
+
+lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
 check: lint typecheck cfn-lint test

@@ -19,6 +19,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def handle(record: SQSRecord) -> None:
     message = json.loads(record.body)
+    # The run id is the correlation id of everything a run logs, across functions and chunks.
+    logger.set_correlation_id(message.get("run_id"))
     logger.append_keys(run_id=message.get("run_id"), phase=message.get("phase"), chunk=message.get("chunk"))
     svc = services()
     run = jobs.execute(svc.runner, svc.dispatcher, message)
