@@ -164,6 +164,14 @@ class Router:
                 }
         return None
 
+    def allowed(self, raw_path: str) -> list[str]:
+        """The methods of the most specific route path matching this path (for a 405, not a 404)."""
+        matching = [c for c in self._routes if c.pattern.fullmatch(raw_path)]
+        if not matching:
+            return []
+        best = min(matching, key=lambda c: c.rank).route.path
+        return sorted({c.route.method for c in matching if c.route.path == best})
+
 
 # -- HTTP -------------------------------------------------------------------------------------
 
@@ -218,6 +226,12 @@ class _ApiHandler(BaseHTTPRequestHandler):
         self._send(status, headers, data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY, ...) is routed too, so it gets a 404/405, not a 501."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -525,6 +539,10 @@ class LocalApp:
         """One request through the matching handler; never raises."""
         found = self.router.match(method, raw_path)
         if found is None:
+            allowed = self.router.allowed(raw_path)
+            if allowed:
+                message = f"{method} is not allowed on {raw_path}; use {', '.join(allowed)}."
+                return 405, [("Allow", ", ".join(allowed))], error_body("method_not_allowed", message)
             return 404, [], error_body("not_found", f"No route {method} {raw_path}")
         route, params = found
         event = http_event(

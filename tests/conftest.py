@@ -1,6 +1,7 @@
 """Test-wide environment: no real AWS, no tracing daemon, fakes available as fixtures."""
 
 import os
+import socket
 
 # Set before any boto3 client or Powertools object is created; never real credentials.
 os.environ.update(
@@ -16,5 +17,18 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+
+_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host, *args, **kwargs):
+    """No test reaches beyond this machine: a lookup of any other host fails at once."""
+    name = host.decode() if isinstance(host, bytes) else host
+    if name not in (None, "localhost", "::1") and not str(name).startswith("127."):
+        raise socket.gaierror(socket.EAI_NONAME, f"tests use loopback only, not {name}")
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_only
 
 pytest_plugins = ["tests.fixtures.fakes"]

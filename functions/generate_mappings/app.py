@@ -6,14 +6,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo.api.app import caller, logger, make_resolver, metrics, services, tracer
-from ddhalo.mappings import generate_mappings
+from ddhalo.api.models import responses
+from ddhalo.mappings import GenerateResult, generate_mappings
 from ddhalo.snapshot import DickerDataCustomers, HaloClients
 
 app = make_resolver()
 
 
-@app.post("/mappings/generate")
-@tracer.capture_method
+@app.post(
+    "/mappings/generate",
+    responses=responses({200: (GenerateResult, "Created, unmatched, ambiguous")}),
+)
 def generate() -> dict[str, Any]:
     svc = services()
     upstreams = svc.runner.upstreams()

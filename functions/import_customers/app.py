@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo import jobs
 from ddhalo.api.app import logger, make_resolver, metrics, run_response, services, tracer
-from ddhalo.api.models import CustomerImportRequest
+from ddhalo.api.models import RUN_ANSWERS, CustomerImportRequest
 from ddhalo.configuration import load_connection
 from ddhalo.importers.customers import CustomerOptions, validate_request
 from ddhalo.snapshot import DickerDataCustomers
@@ -17,8 +17,7 @@ from ddhalo.snapshot import DickerDataCustomers
 app = make_resolver()
 
 
-@app.post("/customers/import")
-@tracer.capture_method
+@app.post("/customers/import", responses=RUN_ANSWERS)
 def import_customers(body: Annotated[CustomerImportRequest | None, Body()] = None) -> Response[Any]:
     request = body or CustomerImportRequest()
     svc = services()

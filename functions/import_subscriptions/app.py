@@ -9,14 +9,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo import jobs
 from ddhalo.api.app import logger, make_resolver, metrics, run_response, services, tracer
-from ddhalo.api.models import SubscriptionImportRequest
+from ddhalo.api.models import RUN_ANSWERS, SubscriptionImportRequest
 from ddhalo.importers.subscriptions import SubscriptionOptions, validate_request
 
 app = make_resolver()
 
 
-@app.post("/subscriptions/import")
-@tracer.capture_method
+@app.post("/subscriptions/import", responses=RUN_ANSWERS)
 def import_subscriptions(body: Annotated[SubscriptionImportRequest | None, Body()] = None) -> Response[Any]:
     request = body or SubscriptionImportRequest()
     svc = services()

@@ -8,16 +8,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo.api.app import caller, logger, make_resolver, metrics, services, tracer
-from ddhalo.api.models import CustomerId, MappingRequest
+from ddhalo.api.models import CustomerId, Deleted, MappingRequest, responses
 from ddhalo.errors import IntegrationError
-from ddhalo.mappings import add_mapping, mapping_overview
+from ddhalo.mappings import MappingOverview, add_mapping, mapping_overview
+from ddhalo.models import Mapping
 from ddhalo.snapshot import DickerDataCustomers, HaloClients
 
 app = make_resolver()
 
 
-@app.get("/mappings")
-@tracer.capture_method
+@app.get("/mappings", responses=responses({200: (MappingOverview, "Mapped and unmapped customers")}))
 def list_mappings() -> dict[str, Any]:
     """Stored mappings always answer; an unreachable upstream becomes a warning, not a 5xx."""
     svc = services()
@@ -40,8 +40,7 @@ def list_mappings() -> dict[str, Any]:
     return mapping_overview(svc.store, customers, clients, warnings).model_dump(mode="json")
 
 
-@app.post("/mappings")
-@tracer.capture_method
+@app.post("/mappings", responses=responses({201: (Mapping, "The new mapping")}))
 def create_mapping(body: MappingRequest) -> Response[Any]:
     svc = services()
     upstreams = svc.runner.upstreams()
@@ -53,8 +52,7 @@ def create_mapping(body: MappingRequest) -> Response[Any]:
     return Response(201, content_types.APPLICATION_JSON, mapping.model_dump(mode="json"))
 
 
-@app.delete("/mappings/<dicker_customer_id>")
-@tracer.capture_method
+@app.delete("/mappings/<dicker_customer_id>", responses=responses({200: (Deleted, "The removed mapping")}))
 def delete_mapping(dicker_customer_id: Annotated[CustomerId, Path()]) -> dict[str, Any]:
     removed = services().store.delete_mapping(dicker_customer_id)
     logger.info("mapping removed", extra={"dicker_customer_id": dicker_customer_id})

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo.api.app import logger, make_resolver, metrics, services, tracer
+from ddhalo.api.models import RunList, RunView, responses
 from ddhalo.errors import NotFoundError
 
 app = make_resolver()
@@ -15,15 +16,13 @@ RunId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]
 Token = Annotated[str | None, Query(max_length=2048)]
 
 
-@app.get("/runs")
-@tracer.capture_method
+@app.get("/runs", responses=responses({200: (RunList, "Runs, newest first")}))
 def list_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20, next_token: Token = None) -> dict[str, Any]:
     runs, token = services().store.list_runs(limit=limit, next_token=next_token)
     return {"runs": [run.model_dump(mode="json") for run in runs], "next_token": token}
 
 
-@app.get("/runs/<run_id>")
-@tracer.capture_method
+@app.get("/runs/<run_id>", responses=responses({200: (RunView, "The run and a page of its items")}))
 def get_run(
     run_id: RunId, limit: Annotated[int, Query(ge=1, le=1000)] = 1000, next_token: Token = None
 ) -> dict[str, Any]:

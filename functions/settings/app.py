@@ -6,21 +6,20 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo.api.app import logger, make_resolver, metrics, services, tracer
+from ddhalo.api.models import SettingsView, responses
 from ddhalo.configuration import load_connection, settings_view, update_settings
 from ddhalo.settings import SettingsUpdate
 
 app = make_resolver()
 
 
-@app.get("/settings")
-@tracer.capture_method
+@app.get("/settings", responses=responses({200: (SettingsView, "Settings; secrets only as *_set flags")}))
 def get_settings() -> dict[str, Any]:
     svc = services()
     return settings_view(load_connection(svc.store, svc.secrets))
 
 
-@app.put("/settings")
-@tracer.capture_method
+@app.put("/settings", responses=responses({200: (SettingsView, "The settings now in force")}))
 def put_settings(update: SettingsUpdate) -> dict[str, Any]:
     svc = services()
     view = update_settings(svc.store, svc.secrets, update, svc.schedule)

@@ -9,14 +9,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo.api.app import logger, make_resolver, metrics, run_response, services, tracer
-from ddhalo.api.models import SyncRequest
+from ddhalo.api.models import SYNC_ANSWERS, SyncRequest
 from ddhalo.sync import start_sync, stuck_sync
 
 app = make_resolver()
 
 
-@app.post("/sync")
-@tracer.capture_method
+@app.post("/sync", responses=SYNC_ANSWERS)
 def sync_now(body: Annotated[SyncRequest | None, Body()] = None) -> Response[Any]:
     """Exactly what the schedule does, whether or not the schedule is enabled."""
     request = body or SyncRequest()
@@ -48,7 +47,6 @@ def sync_now(body: Annotated[SyncRequest | None, Body()] = None) -> Response[Any
     return run_response(started.run, svc.runner)
 
 
-@tracer.capture_method
 def scheduled() -> dict[str, Any]:
     svc = services()
     settings = svc.store.get_settings()

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo.api.app import logger, make_resolver, metrics, services, tracer
+from ddhalo.api.models import responses
 from ddhalo.config_check import ConfigCheck, check_configuration
 from ddhalo.configuration import load_connection
 from ddhalo.settings import SettingsUpdate
@@ -14,8 +15,7 @@ from ddhalo.settings import SettingsUpdate
 app = make_resolver()
 
 
-@app.post("/config/test")
-@tracer.capture_method
+@app.post("/config/test", responses=responses({200: (ConfigCheck, "Each system: ok, message, hint")}))
 def check_config(candidate: Annotated[SettingsUpdate | None, Body()] = None) -> ConfigCheck:
     svc = services()
     result = check_configuration(load_connection(svc.store, svc.secrets, candidate))

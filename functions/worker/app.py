@@ -16,7 +16,6 @@ from ddhalo.runs import run_metrics
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@tracer.capture_method
 def handle(record: SQSRecord) -> None:
     message = json.loads(record.body)
     # The run id is the correlation id of everything a run logs, across functions and chunks.

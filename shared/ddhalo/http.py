@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from ddhalo.errors import ThrottledError, UnreachableError, UpstreamError
 
@@ -239,7 +240,12 @@ class Transport:
                     **kwargs,
                 )
                 self._read_capped(response)
-            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+            except (
+                requests.exceptions.InvalidURL,
+                requests.exceptions.MissingSchema,
+                urllib3.exceptions.LocationParseError,
+                UnicodeError,
+            ) as exc:
                 raise UnreachableError(
                     f"The {self.system} URL is not valid: {_clip(str(exc))}",
                     "Check the base URL setting (it must start with https://).",

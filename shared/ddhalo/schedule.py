@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 
-from ddhalo.errors import IntegrationError
+from ddhalo.errors import InputError, IntegrationError
 from ddhalo.settings import IntegratorSettings
 
 
@@ -37,6 +37,11 @@ class ScheduleControl:
                 Description=current.get("Description", "Dicker Data to Halo recurring sync"),
             )
         except self.client.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] == "ValidationException":
+                raise InputError(
+                    f"EventBridge refused the schedule {integrator.schedule!r}.",
+                    "Use rate(1 hour), rate(30 minutes) or a six-field cron(...) expression.",
+                ) from exc
             raise IntegrationError(
                 f"Could not update the sync schedule rule {self.rule_name}: {exc.response['Error']['Code']}.",
                 "Check that the schedule expression is valid (e.g. rate(1 hour) or cron(0 2 * * ? *)).",

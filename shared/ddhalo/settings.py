@@ -11,8 +11,10 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from ddhalo.errors import ConfigurationError
+from ddhalo.jsontypes import JSON_INTEGER, JSON_NUMBER, JsonBool
 
 Region = Literal["AU", "NZ"]
 Environment = Literal["production", "test"]
@@ -30,10 +32,23 @@ UNCONFIRMED_REGIONS = frozenset({"NZ"})
 # Hosted Halo allows 300 requests per rolling 5 minutes (60/min); keep a margin for other tools.
 DEFAULT_HALO_REQUESTS_PER_MINUTE = 50
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Patterns make the OpenAPI document as strict as the validation (schemathesis holds us to it).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
+Url = Annotated[
+    str,
+    StringConstraints(
+        max_length=500,
+        pattern=r"^https?://[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*(:[0-9]{1,5})?(/[!-~]*)?$",
+    ),
+]
 Secret = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
+# EventBridge's forms: rate(1 hour), rate(30 minutes), cron(0 2 * * ? *).
 Schedule = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^(rate\(.{1,40}\)|cron\(.{1,80}\))$")
+    str,
+    StringConstraints(
+        pattern=r"^(rate\([1-9][0-9]{0,3} (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$",
+        max_length=100,
+    ),
 ]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -121,28 +136,48 @@ class Credentials(BaseModel):
         return {k: v.get_secret_value() for k, v in self if v is not None}
 
 
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("may be left out but not null")
+    return value
+
+
 class SettingsUpdate(BaseModel):
-    """Body of ``PUT /settings`` and the candidate settings of ``POST /config/test``."""
+    """Body of ``PUT /settings`` and the candidate settings of ``POST /config/test``.
+
+    Leaving a field out keeps it. ``null`` clears the settings that may be empty (URL overrides,
+    account code, top level, tenant); the others are ``SkipJsonSchema[None]``: out, never null.
+    Numbers and booleans are read as JSON Schema reads them (``ddhalo.jsontypes``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    region: Region | None = None
-    environment: Environment | None = None
-    dicker_data_base_url: str | None = None
+    region: Region | SkipJsonSchema[None] = None
+    environment: Environment | SkipJsonSchema[None] = None
+    dicker_data_base_url: Url | None = None
     dicker_data_account_code: Text | None = None
-    top_level_id: int | None = Field(default=None, ge=1)
-    update_main_site_address: bool | None = None
-    halo_api_url: str | None = None
-    halo_auth_url: str | None = None
+    top_level_id: Annotated[int, Field(ge=1), JSON_INTEGER] | None = None
+    update_main_site_address: JsonBool | SkipJsonSchema[None] = None
+    halo_api_url: Url | None = None
+    halo_auth_url: Url | None = None
     halo_tenant: Text | None = None
-    halo_requests_per_minute: int | None = Field(default=None, ge=1, le=6000)
-    request_timeout_seconds: float | None = Field(default=None, ge=1, le=120)
-    integrator: IntegratorUpdate | None = None
+    halo_requests_per_minute: Annotated[int, Field(ge=1, le=6000), JSON_INTEGER] | SkipJsonSchema[None] = None
+    request_timeout_seconds: Annotated[float, Field(ge=1, le=120), JSON_NUMBER] | SkipJsonSchema[None] = None
+    integrator: IntegratorUpdate | SkipJsonSchema[None] = None
     dicker_data_access_token: Secret | None = None
     halo_client_id: Secret | None = None
     halo_client_secret: Secret | None = None
 
     _urls = field_validator("dicker_data_base_url", "halo_api_url", "halo_auth_url")(check_url)
+    _required = field_validator(
+        "region",
+        "environment",
+        "update_main_site_address",
+        "halo_requests_per_minute",
+        "request_timeout_seconds",
+        "integrator",
+        mode="before",
+    )(_not_null)
 
     def credentials(self) -> Credentials:
         return Credentials(
@@ -165,10 +200,12 @@ class SettingsUpdate(BaseModel):
 class IntegratorUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool | None = None
-    sync_customers: bool | None = None
-    sync_subscriptions: bool | None = None
-    schedule: Schedule | None = None
+    enabled: JsonBool | SkipJsonSchema[None] = None
+    sync_customers: JsonBool | SkipJsonSchema[None] = None
+    sync_subscriptions: JsonBool | SkipJsonSchema[None] = None
+    schedule: Schedule | SkipJsonSchema[None] = None
+
+    _required = field_validator("*", mode="before")(_not_null)
 
 
 SettingsUpdate.model_rebuild()

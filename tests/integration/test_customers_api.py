@@ -101,18 +101,19 @@ def test_only_chosen_customers_are_imported(api, halo_fake):
 
 
 @pytest.mark.parametrize(
-    ("body", "fragment"),
+    ("body", "status", "fragment"),
     [
-        ({"customer_ids": ["nope-1", "nope-2"]}, "nope-1, nope-2"),
-        ({"top_level_id": 987654}, "987654"),
-        ({"customer_ids": []}, "customer_ids"),
-        ({"dry_run": "maybe"}, "dry_run"),
-        ({"surprise": 1}, "surprise"),
+        ({"customer_ids": ["nope-1", "nope-2"]}, 404, "nope-1, nope-2"),
+        ({"top_level_id": 987654}, 404, "987654"),
+        ({"customer_ids": []}, 400, "customer_ids"),
+        ({"dry_run": "maybe"}, 400, "dry_run"),
+        ({"dry_run": 1}, 400, "dry_run"),
+        ({"surprise": 1}, 400, "surprise"),
     ],
 )
-def test_bad_input_is_a_4xx_and_starts_nothing(api, body, fragment):
+def test_bad_input_is_a_4xx_and_starts_nothing(api, body, status, fragment):
     response = api.post("/customers/import", body)
-    assert response.status_code == 400
+    assert response.status_code == status
     assert fragment in response.json()["error"]["message"]
     assert api.get("/runs").json()["runs"] == []
 

@@ -163,7 +163,7 @@ def test_dry_run_is_the_exact_plan_and_writes_nothing(api, mapped, halo_fake):
 
 def test_unmapped_customer_ids_are_a_4xx_listing_them(api, mapped):
     response = api.post("/subscriptions/import", {"customer_ids": [CONTOSO, "nobody-1", "nobody-2"]})
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "nobody-1, nobody-2" in response.json()["error"]["message"]
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
@@ -11,7 +14,10 @@ from typing import Any
 import pydantic
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from ddhalo.connect import ClientOptions
 from ddhalo.errors import IntegrationError
@@ -44,12 +50,58 @@ def describe_validation(errors: list[Any]) -> str:
     return "; ".join(parts) + more
 
 
+def refuse_body(event: Mapping[str, Any]) -> tuple[int, str, str] | None:
+    """Bodies are JSON objects (or absent/null), checked before the event handler parses them:
+    its parsers would read ``[{}]`` as ``{}`` and fail on a multipart type without a boundary."""
+    body = event.get("body")
+    if not body:
+        return None
+    if event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(body).decode()
+        except (ValueError, UnicodeDecodeError):
+            return 400, "bad_request", "The body is not UTF-8 JSON."
+    if not str(body).strip():
+        return None
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if not media.endswith("json"):
+        return 415, "unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return 400, "bad_request", "The body is not valid JSON."
+    if parsed is not None and not isinstance(parsed, dict):
+        return 400, "bad_request", f"The body must be a JSON object, not {type(parsed).__name__}."
+    return None
+
+
+class JsonApiResolver(APIGatewayHttpResolver):
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        refused = refuse_body(event)
+        if refused is None:
+            return super().resolve(event, context)
+        status, code, message = refused
+        return {
+            "statusCode": status,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps({"error": {"code": code, "message": message}}),
+            "isBase64Encoded": False,
+        }
+
+
 def make_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = JsonApiResolver(enable_validation=True)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response[Any]:
         return error_response(400, "bad_request", describe_validation(list(exc.errors())))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _media_type(exc: RequestUnsupportedContentType) -> Response[Any]:
+        return error_response(
+            415, "unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."
+        )
 
     @app.exception_handler(pydantic.ValidationError)
     def _invalid_model(exc: pydantic.ValidationError) -> Response[Any]:

@@ -2,35 +2,119 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-CustomerId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+from ddhalo.jsontypes import JSON_INTEGER, JsonBool
+from ddhalo.models import Mapping, Run, RunItem
+from ddhalo.settings import Settings
+
+CustomerId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[!-~]+$")
+]
 CustomerIds = Annotated[list[CustomerId], Field(min_length=1, max_length=10_000)]
 
 
 class _Body(BaseModel):
+    """Request bodies: unknown fields refused, JSON types read as the schema says (ddhalo.jsontypes)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 class CustomerImportRequest(_Body):
     customer_ids: CustomerIds | None = None
-    top_level_id: int | None = Field(default=None, ge=1)
-    update_main_site_address: bool | None = None
-    dry_run: bool = False
+    top_level_id: Annotated[int, Field(ge=1), JSON_INTEGER] | None = None
+    update_main_site_address: JsonBool | None = None
+    dry_run: JsonBool = False
 
 
 class SubscriptionImportRequest(_Body):
     customer_ids: CustomerIds | None = None
-    dry_run: bool = False
+    dry_run: JsonBool = False
 
 
 class MappingRequest(_Body):
     dicker_customer_id: CustomerId
-    halo_client_id: int = Field(ge=1, le=2**31 - 1)
+    halo_client_id: Annotated[int, Field(ge=1, le=2**31 - 1), JSON_INTEGER]
 
 
 class SyncRequest(_Body):
-    customers: bool | None = None
-    subscriptions: bool | None = None
+    customers: JsonBool | None = None
+    subscriptions: JsonBool | None = None
+
+
+# ---------------------------------------------------------------------------------- answers
+# Declared on each route (``responses=``) so the OpenAPI document, generated from this code,
+# says what every status carries; schemathesis checks answers against it.
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    hint: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class SyncRefused(ErrorBody):
+    run_id: str
+    running_run_id: str | None = None
+
+
+class RunAccepted(BaseModel):
+    run_id: str
+    kind: str
+    status: str
+    dry_run: bool
+
+
+class RunView(Run):
+    items: list[RunItem]
+    next_token: str | None = None
+
+
+class RunList(BaseModel):
+    runs: list[Run]
+    next_token: str | None = None
+
+
+class SettingsView(Settings):
+    dicker_data_access_token_set: bool
+    halo_client_id_set: bool
+    halo_client_secret_set: bool
+    dicker_data_effective_base_url: str
+    halo_effective_auth_url: str | None = None
+    schedule_state: str | None = None
+
+
+class Deleted(BaseModel):
+    deleted: Mapping
+
+
+def _content(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+ERRORS: dict[int, dict[str, Any]] = {
+    400: _content(ErrorBody, "Bad input: what is wrong, nothing was written"),
+    404: _content(ErrorBody, "Not found"),
+    409: _content(ErrorBody, "Conflict with the current state (already mapped, not configured...)"),
+    415: _content(ErrorBody, "The body is not JSON"),
+    500: _content(ErrorBody, "Unexpected error (see the logs)"),
+    502: _content(ErrorBody, "Dicker Data or Halo failed; the message says which and what to try"),
+}
+
+
+def responses(success: dict[int, tuple[type[BaseModel], str]]) -> dict[int, Any]:
+    """A route's success answers plus the error answers every route may give."""
+    return {**ERRORS, **{code: _content(model, text) for code, (model, text) in success.items()}}
+
+
+RUN_ANSWERS = responses(
+    {202: (RunAccepted, "Queued: follow GET /runs/{run_id}"), 200: (RunView, "A dry run: the whole plan")}
+)
+SYNC_ANSWERS = {
+    **RUN_ANSWERS,
+    409: _content(SyncRefused, "Another sync is running: this trigger was recorded as skipped"),
+}

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from ddhalo.apply import create_reconciled, save_patches
 from ddhalo.dicker_data.models import Address, Tenant
-from ddhalo.errors import ConflictError, InputError
+from ddhalo.errors import ConflictError, NotFoundError
 from ddhalo.halo.client import HaloClient
 from ddhalo.mappings import NO_TENANT_REASON
 from ddhalo.models import Mapping, Run, RunItem
@@ -317,14 +317,14 @@ def validate_request(options: CustomerOptions, customers: DickerDataCustomers, h
         unknown = customers.unknown(options.customer_ids)
         if unknown:
             shown = ", ".join(unknown[:20]) + (f" and {len(unknown) - 20} more" if len(unknown) > 20 else "")
-            raise InputError(
+            raise NotFoundError(
                 f"Unknown Dicker Data customer ids (no CSP tenant with that TenantId): {shown}.",
                 "Use dicker_customer_id values from GET /mappings.",
             )
     if options.top_level_id is not None:
         known = {_int(t.get("id")) for t in halo.top_levels()}
         if options.top_level_id not in known:
-            raise InputError(
+            raise NotFoundError(
                 f"Halo has no top level with id {options.top_level_id}.",
                 "Use an id from Halo's top levels (Configuration > Customers), or leave top_level_id out.",
             )

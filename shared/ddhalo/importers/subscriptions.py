@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from ddhalo.apply import create_reconciled, reason, save_patches
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription
-from ddhalo.errors import InputError, IntegrationError
+from ddhalo.errors import ConflictError, IntegrationError
 from ddhalo.halo.client import HaloClient
 from ddhalo.models import Mapping, RunItem, SubscriptionLink
 from ddhalo.runs import Upstreams
@@ -375,7 +375,7 @@ def validate_request(options: SubscriptionOptions, mappings: dict[str, Mapping])
     unmapped = [i for i in dict.fromkeys(options.customer_ids) if i not in mappings]
     if unmapped:
         shown = ", ".join(unmapped[:20]) + (f" and {len(unmapped) - 20} more" if len(unmapped) > 20 else "")
-        raise InputError(
+        raise ConflictError(
             f"These Dicker Data customers are not mapped to a Halo client: {shown}.",
             "Map them first (POST /mappings or POST /mappings/generate), or import customers.",
         )
