@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ddhalo.redact import remember
 from ddhalo.schedule import ScheduleControl
 from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection, Settings, SettingsUpdate
@@ -17,6 +18,7 @@ def load_connection(
     settings = store.get_settings()
     credentials = secrets.load()
     if candidate is not None:
+        remember(*candidate.credentials().plain().values())
         settings = candidate.apply_to(settings)
         credentials = credentials.merged(candidate.credentials())
     return Connection(settings=settings, credentials=credentials)
@@ -38,6 +40,7 @@ def update_settings(
 
     The schedule rule is switched first, so a refused expression leaves the settings as they were.
     """
+    remember(*update.credentials().plain().values())
     settings = update.apply_to(store.get_settings())
     view_extra: dict[str, Any] = {}
     if schedule is not None and update.integrator is not None:

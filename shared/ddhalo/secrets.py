@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
 from ddhalo.errors import ConfigurationError
+from ddhalo.redact import remember
 from ddhalo.settings import Credentials
 
 CACHE_SECONDS = 300
@@ -47,7 +48,9 @@ class SecretStore:
                 "Could not read the credentials secret.",
                 "Check that the function may read the secret (secretsmanager:GetSecretValue).",
             ) from exc
-        return Credentials.model_validate(raw if isinstance(raw, dict) else {})
+        credentials = Credentials.model_validate(raw if isinstance(raw, dict) else {})
+        remember(*credentials.plain().values())
+        return credentials
 
     def save(self, update: Credentials) -> Credentials:
         """Merge the new values into the stored ones; values not sent are kept."""

@@ -23,12 +23,13 @@ from ddhalo.connect import ClientOptions
 from ddhalo.errors import IntegrationError
 from ddhalo.models import FINISHED, Run
 from ddhalo.queue import SqsDispatcher
+from ddhalo.redact import RedactingFormatter
 from ddhalo.runs import Dispatcher, Runner
 from ddhalo.schedule import ScheduleControl
 from ddhalo.secrets import SecretStore
 from ddhalo.store import Store
 
-logger = Logger()
+logger = Logger(logger_formatter=RedactingFormatter())
 tracer = Tracer()
 metrics = Metrics()
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from ddhalo.dicker_data.models import Subscription, Tenant
 from ddhalo.errors import AuthenticationError, UpstreamError
 from ddhalo.http import Transport, describe_body, json_body
+from ddhalo.redact import remember
 
 SYSTEM = "Dicker Data"
 API_VERSION = "1.0"
@@ -103,6 +104,7 @@ class DickerDataClient:
                 system=SYSTEM,
             )
         self._key = str(key)
+        remember(self._key)
         self._key_expires = _expiry(body.get("ExpireDateTime"), self._clock())
         return self._key
 

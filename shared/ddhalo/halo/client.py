@@ -21,6 +21,7 @@ from ddhalo.errors import (
     UpstreamError,
 )
 from ddhalo.http import Transport, describe_body, json_body
+from ddhalo.redact import remember
 
 SYSTEM = "Halo"
 PAGE_SIZE = 1000
@@ -112,6 +113,7 @@ class HaloClient:
         except (TypeError, ValueError):
             lifetime = 3600.0
         self._token = str(token)
+        remember(self._token)
         self._token_expires = self._clock() + lifetime
         return self._token
 

@@ -1,0 +1,91 @@
+"""Security of the deployed stack, read from the synthesized CloudFormation (not from our intent)."""
+
+import json
+
+import pytest
+
+from local.template import load_template
+from tests.template.conftest import TEMPLATE
+
+
+def resources(synthesized, kind: str) -> dict:
+    return {k: v for k, v in synthesized["Resources"].items() if v["Type"] == kind}
+
+
+def test_every_route_requires_iam_authorization(synthesized):
+    (api,) = resources(synthesized, "AWS::ApiGatewayV2::Api").values()
+    body = api["Properties"]["Body"]
+    operations = [(path, method, op) for path, ops in body["paths"].items() for method, op in ops.items()]
+    routes = {(r.method.lower(), r.path) for r in load_template(TEMPLATE).routes}
+    assert {(m, p) for p, m, _ in operations} >= routes
+    for path, method, operation in operations:
+        assert operation.get("security") == [{"AWS_IAM": []}], (
+            f"{method.upper()} {path} is not IAM-authorised"
+        )
+    assert not resources(synthesized, "AWS::ApiGatewayV2::Route"), "no route may bypass the API's authorizer"
+
+
+def statements(synthesized):
+    for name, role in resources(synthesized, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield name, statement
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("service", ["dynamodb:", "secretsmanager:", "sqs:", "events:"])
+def test_data_permissions_name_their_resources(synthesized, service):
+    found = 0
+    for role, statement in statements(synthesized):
+        actions = [a for a in as_list(statement["Action"]) if a.startswith(service)]
+        if not actions:
+            continue
+        found += 1
+        for resource in as_list(statement["Resource"]):
+            assert resource != "*", f"{role} grants {actions} on every resource"
+            assert "*" not in json.dumps(resource) or "table/" in json.dumps(resource), (role, resource)
+    assert found, f"no {service} statement found: the check would prove nothing"
+
+
+def test_only_the_settings_function_may_write_the_secret(synthesized):
+    writers = {
+        role
+        for role, statement in statements(synthesized)
+        if "secretsmanager:PutSecretValue" in as_list(statement["Action"])
+    }
+    assert writers == {"SettingsFunctionRole"}
+
+
+def test_no_wildcard_actions_on_data_services(synthesized):
+    for role, statement in statements(synthesized):
+        for action in as_list(statement["Action"]):
+            assert action not in ("*", "dynamodb:*", "secretsmanager:*", "sqs:*"), (role, action)
+
+
+def test_storage_is_kept_and_encrypted(sam_template):
+    table = sam_template["Resources"]["Table"]
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    props = table["Properties"]
+    assert props["DeletionProtectionEnabled"] is True
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    for queue in ("WorkQueue", "WorkDeadLetterQueue"):
+        assert sam_template["Resources"][queue]["Properties"]["SqsManagedSseEnabled"] is True
+    assert sam_template["Resources"]["CredentialsSecret"]["DeletionPolicy"] == "Retain"
+
+
+def test_functions_are_traced_and_log_no_events(sam_template):
+    globals_ = sam_template["Globals"]["Function"]
+    assert globals_["Tracing"] == "Active"
+    assert globals_["Environment"]["Variables"]["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+
+
+def test_alarms_watch_failed_stuck_and_dead_lettered_syncs(synthesized):
+    metrics = {
+        a["Properties"]["MetricName"] for a in resources(synthesized, "AWS::CloudWatch::Alarm").values()
+    }
+    assert {"sync_runs_failed", "sync_stuck", "ApproximateNumberOfMessagesVisible"} <= metrics
+    assert resources(synthesized, "AWS::CloudWatch::Dashboard")
