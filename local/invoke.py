@@ -35,6 +35,15 @@ _import_lock = threading.Lock()
 
 
 def load_handler(fn: Function) -> Handler:
+    """The function's handler, from its module (imported once)."""
+    module = load_module(fn)
+    handler = getattr(module, fn.handler_name, None)
+    if not callable(handler):
+        raise ImportError(f"{fn.logical_id}: {fn.module_path} has no callable {fn.handler_name!r}")
+    return handler  # type: ignore[no-any-return]
+
+
+def load_module(fn: Function) -> ModuleType:
     """Import `<CodeUri>/<module>.py` under a name unique to its path (two `app.py` never clash)."""
     path = fn.module_path.resolve()
     with _import_lock:
@@ -56,10 +65,7 @@ def load_handler(fn: Function) -> Handler:
             finally:
                 sys.path.remove(str(fn.code_uri))
             _modules[path] = module
-    handler = getattr(module, fn.handler_name, None)
-    if not callable(handler):
-        raise ImportError(f"{fn.logical_id}: {path} has no callable {fn.handler_name!r}")
-    return handler  # type: ignore[no-any-return]
+    return module
 
 
 def forget_cached_clients() -> None:

@@ -9,25 +9,17 @@ docs/openapi.json; a test fails when the committed document drifts from the code
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from local.invoke import load_module
 from local.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "openapi.json"
 VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
-
-
-def _module(path: Path, name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def build(template: Template | None = None) -> dict[str, Any]:
@@ -40,7 +32,7 @@ def build(template: Template | None = None) -> dict[str, Any]:
         if function.logical_id in seen:
             continue
         seen.add(function.logical_id)
-        app = _module(function.module_path, f"openapi_{function.logical_id}").app
+        app = load_module(function).app
         doc = json.loads(app.get_openapi_json_schema(title="x", version="0"))
         for path, operations in doc.get("paths", {}).items():
             paths.setdefault(path, {}).update(operations)
