@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo import jobs
 from ddhalo.api.app import logger, make_resolver, metrics, run_response, services, tracer
+from ddhalo.api.idempotency import idempotent
 from ddhalo.api.models import RUN_ANSWERS, CustomerImportRequest
 from ddhalo.configuration import load_connection
 from ddhalo.importers.customers import CustomerOptions, validate_request
@@ -20,6 +21,10 @@ app = make_resolver()
 @app.post("/customers/import", responses=RUN_ANSWERS)
 def import_customers(body: Annotated[CustomerImportRequest | None, Body()] = None) -> Response[Any]:
     request = body or CustomerImportRequest()
+    return idempotent(app, "customers-import", request.model_dump(mode="json"), lambda: start(request))
+
+
+def start(request: CustomerImportRequest) -> Response[Any]:
     svc = services()
     conn = load_connection(svc.store, svc.secrets)
     upstreams = svc.runner.connect(conn)

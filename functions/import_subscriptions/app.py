@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo import jobs
 from ddhalo.api.app import logger, make_resolver, metrics, run_response, services, tracer
+from ddhalo.api.idempotency import idempotent
 from ddhalo.api.models import RUN_ANSWERS, SubscriptionImportRequest
 from ddhalo.importers.subscriptions import SubscriptionOptions, validate_request
 
@@ -18,6 +19,15 @@ app = make_resolver()
 @app.post("/subscriptions/import", responses=RUN_ANSWERS)
 def import_subscriptions(body: Annotated[SubscriptionImportRequest | None, Body()] = None) -> Response[Any]:
     request = body or SubscriptionImportRequest()
+    return idempotent(
+        app,
+        "subscriptions-import",
+        request.model_dump(mode="json"),
+        lambda: start(request),
+    )
+
+
+def start(request: SubscriptionImportRequest) -> Response[Any]:
     svc = services()
     options = SubscriptionOptions(customer_ids=request.customer_ids)
     validate_request(options, {m.dicker_customer_id: m for m in svc.store.list_mappings()})

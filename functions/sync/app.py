@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo.api.app import logger, make_resolver, metrics, run_response, services, tracer
+from ddhalo.api.idempotency import idempotent
 from ddhalo.api.models import SYNC_ANSWERS, SyncRequest
 from ddhalo.sync import start_sync, stuck_sync
 
@@ -19,6 +20,10 @@ app = make_resolver()
 def sync_now(body: Annotated[SyncRequest | None, Body()] = None) -> Response[Any]:
     """Exactly what the schedule does, whether or not the schedule is enabled."""
     request = body or SyncRequest()
+    return idempotent(app, "sync", request.model_dump(mode="json"), lambda: start(request))
+
+
+def start(request: SyncRequest) -> Response[Any]:
     svc = services()
     started = start_sync(
         svc.runner,
