@@ -27,7 +27,8 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Statuses after which a write may or may not have been applied upstream.
 AMBIGUOUS_STATUS = frozenset({500, 502, 504})
 MAX_ERROR_TEXT = 300
-DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+# Above the largest real answer we expect (50,000 subscriptions is about 30 MB), below Lambda memory.
+DEFAULT_MAX_BODY_BYTES = 40 * 1024 * 1024
 
 
 class RateLimiter:
