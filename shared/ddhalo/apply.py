@@ -17,6 +17,18 @@ from ddhalo.halo.client import HaloClient
 CREATE_ROUNDS = 3
 
 
+def record_id(record: dict[str, Any]) -> int | None:
+    """A saved record's id, when Halo answered a real one (not null, not "abc", not 0)."""
+    value = record.get("id")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value) or None
+    return None
+
+
 def reason(error: IntegrationError) -> str:
     return f"{error.message} {error.hint}" if error.hint else error.message
 
@@ -52,12 +64,13 @@ def create_reconciled(
         result = halo.save(entity, [records[key] for key in pending])
         retry = []
         for key, record, error in zip(pending, result.saved, result.errors, strict=True):
-            if error is None and record and record.get("id"):
+            if error is None and record and record_id(record) is not None:
                 outcome.saved[key] = record
             elif isinstance(error, RejectedError):
                 outcome.failed[key] = reason(error)
             else:
-                last_error[key] = reason(error) if error else "Halo answered without an id."
+                # No usable id: the record may exist; the next round reads Halo before re-sending.
+                last_error[key] = reason(error) if error else "Halo answered without a usable id."
                 retry.append(key)
         pending = retry
     for key in pending:

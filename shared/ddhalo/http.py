@@ -127,6 +127,8 @@ _SPACE = re.compile(r"\s+")
 def describe_body(response: requests.Response) -> str:
     """One readable line from any of the error-body shapes upstreams use."""
     text = response.text or ""
+    if len(text) > 1_000_000:  # a huge error page: its start says enough
+        text = text[:1_000_000]
     try:
         body: Any = json.loads(text) if text else None
     except ValueError:
@@ -149,8 +151,9 @@ def describe_body(response: requests.Response) -> str:
 
 
 def _clip(text: str) -> str:
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"
+    cut = len(text) > MAX_ERROR_TEXT
+    text = "".join(ch if ch.isprintable() else " " for ch in text[:MAX_ERROR_TEXT])
+    return text[: MAX_ERROR_TEXT - 1] + "…" if cut else text
 
 
 def _never_sent(exc: requests.exceptions.RequestException) -> bool:

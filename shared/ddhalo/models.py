@@ -58,6 +58,7 @@ class RunItem(BaseModel):
     customer_id: str | None = None
     changes: list[str] = Field(default_factory=list)
     hint: str | None = None
+    occurrence: int = 0  # >0 for another row of the same id (a duplicate), kept as its own item
 
 
 class Run(BaseModel):

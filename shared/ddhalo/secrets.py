@@ -13,7 +13,8 @@ from ddhalo.errors import ConfigurationError
 from ddhalo.redact import remember
 from ddhalo.settings import Credentials
 
-CACHE_SECONDS = 300
+# Short: a credential changed by PUT /settings in one function reaches the others within this.
+CACHE_SECONDS = 30
 
 
 class SecretStore:
@@ -22,7 +23,7 @@ class SecretStore:
     def __init__(self, secret_id: str, client: Any = None) -> None:
         self.secret_id = secret_id
         self._client = client
-        self._provider = parameters.SecretsProvider(boto3_client=client) if client else None
+        self._provider: parameters.SecretsProvider | None = None
 
     @property
     def client(self) -> Any:
@@ -30,12 +31,16 @@ class SecretStore:
             self._client = boto3.client("secretsmanager")
         return self._client
 
+    @property
+    def provider(self) -> parameters.SecretsProvider:
+        """Our own Parameters provider (its cache and client), not the module-wide default one."""
+        if self._provider is None:
+            self._provider = parameters.SecretsProvider(boto3_client=self.client)
+        return self._provider
+
     def load(self) -> Credentials:
         try:
-            if self._provider is not None:
-                raw = self._provider.get(self.secret_id, max_age=CACHE_SECONDS, transform="json")
-            else:
-                raw = parameters.get_secret(self.secret_id, max_age=CACHE_SECONDS, transform="json")
+            raw = self.provider.get(self.secret_id, max_age=CACHE_SECONDS, transform="json")
         except TransformParameterError as exc:
             raise ConfigurationError(
                 "The credentials secret is not a JSON object.",
@@ -56,7 +61,5 @@ class SecretStore:
         """Merge the new values into the stored ones; values not sent are kept."""
         merged = self.load().merged(update)
         self.client.put_secret_value(SecretId=self.secret_id, SecretString=json.dumps(merged.plain()))
-        parameters.clear_caches()  # type: ignore[no-untyped-call]
-        if self._provider is not None:
-            self._provider.clear_cache()  # type: ignore[no-untyped-call]
+        self.provider.clear_cache()  # type: ignore[no-untyped-call]
         return merged

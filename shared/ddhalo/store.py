@@ -97,7 +97,8 @@ def _run_pk(run_id: str) -> str:
 
 def _item_sk(item: RunItem) -> str:
     # Customers without a CSP tenant have no Dicker Data id; their name keeps them apart.
-    return f"ITEM#{item.type}#{item.dicker_id or '~' + (item.name or '')}"
+    key = f"ITEM#{item.type}#{item.dicker_id or '~' + (item.name or '')}"
+    return f"{key}#{item.occurrence}" if item.occurrence else key
 
 
 class Store:

@@ -49,7 +49,7 @@ def plan(dd, halo_records, mappings=None, sites=None, **options):
 
 def test_unmapped_customer_is_created_with_tenant_link_and_main_site_address():
     (action,) = plan(customers(tenant("t1", "Contoso", **ADDRESS)), [], top_level_id=3)
-    assert action.action == "create"
+    assert action.action == "create" and action.tenant_marker == "t1"  # what a re-read looks for
     assert action.record == {
         "name": "Contoso",
         "toplevel_id": 3,

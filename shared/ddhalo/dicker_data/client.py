@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ddhalo.dicker_data.models import Subscription, Tenant
+from ddhalo.dicker_data.models import Subscription, Tenant, clean_text
 from ddhalo.errors import AuthenticationError, UpstreamError
 from ddhalo.http import Transport, describe_body, json_body
 from ddhalo.redact import remember
@@ -37,6 +37,9 @@ class InvalidRecord:
 
     ref: str
     reason: str
+    index: int = 0  # position in the answer: tells apart several bad rows with the same id
+    tenant_id: str = ""  # the row's TenantId when it could be read, to report it under its customer
+    name: str = ""  # a readable name from the row, when it has one
 
 
 @dataclass
@@ -116,7 +119,7 @@ class DickerDataClient:
         }
 
     # -- calls ----------------------------------------------------------------------------
-    def _call(self, path: str, payload: dict[str, Any]) -> list[Any]:
+    def _call(self, path: str, payload: dict[str, Any], *, null_is_empty: bool = True) -> list[Any]:
         """POST with the key; on 401/403 or an expired-key message, re-key once and retry."""
         for attempt in (1, 2):
             response = self.transport.send("POST", path, json={"In": payload}, headers=self._headers)
@@ -131,7 +134,7 @@ class DickerDataClient:
                     system=SYSTEM,
                 )
             self._raise_for_status(response, path)
-            return _out(body, path)
+            return _out(body, path, null_is_empty)
         raise AssertionError("unreachable")
 
     def get_tenants(self, tenant_id: str | None = None) -> Parsed[Tenant]:
@@ -148,7 +151,8 @@ class DickerDataClient:
             payload["TenantID"] = tenant_id
         if subscription_id:
             payload["SubscriptionId"] = subscription_id
-        rows = self._call("Subscriptions/GetSubscriptionDetails", payload)
+        # "No list at all" must not read as "every subscription is gone" (that deactivates licences).
+        rows = self._call("Subscriptions/GetSubscriptionDetails", payload, null_is_empty=False)
         return _parse(rows, Subscription, "SubscriptionId", Subscription.model_validate)
 
     def _raise_for_status(self, response: Any, what: str) -> None:
@@ -190,7 +194,7 @@ def _is_key_error(body: Any) -> bool:
     return status in ERROR_STATUSES and any(word in message for word in AUTH_WORDS)
 
 
-def _out(body: Any, path: str) -> list[Any]:
+def _out(body: Any, path: str, null_is_empty: bool = True) -> list[Any]:
     if isinstance(body, list):
         return body
     if isinstance(body, dict):
@@ -202,7 +206,7 @@ def _out(body: Any, path: str) -> list[Any]:
                 "Check the account code; if it persists, ask your Dicker Data account manager.",
                 system=SYSTEM,
             )
-        if out is None:
+        if out is None and null_is_empty:
             return []
         if isinstance(out, list):
             return out
@@ -218,15 +222,31 @@ def _out(body: Any, path: str) -> list[Any]:
 def _parse(rows: list[Any], model: type[T], key: str, build: Callable[[dict[str, Any]], T]) -> Parsed[T]:
     parsed: Parsed[T] = Parsed()
     for index, row in enumerate(rows):
-        ref = str(row.get(key) or f"#{index}")[:100] if isinstance(row, dict) else f"#{index}"
         if not isinstance(row, dict):
-            parsed.invalid.append(InvalidRecord(ref, f"not a JSON object: {type(row).__name__}"))
+            parsed.invalid.append(
+                InvalidRecord(f"#{index}", f"not a JSON object: {type(row).__name__}", index)
+            )
             continue
         try:
             parsed.items.append(build(row))
-        except (ValidationError, ValueError, TypeError) as exc:
-            parsed.invalid.append(InvalidRecord(ref, f"unreadable {model.__name__}: {_first_error(exc)}"))
+        except (ValidationError, ValueError, TypeError, ArithmeticError) as exc:
+            parsed.invalid.append(
+                InvalidRecord(
+                    _text(row.get(key))[:100] or f"#{index}",
+                    f"unreadable {model.__name__}: {_first_error(exc)}",
+                    index,
+                    _text(row.get("TenantId")),
+                    _text(
+                        row.get("CompanyName") or row.get("TenantDescription") or row.get("StockDescription")
+                    )[:200],
+                )
+            )
     return parsed
+
+
+def _text(value: Any) -> str:
+    """A field of a bad row, only when it is plain text (never a repr of an object)."""
+    return clean_text(value) if isinstance(value, str) else ""
 
 
 def _first_error(exc: Exception) -> str:

@@ -6,22 +6,33 @@ where public material disagrees or is silent.
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_TEXT = 500
+_SPACES = re.compile(r"\s+")
 
 
 def clean_text(value: Any) -> str:
-    """Strings from upstream: stripped, control characters removed, absurd lengths cut."""
+    """Single-line text from upstream: control and format characters (NUL, ESC, bidi overrides)
+    removed, line breaks and tabs made spaces, absurd lengths cut. Objects and lists are refused
+    rather than turned into their Python repr."""
     if value is None:
         return ""
-    text = _CONTROL.sub("", str(value)).strip()
-    return text[:MAX_TEXT]
+    if isinstance(value, dict | list | tuple | set):
+        raise ValueError(f"expected text, got a JSON {'object' if isinstance(value, dict) else 'array'}")
+    text = str(value)[: MAX_TEXT * 4]
+    kept = "".join(
+        " " if ch in "\t\n\r\v\f" else ch
+        for ch in text
+        if ch in "\t\n\r\v\f" or unicodedata.category(ch) not in ("Cc", "Cf")
+    )
+    return _SPACES.sub(" ", kept).strip()[:MAX_TEXT]
 
 
 class _Record(BaseModel):
@@ -165,7 +176,12 @@ class Subscription(_Record):
     def _quantity(cls, value: Any) -> int:
         if value in (None, ""):
             return 0
-        return int(float(value))
+        if isinstance(value, bool | dict | list):
+            raise ValueError("ConfirmedQuantity is not a number")
+        number = float(value)
+        if not math.isfinite(number) or number < 0 or number > 10_000_000:
+            raise ValueError(f"ConfirmedQuantity {str(value)[:20]!r} is out of range")
+        return int(number)
 
     @field_validator("subscription_id")
     @classmethod

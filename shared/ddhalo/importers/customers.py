@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ddhalo.apply import create_reconciled, save_patches
+from ddhalo.apply import create_reconciled, record_id, save_patches
 from ddhalo.dicker_data.models import Address, Tenant
 from ddhalo.errors import ConflictError, NotFoundError
 from ddhalo.halo.client import HaloClient
@@ -47,6 +47,7 @@ class CustomerAction:
     client_patch: dict[str, Any] | None = None
     site_patch: dict[str, Any] | None = None
     new_mapping: bool = False  # adopt an existing Halo client found by its tenant marker
+    occurrence: int = 0
 
     def item(self, result: str | None = None, **overrides: Any) -> RunItem:
         values: dict[str, Any] = {
@@ -57,6 +58,7 @@ class CustomerAction:
             "reason": self.reason,
             "name": self.name,
             "changes": self.changes,
+            "occurrence": self.occurrence,
         }
         values.update(overrides)
         return RunItem.model_validate(values)
@@ -132,7 +134,13 @@ def plan_customers(
             for t in customers.without_tenant
         ]
         actions += [
-            CustomerAction("fail", bad.ref, "", reason=f"Dicker Data record unreadable: {bad.reason}")
+            CustomerAction(
+                "fail",
+                bad.ref,
+                bad.name,
+                reason=f"Dicker Data record unreadable: {bad.reason}",
+                occurrence=bad.index + 1,
+            )
             for bad in customers.invalid
         ]
     else:
@@ -192,7 +200,12 @@ def _plan_one(
     if not tenant.address.is_empty():
         record["newclient_delivery_address"] = halo_address(tenant.address)
     return CustomerAction(
-        "create", tenant.tenant_id, name, record=record, changes=["client", "azure_tenants", "main_site"]
+        "create",
+        tenant.tenant_id,
+        name,
+        record=record,
+        changes=["client", "azure_tenants", "main_site"],
+        tenant_marker=tenant.azure_tenant_id,
     )
 
 
@@ -299,7 +312,8 @@ def _apply_creates(
         if record is None:
             items.append(action.item("failed", reason=outcome.failed.get(action.dicker_id)))
             continue
-        client_id = int(record["id"])
+        client_id = record_id(record)
+        assert client_id is not None  # create_reconciled only keeps records with an id
         conflict = _store_mapping(action, client_id, str(record.get("name") or ""), store, created_by)
         if conflict:
             items.append(

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ddhalo.apply import create_reconciled, reason, save_patches
+from ddhalo.apply import create_reconciled, reason, record_id, save_patches
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.errors import ConflictError, IntegrationError
@@ -38,7 +38,8 @@ from ddhalo.store import Store
 DISTRIBUTOR = "Dicker Data"
 MANUFACTURER = "Microsoft"
 MARKER = "Dicker Data subscription: "
-_MARKER = re.compile(r"Dicker Data subscription: ([^\s]+)")
+# To the end of its line: a SubscriptionId is whatever Dicker Data says, spaces included.
+_MARKER = re.compile(r"^Dicker Data subscription: (.+?)\s*$", re.MULTILINE)
 MAX_NAME = 255
 # Up to this many customers, read per customer; above it, one bulk read of each side is cheaper.
 PER_CUSTOMER_READS = 10
@@ -99,6 +100,9 @@ def desired_fields(sub: Subscription, client_id: int, tenant_id: str) -> dict[st
 
 
 # ---------------------------------------------------------------------------------- plan
+_RESULTS = {"create": "created", "update": "updated", "unchanged": "unchanged", "fail": "failed"}
+
+
 @dataclass
 class SubscriptionAction:
     action: Literal["create", "update", "unchanged", "fail"]
@@ -113,6 +117,7 @@ class SubscriptionAction:
     reason: str | None = None
     changes: list[str] = field(default_factory=list)
     relink: bool = False  # store the link even if Halo needs no write (adopted by marker)
+    occurrence: int = 0  # >0 for a duplicate row of the same id, reported as its own item
 
     @property
     def key(self) -> str:
@@ -123,11 +128,12 @@ class SubscriptionAction:
             "type": "subscription",
             "dicker_id": self.subscription_id,
             "halo_id": self.halo_id,
-            "result": result or {"create": "created", "update": "updated"}.get(self.action, self.action),
+            "result": result or _RESULTS[self.action],
             "reason": self.reason,
             "name": self.name,
             "customer_id": self.customer_id,
             "changes": self.changes,
+            "occurrence": self.occurrence,
         }
         values.update(overrides)
         return RunItem.model_validate(values)
@@ -178,18 +184,27 @@ def plan_customer(scope: CustomerScope) -> list[SubscriptionAction]:
     unique: dict[str, Subscription] = {}
     actions: list[SubscriptionAction] = []
     for sub in scope.subscriptions.items:
-        if sub.subscription_id in unique:
-            actions.append(
-                SubscriptionAction(
-                    "fail",
-                    customer_id,
-                    sub.subscription_id,
-                    sub.stock_description,
-                    reason="Dicker Data answered this SubscriptionId twice; the first is used.",
-                )
+        if sub.tenant_id != customer_id:
+            owner = (
+                f"another customer ({sub.tenant_id[:40]})" if sub.tenant_id else "no customer (no TenantId)"
             )
+            reason = f"Dicker Data answered it for {owner}."
+        elif sub.subscription_id in unique:
+            reason = "Dicker Data answered this SubscriptionId twice; the first is used."
         else:
             unique[sub.subscription_id] = sub
+            continue
+        occurrence = sum(1 for a in actions if a.subscription_id == sub.subscription_id) + 1
+        actions.append(
+            SubscriptionAction(
+                "fail",
+                customer_id,
+                sub.subscription_id,
+                sub.stock_description,
+                reason=reason,
+                occurrence=occurrence,
+            )
+        )
     licence_of: dict[str, int] = {}
     for sub_id in unique:
         link = scope.links.get(sub_id)
@@ -208,7 +223,12 @@ def plan_customer(scope: CustomerScope) -> list[SubscriptionAction]:
             actions.extend(_plan_gone(customer_id, marker, licence_id, licences, None))
     actions += [
         SubscriptionAction(
-            "fail", customer_id, bad.ref, "", reason=f"Dicker Data record unreadable: {bad.reason}"
+            "fail",
+            customer_id,
+            bad.ref,
+            bad.name,
+            reason=f"Dicker Data record unreadable: {bad.reason}",
+            occurrence=bad.index + 1,
         )
         for bad in scope.subscriptions.invalid
     ]
@@ -337,23 +357,30 @@ def apply_subscriptions(
             items.append(action.item())
 
     created: dict[str, int] = {}
+    failed_bases: set[str] = set()
     creates = [a for a in actions if a.action == "create"]
     bases = [a for a in creates if not a.parent_subscription_id or a.parent_licence_id is not None]
     addons = [a for a in creates if a not in bases]
     for batch in (bases, addons):
+        ready = []
         for action in batch:
+            parent_key = f"{action.customer_id}#{action.parent_subscription_id}"
             if action.parent_subscription_id and action.parent_licence_id is None:
-                action.parent_licence_id = created.get(
-                    f"{action.customer_id}#{action.parent_subscription_id}"
-                )
-        records = {a.key: _record(a) for a in batch}
-        outcome = create_reconciled(halo, "SoftwareLicence", records, partial(reread, batch))
-        for action in batch:
+                if parent_key in failed_bases:
+                    # Created without its parent it would stay unlinked; the next run creates both.
+                    items.append(action.item("failed", reason="Its base subscription could not be created."))
+                    continue
+                action.parent_licence_id = created.get(parent_key)
+            ready.append(action)
+        records = {a.key: _record(a) for a in ready}
+        outcome = create_reconciled(halo, "SoftwareLicence", records, partial(reread, ready))
+        for action in ready:
             record = outcome.saved.get(action.key)
-            if record is None:
+            licence_id = record_id(record) if record else None
+            if licence_id is None:
+                failed_bases.add(action.key)
                 items.append(action.item("failed", reason=outcome.failed.get(action.key)))
                 continue
-            licence_id = int(record["id"])
             created[action.key] = licence_id
             link(action, licence_id)
             items.append(action.item("created", halo_id=licence_id))
@@ -391,15 +418,23 @@ def read_scopes(
     tenants_by_id = {t.tenant_id: t for t in dd.get_tenants().items}
     subs_by_customer: dict[str, Parsed[Subscription]] = defaultdict(Parsed)
     licences_by_client: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    unassigned: list[dict[str, Any]] = []  # licences a list answered without a client_id
+    in_scope = {m.dicker_customer_id for m in mappings}
     if not per_customer:
         everything = dd.get_subscriptions()
         for sub in everything.items:
-            subs_by_customer[sub.tenant_id].items.append(sub)
+            if sub.tenant_id in in_scope:
+                subs_by_customer[sub.tenant_id].items.append(sub)
+            elif not sub.tenant_id:
+                failures.append(_unattributed(sub.subscription_id, "it has no TenantId", 0))
+        for bad in everything.invalid:
+            if bad.tenant_id in in_scope:
+                subs_by_customer[bad.tenant_id].invalid.append(bad)
+            else:
+                failures.append(_unattributed(bad.ref, bad.reason, bad.index + 1))
         for licence in halo.licences():
-            try:
-                licences_by_client[int(licence.get("client_id") or 0)].append(licence)
-            except (TypeError, ValueError):
-                continue
+            owner = _int(licence.get("client_id"))
+            (licences_by_client[owner] if owner else unassigned).append(licence)
     links_by_customer: dict[str, dict[str, SubscriptionLink]] = defaultdict(dict)
     for found in store.list_links() if not per_customer else []:
         links_by_customer[found.dicker_customer_id][found.subscription_id] = found
@@ -415,8 +450,10 @@ def read_scopes(
                 scope.links = {lk.subscription_id: lk for lk in store.list_links(customer_id)}
             else:
                 scope.subscriptions = subs_by_customer.get(customer_id, Parsed())
-                scope.licences = licences_by_client.get(mapping.halo_client_id, [])
                 scope.links = links_by_customer.get(customer_id, {})
+                scope.licences = licences_by_client.get(mapping.halo_client_id, []) + _claimed(
+                    unassigned, scope.subscriptions, scope.links
+                )
         except IntegrationError as exc:
             scope.subscriptions = None
             failures.append(
@@ -431,6 +468,33 @@ def read_scopes(
             )
         scopes.append(scope)
     return scopes, failures
+
+
+def _int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def _unattributed(ref: str, why: str, occurrence: int) -> RunItem:
+    return RunItem(
+        type="subscription",
+        dicker_id=ref,
+        result="failed",
+        reason=f"Dicker Data answered a subscription that belongs to no mapped customer: {why}",
+        occurrence=occurrence,
+    )
+
+
+def _claimed(
+    unassigned: list[dict[str, Any]], subs: Parsed[Subscription], links: dict[str, SubscriptionLink]
+) -> list[dict[str, Any]]:
+    """Licences listed without a client_id that are this customer's by our link or marker."""
+    ids = {link.halo_licence_id for link in links.values()}
+    markers = {s.subscription_id for s in subs.items} | set(links)
+    return [lic for lic in unassigned if _int(lic.get("id")) in ids or marker_of(lic) in markers]
 
 
 def plan_subscriptions(
