@@ -1,8 +1,9 @@
 """``make demo``: the main job end to end on the local API, with a readable summary.
 
 Starts the local API (bundled fakes unless the upstream variables are set, exactly like
-``make serve``), then test-config → generate mappings → import customers, printing a table
-for each step. Exits 0 when every step succeeded.
+``make serve``), then test-config → generate mappings → import customers → import
+subscriptions, printing a table for each step (subscriptions per customer). Exits 0 when every
+step succeeded.
 """
 
 from __future__ import annotations
@@ -104,7 +105,42 @@ class Demo:
             )
         )
         print("counts: " + ", ".join(f"{k} {v}" for k, v in run["counts"].items()))
-        return 0 if run["status"] == "succeeded" else 1
+        if run["status"] != "succeeded":
+            return 1
+
+        subs = self.run("/subscriptions/import", {})
+        names = {
+            m["dicker_customer_id"]: m["dicker_customer_name"]
+            for m in self.call("GET", "/mappings")["mappings"]
+        }
+        per_customer: dict[str, dict[str, int]] = {}
+        for item in self.items(subs["run_id"]):
+            counts = per_customer.setdefault(item.get("customer_id") or "", {})
+            counts[item["result"]] = counts.get(item["result"], 0) + 1
+        print(f"\n4. Import subscriptions: run {subs['run_id']} {subs['status']}")
+        results = ("created", "updated", "unchanged", "failed")
+        print(
+            table(
+                ["customer", *results],
+                [
+                    [names.get(cid, cid), *(counts.get(r, 0) for r in results)]
+                    for cid, counts in sorted(
+                        per_customer.items(), key=lambda kv: names.get(kv[0], kv[0]).casefold()
+                    )
+                ],
+            )
+        )
+        print("counts: " + ", ".join(f"{k} {v}" for k, v in subs["counts"].items()))
+        return 0 if subs["status"] == "succeeded" else 1
+
+    def items(self, run_id: str) -> list[dict[str, Any]]:
+        """Every item of a run, following next_token."""
+        page = self.call("GET", f"/runs/{run_id}")
+        items = list(page["items"])
+        while page.get("next_token"):
+            page = self.call("GET", f"/runs/{run_id}?next_token={page['next_token']}")
+            items += page["items"]
+        return items
 
 
 def main(argv: Sequence[str] | None = None) -> int:
