@@ -39,11 +39,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy shared functions local
 
-cfn-## Full sync against the fakes at three sizes, with latency and a Halo rate limit: prints a table.
-bench: $(STAMP)
-	$(BIN)/python -m local.bench
-
-lint: $(STAMP)
+cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
 check: lint typecheck cfn-lint test
