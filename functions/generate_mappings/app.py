@@ -2,10 +2,7 @@
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from ddhalo.api.app import caller, logger, make_resolver, metrics, services, tracer
+from ddhalo.api.app import caller, http_handler, logger, make_resolver, services
 from ddhalo.api.models import responses
 from ddhalo.mappings import GenerateResult, generate_mappings
 from ddhalo.snapshot import DickerDataCustomers, HaloClients
@@ -35,8 +32,4 @@ def generate() -> dict[str, Any]:
     return result.model_dump(mode="json")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = http_handler(app)

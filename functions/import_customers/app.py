@@ -4,11 +4,9 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo import jobs
-from ddhalo.api.app import logger, make_resolver, metrics, run_response, services, tracer
+from ddhalo.api.app import http_handler, logger, make_resolver, run_response, services
 from ddhalo.api.idempotency import idempotent
 from ddhalo.api.models import RUN_ANSWERS, CustomerImportRequest
 from ddhalo.configuration import load_connection
@@ -55,8 +53,4 @@ def start(request: CustomerImportRequest) -> Response[Any]:
     return run_response(run, svc.runner)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = http_handler(app)

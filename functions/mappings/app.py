@@ -4,10 +4,8 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ddhalo.api.app import caller, logger, make_resolver, metrics, services, tracer
+from ddhalo.api.app import caller, http_handler, logger, make_resolver, services
 from ddhalo.api.models import CustomerId, Deleted, MappingRequest, responses
 from ddhalo.errors import IntegrationError
 from ddhalo.mappings import MappingOverview, add_mapping, mapping_overview
@@ -59,8 +57,4 @@ def delete_mapping(dicker_customer_id: Annotated[CustomerId, Path()]) -> dict[st
     return {"deleted": removed.model_dump(mode="json")}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = http_handler(app)

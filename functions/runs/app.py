@@ -3,10 +3,8 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ddhalo.api.app import logger, make_resolver, metrics, services, tracer
+from ddhalo.api.app import http_handler, make_resolver, services
 from ddhalo.api.models import RunList, RunView, responses
 from ddhalo.errors import NotFoundError
 
@@ -33,8 +31,4 @@ def get_run(
     return svc.runner.view(run, limit=limit, next_token=next_token)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = http_handler(app)

@@ -2,10 +2,7 @@
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from ddhalo.api.app import logger, make_resolver, metrics, services, tracer
+from ddhalo.api.app import http_handler, logger, make_resolver, services
 from ddhalo.api.models import SettingsView, responses
 from ddhalo.configuration import load_connection, settings_view, update_settings
 from ddhalo.settings import SettingsUpdate
@@ -27,8 +24,4 @@ def put_settings(update: SettingsUpdate) -> dict[str, Any]:
     return view
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = http_handler(app)

@@ -1,12 +1,10 @@
 """test-config: POST /config/test checks Dicker Data and Halo with stored or candidate settings."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ddhalo.api.app import logger, make_resolver, metrics, services, tracer
+from ddhalo.api.app import http_handler, logger, make_resolver, services
 from ddhalo.api.models import responses
 from ddhalo.config_check import ConfigCheck, check_configuration
 from ddhalo.configuration import load_connection
@@ -26,8 +24,4 @@ def check_config(candidate: Annotated[SettingsUpdate | None, Body()] = None) -> 
     return result
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = http_handler(app)
