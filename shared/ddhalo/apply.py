@@ -7,6 +7,8 @@ adopted, and only the rest is created in the next round.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +17,11 @@ from ddhalo.errors import IntegrationError, RejectedError
 from ddhalo.halo.client import HaloClient
 
 CREATE_ROUNDS = 3
+
+
+def content_hash(fields: Any) -> str:
+    """A stable digest of what we write (the change detector stored beside links and mappings)."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def record_id(record: dict[str, Any]) -> int | None:

@@ -28,6 +28,8 @@ class Mapping(BaseModel):
     source: MappingSource
     created_at: str = Field(default_factory=now_iso)
     created_by: str = "api"
+    # Hash of what we last wrote per field group, for Halo views that do not show those fields.
+    written: dict[str, str] = Field(default_factory=dict)
 
 
 class Counts(BaseModel):

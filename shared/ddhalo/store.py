@@ -192,6 +192,25 @@ class Store:
                 "Each Halo client can be mapped to one Dicker Data customer; remove the other mapping first.",
             ) from exc
 
+    def remember_written(self, dicker_customer_id: str, written: dict[str, str]) -> None:
+        """Record what an import wrote for this mapping (only if the mapping still exists)."""
+        if not written:
+            return
+        names = {f"#g{i}": group for i, group in enumerate(written)}
+        values = {f":h{i}": digest for i, digest in enumerate(written.values())}
+        sets = ", ".join(f"written.#g{i} = :h{i}" for i in range(len(written)))
+        try:
+            self.table.update_item(
+                Key={"pk": MAPPING_PK, "sk": _mapping_sk(dicker_customer_id)},
+                UpdateExpression=f"SET {sets}",
+                ConditionExpression="attribute_exists(pk) AND attribute_type(written, :map)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**values, ":map": "M"},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
     def delete_mapping(self, dicker_customer_id: str) -> Mapping:
         mapping = self.get_mapping(dicker_customer_id)
         if mapping is None:

@@ -154,3 +154,26 @@ def test_ambiguous_write_failure_is_reconciled_within_the_run(api, halo_fake):
     assert len(clients_with_tenant(halo_fake, WIDEWORLD)) == 1
     assert halo_fake.calls["POST /api/Client"] == 1  # not blindly re-sent
     assert items_by_id(run)[WIDEWORLD]["result"] == "created"
+
+
+def test_a_halo_whose_lists_hide_tenant_links_still_converges_without_writes(api, halo_fake, monkeypatch):
+    """Some Halo list views leave azure_tenants out: links are read per client, never overwritten."""
+    from ddhalo.halo.client import HaloClient
+
+    real = HaloClient.clients
+
+    def without_links(self, **filters):
+        return [{k: v for k, v in c.items() if k != "azure_tenants"} for c in real(self, **filters)]
+
+    monkeypatch.setattr(HaloClient, "clients", without_links)
+    halo_fake.clients[1].setdefault("azure_tenants", []).append(
+        {"id": 999, "azure_tenant_id": "kept-tenant", "azure_tenant_name": "Kept"}
+    )
+    api.post("/mappings/generate")
+    first = api.run("/customers/import", {"update_main_site_address": True})
+    assert first["status"] == "succeeded"
+    assert "kept-tenant" in {t["azure_tenant_id"] for t in halo_fake.clients[1]["azure_tenants"]}
+    halo_fake.reset_calls()
+    second = api.run("/customers/import", {"update_main_site_address": True})
+    assert second["counts"]["updated"] == second["counts"]["created"] == 0
+    assert halo_fake.writes == 0

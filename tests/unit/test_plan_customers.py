@@ -160,3 +160,25 @@ def test_plan_is_deterministic():
     dd = customers(*(tenant(f"t{i}", f"Name {i % 7}") for i in range(30)))
     first = [(a.dicker_id, a.action) for a in plan(dd, [])]
     assert first == [(a.dicker_id, a.action) for a in plan(dd, [])]
+
+
+def test_a_list_view_without_tenant_links_is_never_overwritten_blind():
+    halo = [{"id": 9, "name": "X"}]  # this Halo list view leaves azure_tenants out
+    (action,) = plan(customers(tenant("t1", "Contoso")), halo, mapped("t1", 9))
+    assert action.action == "update" and action.client_patch == {"id": 9}  # completed after a read
+
+
+def test_what_we_wrote_before_counts_when_halo_does_not_show_it():
+    from ddhalo.apply import content_hash
+    from ddhalo.importers.customers import tenant_link
+
+    dd = customers(tenant("t1", "Contoso", **ADDRESS))
+    written = {
+        "azure_tenants": content_hash(tenant_link(dd.by_id["t1"])),
+        "main_site_address": content_hash(halo_address(dd.by_id["t1"].address)),
+    }
+    mapping = {"t1": Mapping(dicker_customer_id="t1", halo_client_id=9, source="import", written=written)}
+    halo = [{"id": 9, "name": "X", "main_site_id": 40}]
+    sites = {40: {"id": 40, "delivery_address_line1": "1 George St"}}  # no postcode in this view
+    (action,) = plan(dd, halo, mapping, sites, update_main_site_address=True)
+    assert action.action == "unchanged" and action.written == {}

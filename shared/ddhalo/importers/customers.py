@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ddhalo.apply import create_reconciled, record_id, save_patches
+from ddhalo.apply import content_hash, create_reconciled, record_id, save_patches
 from ddhalo.dicker_data.models import Address, Tenant
 from ddhalo.errors import ConflictError, NotFoundError
 from ddhalo.halo.client import HaloClient
@@ -25,6 +25,8 @@ from ddhalo.snapshot import DickerDataCustomers, HaloClients
 from ddhalo.store import Store
 
 MAX_NAME = 255
+AZURE_TENANTS = "azure_tenants"
+MAIN_SITE_ADDRESS = "main_site_address"
 ADDRESS_FIELDS = ("line1", "line2", "line3", "line4", "postcode")
 
 
@@ -44,6 +46,8 @@ class CustomerAction:
     changes: list[str] = field(default_factory=list)
     record: dict[str, Any] | None = None  # the client to create
     tenant_marker: str = ""  # the Microsoft tenant id that marks the client as this customer's
+    written: dict[str, str] = field(default_factory=dict)  # field group -> hash, stored once applied
+    tenant: Tenant | None = None
     client_patch: dict[str, Any] | None = None
     site_patch: dict[str, Any] | None = None
     new_mapping: bool = False  # adopt an existing Halo client found by its tenant marker
@@ -175,7 +179,9 @@ def _plan_one(
                     "remove the mapping (or map another client) and import again."
                 ),
             )
-        return _plan_update(tenant, mapping.halo_client_id, client, sites, options, new_mapping=False)
+        return _plan_update(
+            tenant, mapping.halo_client_id, client, sites, options, new_mapping=False, written=mapping.written
+        )
     marked = clients.with_tenant(tenant.azure_tenant_id)
     if len(marked) > 1:
         return CustomerAction(
@@ -193,19 +199,22 @@ def _plan_one(
             name[:80] + "…",
             reason=f"The name is longer than Halo's {MAX_NAME} characters.",
         )
-    record: dict[str, Any] = {"name": name, "azure_tenants": [tenant_link(tenant)], "_isimport": True}
+    record: dict[str, Any] = {"name": name, AZURE_TENANTS: [tenant_link(tenant)], "_isimport": True}
+    written = {AZURE_TENANTS: content_hash(tenant_link(tenant))}
     if options.top_level_id is not None:
         record["toplevel_id"] = options.top_level_id
     record["newclient_sitename"] = "Main"
     if not tenant.address.is_empty():
         record["newclient_delivery_address"] = halo_address(tenant.address)
+        written[MAIN_SITE_ADDRESS] = content_hash(halo_address(tenant.address))
     return CustomerAction(
         "create",
         tenant.tenant_id,
         name,
         record=record,
-        changes=["client", "azure_tenants", "main_site"],
+        changes=["client", AZURE_TENANTS, "main_site"],
         tenant_marker=tenant.azure_tenant_id,
+        written=written,
     )
 
 
@@ -217,23 +226,48 @@ def _plan_update(
     options: CustomerOptions,
     *,
     new_mapping: bool,
+    written: dict[str, str] | None = None,
 ) -> CustomerAction:
+    """Compare with Halo's record; where Halo's view leaves a field out, with what we last wrote."""
+    written = written or {}
     action = CustomerAction(
-        "unchanged", tenant.tenant_id, tenant.name, halo_client_id=client_id, new_mapping=new_mapping
+        "unchanged",
+        tenant.tenant_id,
+        tenant.name,
+        halo_client_id=client_id,
+        new_mapping=new_mapping,
+        tenant=tenant,
     )
-    links = _link_patch(client, tenant)
-    if links is not None:
-        action.client_patch = {"id": client_id, "azure_tenants": links}
-        action.changes.append("azure_tenants")
+    link_hash = content_hash(tenant_link(tenant))
+    if "azure_tenants" not in client and written.get(AZURE_TENANTS) != link_hash:
+        # The list did not show the links: read this client before writing, never overwrite blind.
+        action.client_patch = {"id": client_id}
+        action.changes.append(AZURE_TENANTS)
+        action.written[AZURE_TENANTS] = link_hash
+    elif "azure_tenants" in client:
+        links = _link_patch(client, tenant)
+        if links is not None:
+            action.client_patch = {"id": client_id, "azure_tenants": links}
+            action.changes.append(AZURE_TENANTS)
+        action.written[AZURE_TENANTS] = link_hash
     if options.update_main_site_address and not tenant.address.is_empty():
+        wanted = halo_address(tenant.address)
+        address_hash = content_hash(wanted)
         site_id = client.get("main_site_id")
         site = sites.get(int(site_id)) if isinstance(site_id, int | str) and str(site_id).isdigit() else None
-        wanted = halo_address(tenant.address)
-        if site is None:
-            action.reason = "The Halo client has no main site, so its address was not updated."
-        elif site_address(site) != wanted:
-            action.site_patch = {"id": int(site["id"]), "delivery_address": wanted}
-            action.changes.append("main_site_address")
+        # When we wrote exactly this address before, a partial list view of the site cannot overrule it.
+        if written.get(MAIN_SITE_ADDRESS) != address_hash:
+            if site is None:
+                action.reason = "The Halo client has no main site, so its address was not updated."
+            else:
+                if site_address(site) != wanted:
+                    action.site_patch = {"id": int(site["id"]), "delivery_address": wanted}
+                    action.changes.append(MAIN_SITE_ADDRESS)
+                action.written[MAIN_SITE_ADDRESS] = address_hash
+    # Store only what is new: an unchanged re-run writes nothing to Halo or DynamoDB.
+    action.written = {
+        group: digest for group, digest in action.written.items() if written.get(group) != digest
+    }
     if action.changes:
         action.action = "update"
     return action
@@ -265,6 +299,7 @@ def _store_mapping(
                 halo_client_name=client_name,
                 source="import",
                 created_by=created_by,
+                written=action.written,
             )
         )
     except ConflictError as exc:
@@ -275,6 +310,9 @@ def _store_mapping(
 def _apply_updates(
     actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str
 ) -> list[RunItem]:
+    for action in actions:
+        if action.client_patch is not None and "azure_tenants" not in action.client_patch:
+            _complete_link_patch(action, halo)
     failed = save_patches(halo, "Client", {a.dicker_id: a.client_patch for a in actions if a.client_patch})
     sites = {a.dicker_id: a.site_patch for a in actions if a.site_patch and a.dicker_id not in failed}
     failed.update(save_patches(halo, "Site", sites))
@@ -286,9 +324,26 @@ def _apply_updates(
                 failed.setdefault(action.dicker_id, conflict)
         if action.dicker_id in failed:
             items.append(action.item("failed", reason=failed[action.dicker_id]))
-        else:
-            items.append(action.item())
+            continue
+        if not action.new_mapping:
+            store.remember_written(action.dicker_id, action.written)
+        items.append(action.item())
     return items
+
+
+def _complete_link_patch(action: CustomerAction, halo: HaloClient) -> None:
+    """Read the one client whose list record hid its tenant links, then patch only if needed."""
+    assert action.halo_client_id is not None
+    assert action.tenant is not None
+    client = halo.get("Client", action.halo_client_id, includeazuretenants=True) or {}
+    links = _link_patch({"azure_tenants": client.get("azure_tenants") or []}, action.tenant)
+    if links is None:
+        action.client_patch = None
+        action.changes.remove(AZURE_TENANTS)
+        if not action.changes:
+            action.action = "unchanged"
+    else:
+        action.client_patch = {"id": action.halo_client_id, "azure_tenants": links}
 
 
 def _apply_creates(

@@ -15,8 +15,6 @@ become inactive.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -26,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ddhalo.apply import create_reconciled, reason, record_id, save_patches
+from ddhalo.apply import content_hash, create_reconciled, reason, record_id, save_patches
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.errors import ConflictError, IntegrationError
@@ -60,10 +58,6 @@ class SubscriptionOptions(BaseModel):
 def marker_of(licence: dict[str, Any]) -> str | None:
     match = _MARKER.search(str(licence.get("notes") or ""))
     return match.group(1) if match else None
-
-
-def content_hash(fields: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def desired_fields(sub: Subscription, client_id: int, tenant_id: str) -> dict[str, Any]:
