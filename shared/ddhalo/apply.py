@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddhalo.errors import IntegrationError, RejectedError
-from ddhalo.halo.client import HaloClient
+from ddhalo.halo.client import HaloClient, halo_id
 
 CREATE_ROUNDS = 3
 
@@ -26,14 +26,7 @@ def content_hash(fields: Any) -> str:
 
 def record_id(record: dict[str, Any]) -> int | None:
     """A saved record's id, when Halo answered a real one (not null, not "abc", not 0)."""
-    value = record.get("id")
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value) or None
-    return None
+    return halo_id(record.get("id"))
 
 
 def reason(error: IntegrationError) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ddhalo.dicker_data.client import DickerDataClient, InvalidRecord
 from ddhalo.dicker_data.models import Tenant
+from ddhalo.halo.client import halo_id
 from ddhalo.matching import Candidate, ClientIndex
 
 
@@ -61,9 +62,8 @@ class HaloClients:
     def from_records(cls, records: list[dict[str, Any]]) -> HaloClients:
         snapshot = cls()
         for record in records:
-            try:
-                client_id = int(record["id"])
-            except (KeyError, TypeError, ValueError):
+            client_id = halo_id(record.get("id"))
+            if client_id is None:
                 continue
             snapshot.by_id[client_id] = record
             for tenant_id in tenant_ids_of(record):

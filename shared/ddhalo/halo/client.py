@@ -283,6 +283,20 @@ class HaloClient:
             result.saved[i] = record if isinstance(record, dict) else None
 
 
+def halo_id(value: Any) -> int | None:
+    """A Halo record id, when the value is one (a positive integer, maybe as text); else None.
+
+    Halo answers are not trusted to carry clean ids: null, "abc", 0 or a float all read as None.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value) or None
+    return None
+
+
 def _param(value: Any) -> Any:
     return str(value).lower() if isinstance(value, bool) else value
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from ddhalo.apply import content_hash, create_reconciled, record_id, save_patches
 from ddhalo.dicker_data.models import Address, Tenant
 from ddhalo.errors import ConflictError, NotFoundError
-from ddhalo.halo.client import HaloClient
+from ddhalo.halo.client import HaloClient, halo_id
 from ddhalo.mappings import NO_TENANT_REASON
 from ddhalo.models import Mapping, Run, RunItem
 from ddhalo.runs import Upstreams
@@ -254,7 +254,7 @@ def _plan_update(
         wanted = halo_address(tenant.address)
         address_hash = content_hash(wanted)
         site_id = client.get("main_site_id")
-        site = sites.get(int(site_id)) if isinstance(site_id, int | str) and str(site_id).isdigit() else None
+        site = sites.get(halo_id(site_id) or 0)
         # When we wrote exactly this address before, a partial list view of the site cannot overrule it.
         if written.get(MAIN_SITE_ADDRESS) != address_hash:
             if site is None:
@@ -391,7 +391,7 @@ def validate_request(options: CustomerOptions, customers: DickerDataCustomers, h
                 "Use dicker_customer_id values from GET /mappings.",
             )
     if options.top_level_id is not None:
-        known = {_int(t.get("id")) for t in halo.top_levels()}
+        known = {halo_id(t.get("id")) for t in halo.top_levels()}
         if options.top_level_id not in known:
             raise NotFoundError(
                 f"Halo has no top level with id {options.top_level_id}.",
@@ -399,17 +399,10 @@ def validate_request(options: CustomerOptions, customers: DickerDataCustomers, h
             )
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def read_sites(halo: HaloClient) -> dict[int, dict[str, Any]]:
     sites: dict[int, dict[str, Any]] = {}
     for site in halo.sites(includeaddress=True):
-        site_id = _int(site.get("id"))
+        site_id = halo_id(site.get("id"))
         if site_id is not None:
             sites[site_id] = site
     return sites

@@ -28,7 +28,7 @@ from ddhalo.apply import content_hash, create_reconciled, reason, record_id, sav
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.errors import ConflictError, IntegrationError
-from ddhalo.halo.client import HaloClient
+from ddhalo.halo.client import HaloClient, halo_id
 from ddhalo.models import Mapping, RunItem, SubscriptionLink
 from ddhalo.runs import Upstreams
 from ddhalo.store import Store
@@ -168,7 +168,7 @@ def plan_customer(scope: CustomerScope) -> list[SubscriptionAction]:
     if scope.subscriptions is None:
         return []
     client_id = scope.mapping.halo_client_id
-    licences = {int(lic["id"]): lic for lic in scope.licences if str(lic.get("id", "")).isdigit()}
+    licences = {licence_id: lic for lic in scope.licences if (licence_id := halo_id(lic.get("id")))}
     by_marker: dict[str, int] = {}
     for licence_id, licence in sorted(licences.items()):
         marker = marker_of(licence)
@@ -427,7 +427,7 @@ def read_scopes(
             else:
                 failures.append(_unattributed(bad.ref, bad.reason, bad.index + 1))
         for licence in halo.licences():
-            owner = _int(licence.get("client_id"))
+            owner = halo_id(licence.get("client_id"))
             (licences_by_client[owner] if owner else unassigned).append(licence)
     links_by_customer: dict[str, dict[str, SubscriptionLink]] = defaultdict(dict)
     for found in store.list_links() if not per_customer else []:
@@ -464,14 +464,6 @@ def read_scopes(
     return scopes, failures
 
 
-def _int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
-
 def _unattributed(ref: str, why: str, occurrence: int) -> RunItem:
     return RunItem(
         type="subscription",
@@ -488,7 +480,7 @@ def _claimed(
     """Licences listed without a client_id that are this customer's by our link or marker."""
     ids = {link.halo_licence_id for link in links.values()}
     markers = {s.subscription_id for s in subs.items} | set(links)
-    return [lic for lic in unassigned if _int(lic.get("id")) in ids or marker_of(lic) in markers]
+    return [lic for lic in unassigned if halo_id(lic.get("id")) in ids or marker_of(lic) in markers]
 
 
 def plan_subscriptions(
