@@ -39,6 +39,7 @@ PLAN_CHUNK = 1
 APPLY_BASE = 1000
 # Writes per apply chunk: ~10 Halo calls, well inside one invocation at any sane rate limit.
 CHUNK_WRITES = 1000
+WRITES = ("create", "update")
 
 
 class Job(BaseModel):
@@ -124,11 +125,15 @@ class Pipeline:
         chosen = run.options.get("customer_ids") if run.kind == "subscriptions" else None
         customer_ids = [str(c) for c in chosen] if isinstance(chosen, list) else None
         actions, items = plan_subscriptions(store, upstreams, customer_ids)
-        writes = [a for a in actions if a.action in ("create", "update")]
+        # Partition by action, never by list membership: dataclass equality made that O(n²).
+        writes = [a for a in actions if a.action in WRITES]
         if run.dry_run:
             return items + [a.item() for a in actions]
         items += apply_subscriptions(
-            [a for a in actions if a not in writes], upstreams.halo, store, licence_finder(upstreams.halo)
+            [a for a in actions if a.action not in WRITES],
+            upstreams.halo,
+            store,
+            licence_finder(upstreams.halo),
         )
         groups = _chunks(writes)
         if not groups:

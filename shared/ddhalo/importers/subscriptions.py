@@ -354,7 +354,7 @@ def apply_subscriptions(
     failed_bases: set[str] = set()
     creates = [a for a in actions if a.action == "create"]
     bases = [a for a in creates if not a.parent_subscription_id or a.parent_licence_id is not None]
-    addons = [a for a in creates if a not in bases]
+    addons = [a for a in creates if a.parent_subscription_id and a.parent_licence_id is None]
     for batch in (bases, addons):
         ready = []
         for action in batch:
