@@ -33,7 +33,10 @@ UNCONFIRMED_REGIONS = frozenset({"NZ"})
 DEFAULT_HALO_REQUESTS_PER_MINUTE = 50
 
 # Patterns make the OpenAPI document as strict as the validation (schemathesis holds us to it).
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
+# Explicit character classes: JSON Schema (ECMA), Python and pydantic's Rust regex disagree on \s.
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"[!-~]")
+]
 Url = Annotated[
     str,
     StringConstraints(
@@ -43,13 +46,9 @@ Url = Annotated[
 ]
 Secret = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
 # EventBridge's forms: rate(1 hour), rate(30 minutes), cron(0 2 * * ? *).
-Schedule = Annotated[
-    str,
-    StringConstraints(
-        pattern=r"^(rate\([1-9][0-9]{0,3} (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$",
-        max_length=100,
-    ),
-]
+_RATE = r"rate\([1-9][0-9]{0,3} (minute|minutes|hour|hours|day|days)\)"
+_CRON = r"cron\([0-9A-Za-z*?,/#-]+( [0-9A-Za-z*?,/#-]+){5}\)"
+Schedule = Annotated[str, StringConstraints(pattern=rf"^({_RATE}|{_CRON})$", max_length=100)]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
