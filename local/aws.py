@@ -309,6 +309,8 @@ class LocalAws:
                 merged.setdefault(name, value)
                 owner.setdefault(name, fn.logical_id)
         merged["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon locally
+        # One process is the only "container", with one in-process worker: it has the whole budget.
+        merged["HALO_RATE_SHARE"] = "1"
         merged.setdefault("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE)
         for name, value in merged.items():
             self._env.set(name, value)

@@ -240,15 +240,15 @@ def minimum_halo_calls(
     client_patches: int,
     site_patches: int,
     sites_read: int | None,
-    apply_jobs: int,
+    cold_containers: int,
     customers_job: bool = True,
     plan_job: bool = True,
 ) -> dict[str, int]:
     """What a sync needs from Halo at least, from what was planned: one paged read of each list,
-    the changed records in full batches per entity, and one token per invocation that calls Halo
-    (each job is its own Lambda invocation and may land on a cold container)."""
+    the changed records in full batches per entity, and one token per container that has none
+    yet (a token lasts an hour; each worker container needs its own)."""
     parts = {
-        "tokens": int(customers_job) + int(plan_job) + apply_jobs,
+        "tokens": cold_containers,
         "client_pages": pages(clients_before) if customers_job else 0,
         "site_pages": pages(sites_read) if customers_job and sites_read is not None else 0,
         "licence_pages": pages(licences_before) if plan_job else 0,
@@ -661,6 +661,10 @@ class WorkerPool:
             self.baseline_mb = max(self.baseline_mb, float(parent.recv()))
             self._idle.put((parent, process))
 
+    @property
+    def size(self) -> int:
+        return len(self._all)
+
     def invoke(self, event: Any) -> Any:
         conn, process = self._idle.get()
         try:
@@ -732,6 +736,8 @@ def _sync(
     pool: WorkerPool,
     config: BenchConfig,
     settings: dict[str, Any],
+    *,
+    cold: bool,
 ) -> SyncResult:
     before = fakes.call("stats")
     fakes.call("reset")
@@ -750,7 +756,8 @@ def _sync(
         client_patches=client_patches,
         site_patches=site_patches,
         sites_read=before["sites"] if settings.get("update_main_site_address") else None,
-        apply_jobs=phases.get("apply-subscriptions", 0),
+        # Fresh worker processes per size: the first sync's containers start without a token.
+        cold_containers=min(pool.size, len(jobs)) if cold else 0,
         customers_job=phases.get("customers", 0) > 0,
         plan_job=phases.get("plan-subscriptions", 0) > 0,
     )
@@ -972,10 +979,13 @@ def _measure(
     api = _Api(app.url)
     settings = api.call("PUT", "/settings", {"halo_requests_per_minute": config.halo_requests_per_minute})
     api.call("POST", "/mappings/generate")
-    share = int(os.environ.get("HALO_RATE_SHARE") or 1)
-    workers = config.workers or share
+    # As deployed: WorkerConcurrency containers, each pacing to its share (the local runner alone
+    # gives its one in-process worker the whole budget).
+    worker_env = app.aws.function_environment(app.template.functions[WORKER_FUNCTION])
+    workers = config.workers or int(worker_env.get("HALO_RATE_SHARE") or 1)
     names = {fid: app.aws.function_name(fid) for fid in app.template.functions}
-    pool = WorkerPool(ctx, workers, dict(os.environ), names, app, config.trace_memory)
+    env = {**os.environ, "HALO_RATE_SHARE": str(workers)}
+    pool = WorkerPool(ctx, workers, env, names, app, config.trace_memory)
     meter = _Meter()
     invoke: Callable[[str, Any], Any] = app.invoker.invoke
     sync_jobs: list[JobReport] = []
@@ -1011,10 +1021,10 @@ def _measure(
     for thread in extra:
         thread.start()
     try:
-        first = _sync("first sync", api, fakes, pool, config, settings)
+        first = _sync("first sync", api, fakes, pool, config, settings, cold=True)
         first.jobs = [*sync_jobs, *first.jobs]
         sync_jobs.clear()
-        resync = _sync("unchanged re-sync", api, fakes, pool, config, settings)
+        resync = _sync("unchanged re-sync", api, fakes, pool, config, settings, cold=False)
         resync.jobs = [*sync_jobs, *resync.jobs]
     finally:
         stack.close()
@@ -1287,7 +1297,7 @@ def report(
         f"{config.matched_share:.0%} of customers already in Halo (mapped by name) before the first sync.",
         "",
         "First sync (Halo calls include token requests; minimum = paged reads + full batches of what "
-        "changed + one token per job; bound = Halo calls / rate)",
+        "changed + one token per cold container; bound = Halo calls / rate)",
     ]
     first = []
     for s in sizes:

@@ -3,6 +3,8 @@
 import os
 import socket
 
+import pytest
+
 # Set before any boto3 client or Powertools object is created; never real credentials.
 os.environ.update(
     {
@@ -32,3 +34,12 @@ def _loopback_only(host, *args, **kwargs):
 socket.getaddrinfo = _loopback_only
 
 pytest_plugins = ["tests.fixtures.fakes"]
+
+
+@pytest.fixture(autouse=True)
+def _cold_container() -> None:
+    """Each test starts as a cold container: no Halo budget or token left by an earlier test."""
+    from ddhalo.connect import container_limiter, container_tokens
+
+    container_limiter.cache_clear()
+    container_tokens.cache_clear()

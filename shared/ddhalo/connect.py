@@ -1,17 +1,19 @@
 """Build the upstream clients from a :class:`Connection` (settings + credentials).
 
 The one place that turns settings into URLs, timeouts and pacing, so handlers, the local
-runner and tests all get the same clients.
+runner and tests all get the same clients. Clients are made per job; the Halo pace and token are
+kept per container (module level), since Halo counts calls and honours tokens across jobs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import requests
 
 from ddhalo.dicker_data.client import DickerDataClient
-from ddhalo.halo.client import HaloClient
+from ddhalo.halo.client import HaloClient, TokenCache
 from ddhalo.http import RateLimiter, RetryPolicy, Transport
 from ddhalo.settings import Connection
 
@@ -25,12 +27,31 @@ class ClientOptions:
     pace: bool = True
     # Workers running at once share the Halo budget: each paces to 1/rate_share of it.
     rate_share: int = 1
+    # Share the pace and the token with every other client in this container (a check does not:
+    # it must prove the credentials it was given, and is not paced).
+    per_container: bool = True
 
 
 # A connection check makes three calls: no pacing, few retries, an answer within seconds.
 QUICK = ClientOptions(
-    timeout=(5.0, 15.0), retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=2.0), pace=False
+    timeout=(5.0, 15.0),
+    retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=2.0),
+    pace=False,
+    per_container=False,
 )
+
+
+@cache
+def container_limiter(api_url: str, max_calls: int) -> RateLimiter:
+    """One Halo budget per container: Halo counts every call, whichever job makes it, so a job
+    must not start with an empty window while the previous one's calls still count."""
+    return RateLimiter(max_calls, window=60.0)
+
+
+@cache
+def container_tokens() -> TokenCache:
+    """Tokens outlive jobs (about an hour): a warm container's next job reuses one."""
+    return TokenCache()
 
 
 def dicker_data_client(conn: Connection, options: ClientOptions = ClientOptions()) -> DickerDataClient:
@@ -64,10 +85,7 @@ def halo_client(conn: Connection, options: ClientOptions = ClientOptions()) -> H
         session=requests.Session(),
         timeout=options.timeout or (5.0, conn.settings.request_timeout_seconds),
         retry=options.retry,
-        limiter=RateLimiter(
-            max(1, settings.halo_requests_per_minute // max(1, options.rate_share)) if options.pace else None,
-            window=60.0,
-        ),
+        limiter=_limiter(settings.halo_api_url, settings.halo_requests_per_minute, options),
     )
     return HaloClient(
         transport,
@@ -75,4 +93,12 @@ def halo_client(conn: Connection, options: ClientOptions = ClientOptions()) -> H
         client_id=creds.halo_client_id.get_secret_value(),
         client_secret=creds.halo_client_secret.get_secret_value(),
         tenant=settings.halo_tenant,
+        tokens=container_tokens() if options.per_container else None,
     )
+
+
+def _limiter(api_url: str, per_minute: int, options: ClientOptions) -> RateLimiter:
+    if not options.pace:
+        return RateLimiter(None)
+    share = max(1, per_minute // max(1, options.rate_share))
+    return container_limiter(api_url, share) if options.per_container else RateLimiter(share, window=60.0)

@@ -1,6 +1,7 @@
 import pytest
 
 from ddhalo.errors import AuthenticationError, PermissionDeniedError, ThrottledError
+from ddhalo.halo.client import TokenCache
 from ddhalo.http import RateLimiter, RetryPolicy
 
 
@@ -34,6 +35,34 @@ def test_token_is_reused_and_renewed_once_on_401(halo_client, halo_fake):
     halo_fake.expire_tokens()
     halo_client.clients()
     assert halo_fake.token_requests == 2
+
+
+def test_clients_sharing_a_token_cache_ask_for_one_token(make_halo, halo_fake):
+    tokens = TokenCache()
+    make_halo(tokens=tokens).clients()
+    make_halo(tokens=tokens).sites()
+    assert halo_fake.token_requests == 1
+    make_halo().clients()  # its own cache: a token of its own
+    assert halo_fake.token_requests == 2
+
+
+def test_a_changed_secret_is_not_answered_from_the_token_cache(make_halo, halo_fake):
+    tokens = TokenCache()
+    make_halo(tokens=tokens).clients()
+    with pytest.raises(AuthenticationError):
+        make_halo(tokens=tokens, client_secret="rotated-but-wrong").clients()
+    assert halo_fake.token_requests == 2
+
+
+def test_a_refused_shared_token_is_dropped_for_every_client(make_halo, halo_fake):
+    tokens = TokenCache()
+    first, second = make_halo(tokens=tokens), make_halo(tokens=tokens)
+    first.clients()
+    halo_fake.expire_tokens()
+    first.clients()  # 401, a new token for the cache
+    second.clients()  # uses the new token: no 401, no third token
+    assert halo_fake.token_requests == 2
+    assert halo_fake.calls["GET /api/Client"] == 3 + 1  # one refused, three answered
 
 
 def test_429_honours_retry_after(halo_client, halo_fake, sleeps):

@@ -138,6 +138,26 @@ def test_large_customer_is_written_in_batches(api, mapped, halo_fake, dicker_dat
     assert halo_fake.calls["POST /api/SoftwareLicence"] <= 4
 
 
+def test_bases_and_add_ons_share_full_batches(api, mapped, halo_fake, dicker_data_fake):
+    """Add-ons wait for their bases, yet fill the same batches: ceil(creates / 100) POSTs, plus at
+    most one for the add-ons of the last batch's bases."""
+    tenant = next(t for t in dicker_data_fake.tenants if t["TenantId"] == CONTOSO)
+    for n in range(150):
+        base = dicker_data_fake.add_subscription(make_subscription(tenant, f"base-{n:04}", "basic"))
+        if n % 3 == 0:
+            dicker_data_fake.add_subscription(
+                make_subscription(tenant, f"addon-{n:04}", "basic", parent_id=base["SubscriptionId"])
+            )
+    halo_fake.reset_calls()
+    run = api.run("/subscriptions/import", {"customer_ids": [CONTOSO]})
+    created = run["counts"]["created"]
+    assert run["status"] == "succeeded" and created >= 200
+    assert halo_fake.calls["POST /api/SoftwareLicence"] <= -(-created // 100) + 1
+    by_id = ours(halo_fake)
+    for n in range(0, 150, 3):
+        assert by_id[f"addon-{n:04}"]["parent_id"] == by_id[f"base-{n:04}"]["id"]
+
+
 def test_one_failing_customer_does_not_stop_the_others(api, mapped, halo_fake):
     halo_fake.clients.pop(mapped[FABRIKAM])  # Halo now refuses licences for that client
     run = api.run("/subscriptions/import")

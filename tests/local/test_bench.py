@@ -29,7 +29,7 @@ from local.bench import (
 )
 
 
-def test_minimum_is_paged_reads_full_batches_and_a_token_per_job():
+def test_minimum_is_paged_reads_full_batches_and_a_token_per_cold_container():
     parts = minimum_halo_calls(
         clients_before=1500,
         licences_before=0,
@@ -37,10 +37,10 @@ def test_minimum_is_paged_reads_full_batches_and_a_token_per_job():
         client_patches=3,
         site_patches=0,
         sites_read=None,
-        apply_jobs=3,
+        cold_containers=2,
     )
     assert parts == {
-        "tokens": 5,  # customers + plan + 3 apply chunks
+        "tokens": 2,  # one per worker container
         "client_pages": 2,  # 1,500 clients in pages of 1,000
         "site_pages": 0,
         "licence_pages": 1,  # an empty list still costs one request
@@ -49,7 +49,7 @@ def test_minimum_is_paged_reads_full_batches_and_a_token_per_job():
         "site_updates": 0,
         "licence_creates": 21,
         "licence_updates": 1,
-        "total": 34,
+        "total": 31,
     }
 
 

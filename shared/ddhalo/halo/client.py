@@ -6,9 +6,12 @@ what is Halo's own: the token, list shapes, and splitting a rejected batch to fi
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import requests
@@ -47,6 +50,30 @@ CREDENTIALS_HINT = (
 )
 
 
+class TokenCache:
+    """Access tokens by who asked for them, so clients made one after another (a job each, in a
+    warm container) reuse a token instead of asking for one per job. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, now: float) -> str | None:
+        with self._lock:
+            token, expires = self._tokens.get(key, ("", 0.0))
+        return token if token and now < expires - TOKEN_REFRESH_MARGIN else None
+
+    def put(self, key: str, token: str, expires: float) -> None:
+        with self._lock:
+            self._tokens[key] = (token, expires)
+
+    def drop(self, key: str, token: str) -> None:
+        """Forget a token Halo refused, unless another client already replaced it."""
+        with self._lock:
+            if self._tokens.get(key, ("", 0.0))[0] == token:
+                del self._tokens[key]
+
+
 @dataclass
 class SaveResult:
     """Per-record outcome of a batched write, in the order the records were given."""
@@ -68,6 +95,7 @@ class HaloClient:
         clock: Callable[[], float] = time.time,
         page_size: int = PAGE_SIZE,
         write_batch: int = WRITE_BATCH,
+        tokens: TokenCache | None = None,
     ) -> None:
         self.transport = transport
         self.auth_url = auth_url.rstrip("/")
@@ -78,14 +106,24 @@ class HaloClient:
         self._clock = clock
         self.page_size = page_size
         self.write_batch = write_batch
-        self._token: str | None = None
-        self._token_expires = 0.0
+        self._tokens = tokens or TokenCache()
+        # The secret is part of the key (hashed) so a changed secret is tried, not a cached token.
+        self._token_key = "\n".join(
+            [
+                self.auth_url,
+                tenant or "",
+                client_id,
+                scope,
+                hashlib.sha256(client_secret.encode()).hexdigest(),
+            ]
+        )
         self.token_requests = 0
 
     # -- auth -----------------------------------------------------------------------------
     def _access_token(self) -> str:
-        if self._token and self._clock() < self._token_expires - TOKEN_REFRESH_MARGIN:
-            return self._token
+        cached = self._tokens.get(self._token_key, self._clock())
+        if cached:
+            return cached
         self.token_requests += 1
         response = self.transport.send(
             "POST",
@@ -112,10 +150,9 @@ class HaloClient:
             lifetime = float(body.get("expires_in") or 3600)
         except (TypeError, ValueError):
             lifetime = 3600.0
-        self._token = str(token)
-        remember(self._token)
-        self._token_expires = self._clock() + lifetime
-        return self._token
+        remember(str(token))
+        self._tokens.put(self._token_key, str(token), self._clock() + lifetime)
+        return str(token)
 
     def _token_error(self, response: requests.Response) -> IntegrationError:
         detail = describe_body(response)
@@ -148,18 +185,26 @@ class HaloClient:
             status_code=response.status_code,
         )
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
+    def _headers(self, sent: list[str]) -> dict[str, str]:
+        token = self._access_token()
+        sent.append(token)
+        return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
     # -- requests -------------------------------------------------------------------------
     def request(self, method: str, path: str, *, retry_ambiguous: bool = True, **kwargs: Any) -> Any:
         """One API call answering decoded JSON; a 401 gets a new token and one more try."""
         for attempt in (1, 2):
+            sent: list[str] = []
             response = self.transport.send(
-                method, path, headers=self._headers, retry_ambiguous=retry_ambiguous, **kwargs
+                method,
+                path,
+                headers=partial(self._headers, sent),
+                retry_ambiguous=retry_ambiguous,
+                **kwargs,
             )
             if response.status_code == 401 and attempt == 1:
-                self._token = None
+                for token in sent:
+                    self._tokens.drop(self._token_key, token)
                 continue
             if response.status_code < 400:
                 return json_body(response, SYSTEM, f"{method} {path}") if response.content else None

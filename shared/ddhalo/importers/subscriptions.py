@@ -319,7 +319,7 @@ Reread = Callable[[Sequence["SubscriptionAction"], Sequence[str]], dict[str, dic
 def apply_subscriptions(
     actions: list[SubscriptionAction], halo: HaloClient, store: Store, reread: Reread
 ) -> list[RunItem]:
-    """Updates first, then base subscriptions, then add-ons with their new parents' ids."""
+    """Updates first, then creates: add-ons after their new parents, with the parents' ids."""
     items: list[RunItem] = [a.item() for a in actions if a.action == "fail"]
     links: list[SubscriptionLink] = []
 
@@ -350,34 +350,47 @@ def apply_subscriptions(
                 link(action, action.halo_id)
             items.append(action.item())
 
-    created: dict[str, int] = {}
-    failed_bases: set[str] = set()
+    def created(
+        action: SubscriptionAction, record: dict[str, Any] | None, why: str | None
+    ) -> list[SubscriptionAction]:
+        """Record one create; answer its add-ons, now ready to be created."""
+        licence_id = record_id(record) if record else None
+        addons = waiting.pop(action.key, [])
+        if licence_id is None:
+            items.append(action.item("failed", reason=why))
+            # Created without its parent an add-on would stay unlinked; the next run creates both.
+            items.extend(
+                a.item("failed", reason="Its base subscription could not be created.") for a in addons
+            )
+            return []
+        link(action, licence_id)
+        items.append(action.item("created", halo_id=licence_id))
+        for addon in addons:
+            addon.parent_licence_id = licence_id
+        return addons
+
+    # Creates go in full batches: an add-on waits only for a parent created in this same call,
+    # then joins the next batch, so bases and add-ons share batches instead of each ending part-full.
     creates = [a for a in actions if a.action == "create"]
-    bases = [a for a in creates if not a.parent_subscription_id or a.parent_licence_id is not None]
-    addons = [a for a in creates if a.parent_subscription_id and a.parent_licence_id is None]
-    for batch in (bases, addons):
-        ready = []
-        for action in batch:
-            parent_key = f"{action.customer_id}#{action.parent_subscription_id}"
-            if action.parent_subscription_id and action.parent_licence_id is None:
-                if parent_key in failed_bases:
-                    # Created without its parent it would stay unlinked; the next run creates both.
-                    items.append(action.item("failed", reason="Its base subscription could not be created."))
-                    continue
-                action.parent_licence_id = created.get(parent_key)
+    keys = {a.key for a in creates}
+    waiting: dict[str, list[SubscriptionAction]] = defaultdict(list)
+    ready: list[SubscriptionAction] = []
+    for action in creates:
+        parent_key = f"{action.customer_id}#{action.parent_subscription_id}"
+        if action.parent_subscription_id and action.parent_licence_id is None and parent_key in keys:
+            waiting[parent_key].append(action)
+        else:
             ready.append(action)
-        records = {a.key: _record(a) for a in ready}
-        outcome = create_reconciled(halo, "SoftwareLicence", records, partial(reread, ready))
-        for action in ready:
-            record = outcome.saved.get(action.key)
-            licence_id = record_id(record) if record else None
-            if licence_id is None:
-                failed_bases.add(action.key)
-                items.append(action.item("failed", reason=outcome.failed.get(action.key)))
-                continue
-            created[action.key] = licence_id
-            link(action, licence_id)
-            items.append(action.item("created", halo_id=licence_id))
+    while ready:
+        wave, ready = ready[: halo.write_batch], ready[halo.write_batch :]
+        records = {a.key: _record(a) for a in wave}
+        outcome = create_reconciled(halo, "SoftwareLicence", records, partial(reread, wave))
+        released = [
+            addon
+            for action in wave
+            for addon in created(action, outcome.saved.get(action.key), outcome.failed.get(action.key))
+        ]
+        ready = released + ready
     store.put_links(links)
     return items
 
