@@ -426,6 +426,7 @@ class _Meter:
         self.aws_seconds = 0.0
         self.aws_time: defaultdict[str, float] = defaultdict(float)
         self.memory_top: list[tuple[str, str, float]] = []
+        self.traced_peak_mb: float | None = None
 
     @property
     def on(self) -> bool:
@@ -508,21 +509,27 @@ class _Meter:
         runs.Upstreams.stats = kept_stats  # type: ignore[method-assign, assignment]
 
 
-def _trace_subscription_plan(meter: _Meter, top: int = 6) -> None:
-    """``--trace-memory``: where the subscription plan's memory is, by source line, right after
-    its bulk read and right after planning (the two moments its data is largest)."""
+def _trace_subscription_plan(meter: _Meter, top: int = 8) -> None:
+    """``--trace-memory``: where the subscription plan job's memory is, by the line of our code
+    that allocated it, after its bulk read, after planning, and at its end (tracing only that
+    job: tracemalloc slows everything it watches)."""
+    import ddhalo.jobs
     from ddhalo.importers import subscriptions
 
-    tracemalloc.start()
-
     def snapshot(moment: str) -> None:
-        stats = tracemalloc.take_snapshot().statistics("lineno")
-        for stat in stats[:top]:
-            frame = stat.traceback[0]
-            where = f"{'/'.join(Path(frame.filename).parts[-2:])}:{frame.lineno}"
-            meter.memory_top.append((moment, where, stat.size / 1e6))
+        if not tracemalloc.is_tracing():
+            return
+        # Each live block is charged to the innermost line of our code that caused it (a decoded
+        # JSON string kept by a model is the model's line, not the JSON decoder's).
+        spent: dict[str, float] = defaultdict(float)
+        for stat in tracemalloc.take_snapshot().statistics("traceback"):
+            frames = [f for f in stat.traceback if "ddhalo" in Path(f.filename).parts] or [stat.traceback[-1]]
+            frame = frames[-1]
+            spent[f"{'/'.join(Path(frame.filename).parts[-2:])}:{frame.lineno}"] += stat.size / 1e6
+        for where, mb in sorted(spent.items(), key=lambda kv: -kv[1])[:top]:
+            meter.memory_top.append((moment, where, mb))
 
-    def wrap(name: str) -> None:
+    def after(name: str) -> None:
         original = getattr(subscriptions, name)
 
         def traced(*args: Any, **kwargs: Any) -> Any:
@@ -532,11 +539,22 @@ def _trace_subscription_plan(meter: _Meter, top: int = 6) -> None:
 
         setattr(subscriptions, name, traced)
 
-    wrap("read_scopes")
-    wrap("plan_subscriptions")
-    import ddhalo.jobs
-
+    after("read_scopes")
+    after("plan_subscriptions")
     vars(ddhalo.jobs)["plan_subscriptions"] = subscriptions.plan_subscriptions  # imported by name there
+    plan = ddhalo.jobs.Pipeline._plan
+
+    def traced_plan(self: Any, *args: Any, **kwargs: Any) -> Any:
+        tracemalloc.start(12)
+        try:
+            result = plan(self, *args, **kwargs)
+            snapshot("job end")
+            return result
+        finally:
+            meter.traced_peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+            tracemalloc.stop()
+
+    ddhalo.jobs.Pipeline._plan = traced_plan  # type: ignore[method-assign]
 
 
 def _rss_kb(field_name: str) -> int:
@@ -586,8 +604,6 @@ def _worker_main(
     while (event := conn.recv()) is not None:
         _reset_peak_rss()
         meter.reset()
-        if tracemalloc.is_tracing():
-            tracemalloc.reset_peak()
         cpu, start = time.process_time(), time.perf_counter()
         result: Any = None
         error = None
@@ -612,7 +628,7 @@ def _worker_main(
             aws_seconds=meter.aws_seconds,
             aws_time=dict(meter.aws_time),
             memory_top=meter.memory_top,
-            traced_peak_mb=tracemalloc.get_traced_memory()[1] / 1e6 if tracemalloc.is_tracing() else None,
+            traced_peak_mb=meter.traced_peak_mb,
             aws=dict(meter.aws),
             error=error,
         )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 MappingSource = Literal["generated", "manual", "import"]
 RunKind = Literal["customers", "subscriptions", "sync"]
@@ -90,5 +91,26 @@ class SubscriptionLink(BaseModel):
     subscription_id: str
     halo_licence_id: int
     content_hash: str
-    fields: dict[str, object] = Field(default_factory=dict)
+    # What we last wrote, as compact JSON: a sync reads every link, and the dict is only needed
+    # where content_hash says something changed (a dict per link was ~1.6 KB of the plan's memory).
+    fields_json: str = "{}"
     updated_at: str = Field(default_factory=now_iso)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fields_as_json(cls, data: Any) -> Any:
+        """Accept ``fields`` as a dict (callers, and links stored before fields_json)."""
+        if isinstance(data, dict) and "fields" in data:
+            data = {k: v for k, v in data.items() if k != "fields"} | {
+                "fields_json": compact_json(data["fields"])
+            }
+        return data
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        value = json.loads(self.fields_json)
+        return value if isinstance(value, dict) else {}
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ddhalo.configuration import load_connection
-from ddhalo.connect import ClientOptions, dicker_data_client, halo_client
-from ddhalo.dicker_data.client import DickerDataClient
 from ddhalo.errors import IntegrationError
-from ddhalo.halo.client import HaloClient
 from ddhalo.models import FINISHED, Run, RunItem, RunKind, RunStatus, RunTrigger
 from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection
 from ddhalo.store import Store
+
+if TYPE_CHECKING:  # the clients (and requests) load with the first job, not with every handler
+    from ddhalo.dicker_data.client import DickerDataClient
+    from ddhalo.halo.client import HaloClient
 
 
 def new_run_id() -> str:
@@ -42,8 +43,11 @@ class Upstreams:
         }
 
 
-def connect(conn: Connection, options: ClientOptions | None = None) -> Upstreams:
-    options = options or ClientOptions()
+def connect(conn: Connection, rate_share: int = 1) -> Upstreams:
+    """Clients for one job; ``rate_share``: how many workers split the Halo budget."""
+    from ddhalo.connect import ClientOptions, dicker_data_client, halo_client
+
+    options = ClientOptions(rate_share=rate_share)
     return Upstreams(dicker_data=dicker_data_client(conn, options), halo=halo_client(conn, options))
 
 
@@ -61,14 +65,14 @@ Work = Callable[[Run, Store, Upstreams], list[RunItem]]
 class Runner:
     store: Store
     secrets: SecretStore
-    options: ClientOptions = field(default_factory=ClientOptions)
-    make_upstreams: Callable[[Connection, ClientOptions], Upstreams] = connect
+    rate_share: int = 1
+    make_upstreams: Callable[[Connection, int], Upstreams] = connect
 
     def upstreams(self) -> Upstreams:
         return self.connect(load_connection(self.store, self.secrets))
 
     def connect(self, conn: Connection) -> Upstreams:
-        return self.make_upstreams(conn, self.options)
+        return self.make_upstreams(conn, self.rate_share)
 
     def create(self, kind: RunKind, options: dict[str, Any], *, dry_run: bool, trigger: RunTrigger) -> Run:
         run = Run(run_id=new_run_id(), kind=kind, trigger=trigger, dry_run=dry_run, options=options)

@@ -39,6 +39,8 @@ RUNS_GSI_PK = "RUNS"
 LINK_PK = "SUBLINK"
 LOCK_KEY = {"pk": "LOCK", "sk": "SYNC"}
 MAX_PAGE = 1000
+# Runs, their items and chunk bookkeeping are history: kept this long, then DynamoDB's TTL deletes them.
+RUN_RETENTION_DAYS = 90
 
 
 def from_dynamo(value: Any) -> Any:
@@ -102,10 +104,17 @@ def _item_sk(item: RunItem) -> str:
 
 
 class Store:
-    def __init__(self, table_name: str, resource: Any = None) -> None:
+    def __init__(
+        self, table_name: str, resource: Any = None, run_retention_days: int = RUN_RETENTION_DAYS
+    ) -> None:
         self.table_name = table_name
         self._resource = resource
         self._table: Any = None
+        self.run_retention_days = run_retention_days
+
+    def _expires(self) -> int:
+        """When a run's items go (DynamoDB TTL on ``expires_at``): every sync writes one per record."""
+        return int(time.time()) + self.run_retention_days * 86_400
 
     @property
     def table(self) -> Any:
@@ -266,6 +275,7 @@ class Store:
             "gsi1pk": RUNS_GSI_PK,
             "gsi1sk": f"{run.started_at}#{run.run_id}",
             **run.model_dump(mode="json"),
+            "expires_at": self._expires(),
         }
         self.table.put_item(Item=to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
 
@@ -325,6 +335,7 @@ class Store:
     ) -> bool:
         """Write a chunk's items, then count them once: a retried chunk overwrites its items
         but its counts are added only by the transaction that creates the chunk marker."""
+        expires = self._expires()
         with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
             for item in items:
                 batch.put_item(
@@ -333,6 +344,7 @@ class Store:
                             "pk": _run_pk(run_id),
                             "sk": _item_sk(item),
                             **item.model_dump(mode="json"),
+                            "expires_at": expires,
                         }
                     )
                 )
@@ -359,7 +371,12 @@ class Store:
         """True the first time a chunk starts; False on a retry (its earlier attempt may have written)."""
         try:
             self.table.put_item(
-                Item={"pk": _run_pk(run_id), "sk": f"START#{chunk:06d}", "at": now_iso()},
+                Item={
+                    "pk": _run_pk(run_id),
+                    "sk": f"START#{chunk:06d}",
+                    "at": now_iso(),
+                    "expires_at": self._expires(),
+                },
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
@@ -371,7 +388,14 @@ class Store:
     def put_payload(self, run_id: str, chunk: int, payload: Any) -> None:
         """A chunk's planned work, compressed (DynamoDB items stop at 400 KB)."""
         data = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
-        self.table.put_item(Item={"pk": _run_pk(run_id), "sk": f"PAYLOAD#{chunk:06d}", "data": data})
+        self.table.put_item(
+            Item={
+                "pk": _run_pk(run_id),
+                "sk": f"PAYLOAD#{chunk:06d}",
+                "data": data,
+                "expires_at": self._expires(),
+            }
+        )
 
     def get_payload(self, run_id: str, chunk: int) -> Any:
         item = self.table.get_item(
@@ -398,7 +422,14 @@ class Store:
                     {
                         "Put": {
                             "TableName": self.table_name,
-                            "Item": to_dynamo({"pk": _run_pk(run_id), "sk": marker_sk, **(marker or {})}),
+                            "Item": to_dynamo(
+                                {
+                                    "pk": _run_pk(run_id),
+                                    "sk": marker_sk,
+                                    **(marker or {}),
+                                    "expires_at": self._expires(),
+                                }
+                            ),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },

@@ -4,6 +4,7 @@ from ddhalo.dicker_data.client import InvalidRecord, Parsed
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.importers.subscriptions import (
     GONE_STATUS,
+    LICENCE_KEYS,
     CustomerScope,
     content_hash,
     desired_fields,
@@ -127,3 +128,10 @@ def test_licence_of_another_client_is_never_adopted():
     elsewhere = {**licence_for(s, 50), "client_id": 99}
     (action,) = plan_customer(scope([s], [elsewhere]))
     assert action.action == "create"
+
+
+def test_a_bulk_read_keeps_every_licence_field_the_plan_compares():
+    """LICENCE_KEYS is what survives of each licence in a bulk read: a field we write but do not
+    keep would read as changed on every run."""
+    wanted = {**desired_fields(sub("s1", ParentSubscriptionId="s0"), 7, "ms-tenant"), "parent_id": 1}
+    assert set(wanted) | {"id"} <= LICENCE_KEYS

@@ -55,6 +55,24 @@ def test_a_chunk_is_counted_once_even_when_recorded_twice(store):
     assert len(listed) == 3 and token is None
 
 
+def test_everything_a_run_writes_expires_after_the_retention(store):
+    """Every sync writes an item per record: without a TTL the table would only grow."""
+    import time
+
+    from boto3.dynamodb.conditions import Key
+
+    store.run_retention_days = 30
+    store.create_run(Run(run_id="r1", kind="sync", chunks_total=2))
+    store.record_chunk("r1", 0, [item(1), item(2)])
+    store.spawn("r1", 0, 1)
+    store.mark_started("r1", 1000)
+    store.put_payload("r1", 1000, [{"a": 1}])
+    written = store.table.query(KeyConditionExpression=Key("pk").eq("RUN#r1"))["Items"]
+    assert {i["sk"].split("#")[0] for i in written} == {"RUN", "ITEM", "CHUNK", "SPAWN", "START", "PAYLOAD"}
+    in_30_days = time.time() + 30 * 86_400
+    assert all(abs(int(i["expires_at"]) - in_30_days) < 60 for i in written), written
+
+
 def test_run_items_page_with_a_token(store):
     store.create_run(Run(run_id="r1", kind="customers"))
     store.record_chunk("r1", 0, [item(i) for i in range(25)])

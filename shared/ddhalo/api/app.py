@@ -21,7 +21,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ddhalo.connect import ClientOptions
 from ddhalo.errors import IntegrationError
 from ddhalo.models import FINISHED, Run
 from ddhalo.queue import SqsDispatcher
@@ -155,14 +154,14 @@ class Services:
 @cache
 def services() -> Services:
     """Built once per container from the environment the template sets."""
-    store = Store(os.environ["TABLE_NAME"])
+    store = Store(
+        os.environ["TABLE_NAME"], run_retention_days=int(os.environ.get("RUN_RETENTION_DAYS", "90"))
+    )
     secrets = SecretStore(os.environ["SECRET_ID"])
     return Services(
         store=store,
         secrets=secrets,
-        runner=Runner(
-            store, secrets, options=ClientOptions(rate_share=int(os.environ.get("HALO_RATE_SHARE", "1")))
-        ),
+        runner=Runner(store, secrets, rate_share=int(os.environ.get("HALO_RATE_SHARE", "1"))),
         dispatcher=SqsDispatcher(os.environ.get("WORK_QUEUE_URL", "")),
         # No rule name (the local runner): settings only, nothing to switch.
         schedule=ScheduleControl(rule) if (rule := os.environ.get("SYNC_RULE_NAME")) else None,

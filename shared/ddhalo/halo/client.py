@@ -279,7 +279,11 @@ class HaloClient:
         return self.fetch_all("TopLevel")
 
     def licences(self, **filters: Any) -> list[dict[str, Any]]:
-        return self.fetch_all("SoftwareLicence", includeinactive=True, **filters)
+        return list(self.iter_licences(**filters))
+
+    def iter_licences(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Licences page by page, so a caller keeping part of each holds one page at a time."""
+        return self.iter_list("SoftwareLicence", includeinactive=True, **filters)
 
     # -- writes ---------------------------------------------------------------------------
     def save(self, entity: str, records: Sequence[dict[str, Any]]) -> SaveResult:

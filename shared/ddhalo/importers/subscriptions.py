@@ -29,7 +29,7 @@ from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.errors import ConflictError, IntegrationError
 from ddhalo.halo.client import HaloClient, halo_id
-from ddhalo.models import Mapping, RunItem, SubscriptionLink
+from ddhalo.models import Mapping, RunItem, SubscriptionLink, compact_json
 from ddhalo.runs import Upstreams
 from ddhalo.store import Store
 
@@ -49,6 +49,33 @@ STATUS_NAMES = {
 }
 GONE_STATUS = "Removed in Dicker Data"
 BILLING_NAMES = {"1": "Monthly", "M": "Monthly", "Y": "Annual", "A": "Annual", "3": "Triennial"}
+
+
+# What the plan reads of a Halo licence: its identity, our marker, and the fields we own. A bulk
+# read keeps only these (Halo answers many more per licence, and tens of thousands of licences);
+# of a licence we have a link to, only what marks it ours or gone (its link holds what we wrote).
+LINKED_LICENCE_KEYS = frozenset({"id", "client_id", "name", "is_active", "status"})
+LICENCE_KEYS = frozenset(
+    {
+        "id",
+        "client_id",
+        "name",
+        "count",
+        "distributor",
+        "manufacturer",
+        "vendor",
+        "product_sku",
+        "vendor_product_sku",
+        "term_duration",
+        "billing_cycle",
+        "status",
+        "is_active",
+        "end_date",
+        "tenant_id",
+        "parent_id",
+        "notes",
+    }
+)
 
 
 class SubscriptionOptions(BaseModel):
@@ -266,6 +293,7 @@ def _plan_one(
     wanted = {**fields, "parent_id": action.parent_licence_id}
     if link is not None and link.halo_licence_id == licence_id:
         if link.content_hash == content_hash(wanted):
+            action.fields = {}  # neither written nor linked again: only its item is needed
             return action
         last = link.fields
         changed = [k for k, v in wanted.items() if last.get(k) != v and not (v is None and k not in last)]
@@ -324,14 +352,13 @@ def apply_subscriptions(
     links: list[SubscriptionLink] = []
 
     def link(action: SubscriptionAction, licence_id: int) -> None:
-        fields = dict(action.fields)
         links.append(
             SubscriptionLink(
                 dicker_customer_id=action.customer_id,
                 subscription_id=action.subscription_id,
                 halo_licence_id=licence_id,
                 content_hash=action.full_hash(),
-                fields={**fields, "parent_id": action.parent_licence_id},
+                fields_json=compact_json({**action.fields, "parent_id": action.parent_licence_id}),
             )
         )
 
@@ -381,6 +408,8 @@ def apply_subscriptions(
             waiting[parent_key].append(action)
         else:
             ready.append(action)
+    # Parents of add-ons first: their add-ons are then ready while other bases still fill batches.
+    ready.sort(key=lambda a: a.key not in waiting)
     while ready:
         wave, ready = ready[: halo.write_batch], ready[halo.write_batch :]
         records = {a.key: _record(a) for a in wave}
@@ -427,6 +456,7 @@ def read_scopes(
     licences_by_client: dict[int, list[dict[str, Any]]] = defaultdict(list)
     unassigned: list[dict[str, Any]] = []  # licences a list answered without a client_id
     in_scope = {m.dicker_customer_id for m in mappings}
+    links_by_customer: dict[str, dict[str, SubscriptionLink]] = defaultdict(dict)
     if not per_customer:
         everything = dd.get_subscriptions()
         for sub in everything.items:
@@ -439,12 +469,16 @@ def read_scopes(
                 subs_by_customer[bad.tenant_id].invalid.append(bad)
             else:
                 failures.append(_unattributed(bad.ref, bad.reason, bad.index + 1))
-        for licence in halo.licences():
+        del everything
+        for found in store.list_links():
+            links_by_customer[found.dicker_customer_id][found.subscription_id] = found
+        linked = {lk.halo_licence_id for links in links_by_customer.values() for lk in links.values()}
+        clients = {m.halo_client_id for m in mappings}
+        for licence in halo.iter_licences():
             owner = halo_id(licence.get("client_id"))
-            (licences_by_client[owner] if owner else unassigned).append(licence)
-    links_by_customer: dict[str, dict[str, SubscriptionLink]] = defaultdict(dict)
-    for found in store.list_links() if not per_customer else []:
-        links_by_customer[found.dicker_customer_id][found.subscription_id] = found
+            if owner is None or owner in clients:  # other clients' licences are not ours to plan
+                slim = _slim(licence, halo_id(licence.get("id")) in linked)
+                (licences_by_client[owner] if owner else unassigned).append(slim)
     scopes = []
     for mapping in mappings:
         customer_id = mapping.dicker_customer_id
@@ -477,6 +511,17 @@ def read_scopes(
     return scopes, failures
 
 
+def _slim(licence: dict[str, Any], linked: bool) -> dict[str, Any]:
+    """What the plan needs of a licence from a bulk read (see LICENCE_KEYS)."""
+    if not linked:
+        return {k: v for k, v in licence.items() if k in LICENCE_KEYS}
+    slim = {k: v for k, v in licence.items() if k in LINKED_LICENCE_KEYS}
+    marker = marker_of(licence)
+    if marker:
+        slim["notes"] = f"{MARKER}{marker}"
+    return slim
+
+
 def _unattributed(ref: str, why: str, occurrence: int) -> RunItem:
     return RunItem(
         type="subscription",
@@ -506,7 +551,11 @@ def plan_subscriptions(
     validate_request(options, mappings)
     chosen = customer_ids if customer_ids is not None else sorted(mappings)
     scopes, failures = read_scopes([mappings[i] for i in dict.fromkeys(chosen)], upstreams, store)
-    return [action for scope in scopes for action in plan_customer(scope)], failures
+    actions: list[SubscriptionAction] = []
+    scopes.reverse()
+    while scopes:  # popped as planned, so each customer's reads are freed as its actions are made
+        actions += plan_customer(scopes.pop())
+    return actions, failures
 
 
 def licence_finder(halo: HaloClient) -> Reread:
