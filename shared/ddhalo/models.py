@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 MappingSource = Literal["generated", "manual", "import"]
 RunKind = Literal["customers", "subscriptions", "sync"]
@@ -84,22 +86,24 @@ class Run(BaseModel):
     throttled: int = 0
 
 
-class SubscriptionLink(BaseModel):
-    """Dicker Data subscription ↔ Halo licence, with what we last wrote (DynamoDB is the authority)."""
+@pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="ignore"))
+class SubscriptionLink:
+    """Dicker Data subscription ↔ Halo licence, with what we last wrote (DynamoDB is the authority).
+    A slotted dataclass, not a model: a sync reads every link at once."""
 
     dicker_customer_id: str
     subscription_id: str
     halo_licence_id: int
     content_hash: str
-    # What we last wrote, as compact JSON: a sync reads every link, and the dict is only needed
-    # where content_hash says something changed (a dict per link was ~1.6 KB of the plan's memory).
+    # What we last wrote, as compact JSON: the dict is only needed where content_hash says
+    # something changed (a dict per link was ~1.6 KB of the plan's memory).
     fields_json: str = "{}"
     updated_at: str = Field(default_factory=now_iso)
 
     @model_validator(mode="before")
     @classmethod
     def _fields_as_json(cls, data: Any) -> Any:
-        """Accept ``fields`` as a dict (callers, and links stored before fields_json)."""
+        """Read links stored before ``fields_json``, which hold ``fields`` as a map."""
         if isinstance(data, dict) and "fields" in data:
             data = {k: v for k, v in data.items() if k != "fields"} | {
                 "fields_json": compact_json(data["fields"])
@@ -111,6 +115,16 @@ class SubscriptionLink(BaseModel):
         value = json.loads(self.fields_json)
         return value if isinstance(value, dict) else {}
 
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> SubscriptionLink:
+        return _LINK.validate_python(item)
+
+    def to_item(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
 
 def compact_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+_LINK = TypeAdapter(SubscriptionLink)

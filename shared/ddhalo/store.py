@@ -249,7 +249,7 @@ class Store:
         if dicker_customer_id is not None:
             condition = condition & Key("sk").begins_with(f"{dicker_customer_id}#")
         items = self._query_all(KeyConditionExpression=condition, ConsistentRead=True)
-        return [SubscriptionLink.model_validate(from_dynamo(item)) for item in items]
+        return [SubscriptionLink.from_item(from_dynamo(item)) for item in items]
 
     def put_links(self, links: Iterable[SubscriptionLink]) -> None:
         links = list(links)
@@ -262,7 +262,7 @@ class Store:
                         {
                             "pk": LINK_PK,
                             "sk": f"{link.dicker_customer_id}#{link.subscription_id}",
-                            **link.model_dump(mode="json"),
+                            **link.to_item(),
                         }
                     )
                 )

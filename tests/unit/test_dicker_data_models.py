@@ -33,7 +33,7 @@ def test_tenant_without_tenant_id_is_not_importable():
 
 
 def test_subscription_reads_dates_quantities_and_ignores_unknown_fields():
-    sub = Subscription.model_validate(
+    sub = Subscription.from_api(
         {
             "SubscriptionId": "s1",
             "Status": "active",
@@ -57,7 +57,7 @@ def test_hostile_rows_become_per_item_failures():
         "not an object",
         {"SubscriptionId": "bad-qty", "ConfirmedQuantity": "lots"},
     ]
-    parsed = _parse(rows, Subscription, "SubscriptionId", Subscription.model_validate)
+    parsed = _parse(rows, Subscription, "SubscriptionId", Subscription.from_api)
     assert [s.subscription_id for s in parsed.items] == ["ok"]
     assert (
         parsed.items[0].stock_description.startswith("AB") and len(parsed.items[0].stock_description) == 500

@@ -11,7 +11,7 @@ from ddhalo.importers.subscriptions import (
     marker_of,
     plan_customer,
 )
-from ddhalo.models import Mapping, SubscriptionLink
+from ddhalo.models import Mapping, SubscriptionLink, compact_json
 
 MAPPING = Mapping(dicker_customer_id="t1", halo_client_id=7, source="manual")
 
@@ -29,7 +29,7 @@ def sub(sid: str, **extra) -> Subscription:
         "ConfirmedQuantity": 3,
         **extra,
     }
-    return Subscription.model_validate(row)
+    return Subscription.from_api(row)
 
 
 def scope(subs, licences=(), links=()) -> CustomerScope:
@@ -49,7 +49,7 @@ def link_for(s: Subscription, licence_id: int, parent_id=None) -> SubscriptionLi
         subscription_id=s.subscription_id,
         halo_licence_id=licence_id,
         content_hash=content_hash(fields),
-        fields=fields,
+        fields_json=compact_json(fields),
     )
 
 

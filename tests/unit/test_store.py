@@ -114,3 +114,26 @@ def test_status_moves_only_from_allowed_states(store):
     assert store.set_run_status("r1", "partial", only_if=("running",)) is True
     run = store.get_run("r1")
     assert run.status == "partial" and run.finished_at
+
+
+def test_links_round_trip_and_links_stored_with_a_fields_map_still_read(store):
+    from ddhalo.models import SubscriptionLink, compact_json
+
+    link = SubscriptionLink("t1", "s1", 5, "h", compact_json({"count": 3, "parent_id": None}))
+    store.put_links([link])
+    assert store.list_links("t1") == [link]
+    # Links written before fields_json kept `fields` as a DynamoDB map.
+    store.table.put_item(
+        Item={
+            "pk": "SUBLINK",
+            "sk": "t1#s2",
+            "dicker_customer_id": "t1",
+            "subscription_id": "s2",
+            "halo_licence_id": 6,
+            "content_hash": "h2",
+            "fields": {"count": 4},
+            "updated_at": "x",
+        }
+    )
+    old = {lk.subscription_id: lk for lk in store.list_links("t1")}["s2"]
+    assert old.fields == {"count": 4} and old.halo_licence_id == 6

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ddhalo.dicker_data.models import Subscription, Tenant, clean_text
 from ddhalo.errors import AuthenticationError, UpstreamError
@@ -23,7 +23,7 @@ DEFAULT_KEY_LIFETIME = 1800.0
 ERROR_STATUSES = frozenset({"ERROR", "DENIED", "FAILED", "FAILURE", "INVALID", "EXPIRED"})
 AUTH_WORDS = ("key", "token", "expire", "authori", "authenti")
 
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T")
 
 ACCESS_ADVICE = (
     "Check the access token and account code with your Dicker Data account manager; "
@@ -153,7 +153,7 @@ class DickerDataClient:
             payload["SubscriptionId"] = subscription_id
         # "No list at all" must not read as "every subscription is gone" (that deactivates licences).
         rows = self._call("Subscriptions/GetSubscriptionDetails", payload, null_is_empty=False)
-        return _parse(rows, Subscription, "SubscriptionId", Subscription.model_validate)
+        return _parse(rows, Subscription, "SubscriptionId", Subscription.from_api)
 
     def _raise_for_status(self, response: Any, what: str) -> None:
         if response.status_code < 400:

@@ -12,7 +12,8 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 MAX_TEXT = 500
 _SPACES = re.compile(r"\s+")
@@ -115,8 +116,10 @@ class ManufacturerStockCode(_Record):
         return cls(raw=value or "", term=parts[0], product_id=parts[1], sku_id=parts[2], billing=parts[3])
 
 
-class Subscription(_Record):
-    """One row of ``Subscriptions/GetSubscriptionDetails``."""
+@pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="ignore", populate_by_name=True))
+class Subscription:
+    """One row of ``Subscriptions/GetSubscriptionDetails``. A slotted dataclass rather than a
+    model: a sync holds every subscription at once, and a model instance costs ~1 KB more each."""
 
     subscription_id: str = Field(validation_alias=AliasChoices("SubscriptionId", "SubscriptionID"))
     tenant_id: str = Field("", validation_alias=AliasChoices("TenantId", "TenantID"))
@@ -197,3 +200,10 @@ class Subscription(_Record):
     @property
     def msc(self) -> ManufacturerStockCode:
         return ManufacturerStockCode.parse(self.manufacturer_stock_code)
+
+    @classmethod
+    def from_api(cls, row: dict[str, Any]) -> Subscription:
+        return _SUBSCRIPTION.validate_python(row)
+
+
+_SUBSCRIPTION = TypeAdapter(Subscription)
