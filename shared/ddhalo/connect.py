@@ -13,8 +13,8 @@ from functools import cache
 import requests
 
 from ddhalo.dicker_data.client import DickerDataClient
-from ddhalo.halo.client import HaloClient, TokenCache
-from ddhalo.http import RateLimiter, RetryPolicy, Transport
+from ddhalo.halo.client import HaloClient
+from ddhalo.http import RateLimiter, RetryPolicy, TokenCache, Transport
 from ddhalo.settings import Connection
 
 
@@ -50,7 +50,7 @@ def container_limiter(api_url: str, max_calls: int) -> RateLimiter:
 
 @cache
 def container_tokens() -> TokenCache:
-    """Tokens outlive jobs (about an hour): a warm container's next job reuses one."""
+    """Halo tokens and Dicker Data access keys outlive jobs: a warm container's next job reuses them."""
     return TokenCache()
 
 
@@ -70,6 +70,7 @@ def dicker_data_client(conn: Connection, options: ClientOptions = ClientOptions(
         transport,
         account_code=conn.settings.dicker_data_account_code,
         access_token=token.get_secret_value(),
+        keys=container_tokens() if options.per_container else None,
     )
 
 

@@ -31,6 +31,31 @@ MAX_ERROR_TEXT = 300
 DEFAULT_MAX_BODY_BYTES = 40 * 1024 * 1024
 
 
+class TokenCache:
+    """Bearer tokens (Halo) and access keys (Dicker Data) by who asked for them, so clients made
+    one after another (a job each, in a warm container) reuse one instead of asking per job."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, now: float, margin: float) -> str | None:
+        """The cached token, unless it expires within ``margin`` seconds."""
+        with self._lock:
+            token, expires = self._tokens.get(key, ("", 0.0))
+        return token if token and now < expires - margin else None
+
+    def put(self, key: str, token: str, expires: float) -> None:
+        with self._lock:
+            self._tokens[key] = (token, expires)
+
+    def drop(self, key: str, token: str) -> None:
+        """Forget a token Halo refused, unless another client already replaced it."""
+        with self._lock:
+            if self._tokens.get(key, ("", 0.0))[0] == token:
+                del self._tokens[key]
+
+
 class RateLimiter:
     """At most ``max_calls`` request starts in any rolling ``window`` seconds (a sliding log).
 
@@ -168,7 +193,8 @@ def _never_sent(exc: requests.exceptions.RequestException) -> bool:
 def json_body(response: requests.Response, system: str, what: str) -> Any:
     """Decode a JSON answer or raise a readable error (HTML error pages, truncated bodies...)."""
     try:
-        return response.json()
+        # From the bytes: response.json() would first copy a large answer into a str.
+        return json.loads(response.content)
     except ValueError as exc:
         raise UpstreamError(
             f"{system} answered {what} with something that is not JSON: {describe_body(response)}",

@@ -2,7 +2,7 @@ import pytest
 
 from ddhalo.dicker_data.client import DickerDataClient
 from ddhalo.errors import AuthenticationError, UnreachableError, UpstreamError
-from ddhalo.http import RetryPolicy, Transport
+from ddhalo.http import RetryPolicy, TokenCache, Transport
 
 TENANTS = "POST /api/Subscriptions/GetTenant"
 KEYS = "POST /api/AccessKeyRequest"
@@ -31,6 +31,28 @@ def test_an_expired_key_is_replaced_once(dd_client, dicker_data_fake):
     dicker_data_fake.expire_keys()
     assert dd_client.get_tenants().items
     assert dicker_data_fake.calls[KEYS] == 2
+
+
+def test_clients_sharing_a_key_cache_ask_for_one_key_and_drop_a_refused_one(dicker_data_fake):
+    keys = TokenCache()
+
+    def client(token: str = dicker_data_fake.access_token) -> DickerDataClient:
+        transport = Transport(dicker_data_fake.base_url, system="Dicker Data")
+        return DickerDataClient(
+            transport, account_code=dicker_data_fake.account_code, access_token=token, keys=keys
+        )
+
+    first, second = client(), client()
+    first.get_tenants()
+    second.get_tenants()
+    assert dicker_data_fake.calls[KEYS] == 1
+    dicker_data_fake.expire_keys()
+    first.get_tenants()  # refused, re-keyed: the new key is shared
+    second.get_tenants()
+    assert dicker_data_fake.calls[KEYS] == 2
+    with pytest.raises(AuthenticationError):  # another token is not answered from the cache
+        client("a-different-token").get_tenants()
+    assert dicker_data_fake.calls[KEYS] == 3
 
 
 @pytest.mark.parametrize("deny_style", ["status", "http401"])

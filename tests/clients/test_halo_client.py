@@ -1,8 +1,7 @@
 import pytest
 
 from ddhalo.errors import AuthenticationError, PermissionDeniedError, ThrottledError
-from ddhalo.halo.client import TokenCache
-from ddhalo.http import RateLimiter, RetryPolicy
+from ddhalo.http import RateLimiter, RetryPolicy, TokenCache
 
 
 def test_lists_are_paged_until_the_last_record(make_halo, halo_fake):

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
 from ddhalo.dicker_data.models import Subscription, Tenant, clean_text
 from ddhalo.errors import AuthenticationError, UpstreamError
-from ddhalo.http import Transport, describe_body, json_body
+from ddhalo.http import TokenCache, Transport, describe_body, json_body
 from ddhalo.redact import remember
 
 SYSTEM = "Dicker Data"
@@ -56,13 +58,17 @@ class DickerDataClient:
         account_code: str,
         access_token: str,
         clock: Callable[[], float] = time.time,
+        keys: TokenCache | None = None,
     ) -> None:
         self.transport = transport
         self.account_code = account_code
         self._access_token = access_token
         self._clock = clock
-        self._key: str | None = None
-        self._key_expires = 0.0
+        self._keys = keys or TokenCache()
+        # The token is part of the key (hashed) so a changed token is tried, not a cached key.
+        self._cache_key = "\n".join(
+            [transport.base_url, account_code, hashlib.sha256(access_token.encode()).hexdigest()]
+        )
         self.key_requests = 0
 
     @property
@@ -71,8 +77,9 @@ class DickerDataClient:
 
     # -- auth -----------------------------------------------------------------------------
     def _access_key(self) -> str:
-        if self._key and self._clock() < self._key_expires - KEY_REFRESH_MARGIN:
-            return self._key
+        cached = self._keys.get(self._cache_key, self._clock(), KEY_REFRESH_MARGIN)
+        if cached:
+            return cached
         self.key_requests += 1
         response = self.transport.send(
             "POST",
@@ -106,14 +113,15 @@ class DickerDataClient:
                 ACCESS_ADVICE,
                 system=SYSTEM,
             )
-        self._key = str(key)
-        remember(self._key)
-        self._key_expires = _expiry(body.get("ExpireDateTime"), self._clock())
-        return self._key
+        remember(str(key))
+        self._keys.put(self._cache_key, str(key), _expiry(body.get("ExpireDateTime"), self._clock()))
+        return str(key)
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, sent: list[str]) -> dict[str, str]:
+        key = self._access_key()
+        sent.append(key)
         return {
-            "Authorization": f"Bearer {self._access_key()}",
+            "Authorization": f"Bearer {key}",
             "DD-TransactionID": str(uuid.uuid4()),
             "DD-ApiVersion": API_VERSION,
         }
@@ -122,11 +130,15 @@ class DickerDataClient:
     def _call(self, path: str, payload: dict[str, Any], *, null_is_empty: bool = True) -> list[Any]:
         """POST with the key; on 401/403 or an expired-key message, re-key once and retry."""
         for attempt in (1, 2):
-            response = self.transport.send("POST", path, json={"In": payload}, headers=self._headers)
+            sent: list[str] = []
+            response = self.transport.send(
+                "POST", path, json={"In": payload}, headers=partial(self._headers, sent)
+            )
             body = json_body(response, SYSTEM, path) if response.status_code < 400 else None
             if response.status_code in (401, 403) or _is_key_error(body):
                 if attempt == 1:
-                    self._key = None
+                    for key in sent:
+                        self._keys.drop(self._cache_key, key)
                     continue
                 raise AuthenticationError(
                     f"Dicker Data refused a fresh access key for {path} ({describe_body(response)}).",
@@ -222,6 +234,7 @@ def _out(body: Any, path: str, null_is_empty: bool = True) -> list[Any]:
 def _parse(rows: list[Any], model: type[T], key: str, build: Callable[[dict[str, Any]], T]) -> Parsed[T]:
     parsed: Parsed[T] = Parsed()
     for index, row in enumerate(rows):
+        rows[index] = None  # consumed: each decoded row is freed as its record is made
         if not isinstance(row, dict):
             parsed.invalid.append(
                 InvalidRecord(f"#{index}", f"not a JSON object: {type(row).__name__}", index)

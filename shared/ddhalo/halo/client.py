@@ -7,7 +7,6 @@ what is Halo's own: the token, list shapes, and splitting a rejected batch to fi
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from ddhalo.errors import (
     RejectedError,
     UpstreamError,
 )
-from ddhalo.http import Transport, describe_body, json_body
+from ddhalo.http import TokenCache, Transport, describe_body, json_body
 from ddhalo.redact import remember
 
 SYSTEM = "Halo"
@@ -48,30 +47,6 @@ CREDENTIALS_HINT = (
     "Check the Halo API application's client id and secret (authentication method 'Client ID and "
     "Secret (Services)'), and for hosted Halo the tenant name."
 )
-
-
-class TokenCache:
-    """Access tokens by who asked for them, so clients made one after another (a job each, in a
-    warm container) reuse a token instead of asking for one per job. Thread-safe."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[str, tuple[str, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str, now: float) -> str | None:
-        with self._lock:
-            token, expires = self._tokens.get(key, ("", 0.0))
-        return token if token and now < expires - TOKEN_REFRESH_MARGIN else None
-
-    def put(self, key: str, token: str, expires: float) -> None:
-        with self._lock:
-            self._tokens[key] = (token, expires)
-
-    def drop(self, key: str, token: str) -> None:
-        """Forget a token Halo refused, unless another client already replaced it."""
-        with self._lock:
-            if self._tokens.get(key, ("", 0.0))[0] == token:
-                del self._tokens[key]
 
 
 @dataclass
@@ -121,7 +96,7 @@ class HaloClient:
 
     # -- auth -----------------------------------------------------------------------------
     def _access_token(self) -> str:
-        cached = self._tokens.get(self._token_key, self._clock())
+        cached = self._tokens.get(self._token_key, self._clock(), TOKEN_REFRESH_MARGIN)
         if cached:
             return cached
         self.token_requests += 1
