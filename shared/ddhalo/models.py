@@ -86,6 +86,14 @@ class Run(BaseModel):
     throttled: int = 0
 
 
+class LinkFieldsNotRead(Exception):
+    """A link was read without what it wrote, and the plan needs it: read this customer's links whole."""
+
+    def __init__(self, dicker_customer_id: str) -> None:
+        super().__init__(dicker_customer_id)
+        self.dicker_customer_id = dicker_customer_id
+
+
 @pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="ignore"))
 class SubscriptionLink:
     """Dicker Data subscription ↔ Halo licence, with what we last wrote (DynamoDB is the authority).
@@ -96,8 +104,8 @@ class SubscriptionLink:
     halo_licence_id: int
     content_hash: str
     # What we last wrote, as compact JSON: the dict is only needed where content_hash says
-    # something changed (a dict per link was ~1.6 KB of the plan's memory).
-    fields_json: str = "{}"
+    # something changed (a dict per link was ~1.6 KB of the plan's memory). None: not read.
+    fields_json: str | None = "{}"
     updated_at: str = Field(default_factory=now_iso)
 
     @model_validator(mode="before")
@@ -112,6 +120,8 @@ class SubscriptionLink:
 
     @property
     def fields(self) -> dict[str, Any]:
+        if self.fields_json is None:
+            raise LinkFieldsNotRead(self.dicker_customer_id)
         value = json.loads(self.fields_json)
         return value if isinstance(value, dict) else {}
 

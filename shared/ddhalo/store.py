@@ -243,13 +243,27 @@ class Store:
         return mapping
 
     # -- subscription links ---------------------------------------------------------------
-    def list_links(self, dicker_customer_id: str | None = None) -> list[SubscriptionLink]:
-        """One customer's links, or every link (one partition, paged)."""
+    def list_links(
+        self, dicker_customer_id: str | None = None, *, with_fields: bool = True
+    ) -> list[SubscriptionLink]:
+        """One customer's links, or every link (one partition, paged). ``with_fields=False`` leaves
+        out what each link wrote (``fields_json`` is then None): most of a link's size, and only
+        needed for the few whose hash differs."""
         condition = Key("pk").eq(LINK_PK)
         if dicker_customer_id is not None:
             condition = condition & Key("sk").begins_with(f"{dicker_customer_id}#")
-        items = self._query_all(KeyConditionExpression=condition, ConsistentRead=True)
-        return [SubscriptionLink.from_item(from_dynamo(item)) for item in items]
+        query: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
+        if not with_fields:
+            names = ("dicker_customer_id", "subscription_id", "halo_licence_id", "content_hash", "updated_at")
+            query["ProjectionExpression"] = ", ".join(f"#a{i}" for i in range(len(names)))
+            query["ExpressionAttributeNames"] = {f"#a{i}": name for i, name in enumerate(names)}
+        links = []
+        for item in self._query_all(**query):
+            link = from_dynamo(item)
+            if not with_fields:
+                link["fields_json"] = None
+            links.append(SubscriptionLink.from_item(link))
+        return links
 
     def put_links(self, links: Iterable[SubscriptionLink]) -> None:
         links = list(links)

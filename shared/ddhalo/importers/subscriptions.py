@@ -29,7 +29,7 @@ from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.errors import ConflictError, IntegrationError
 from ddhalo.halo.client import HaloClient, halo_id
-from ddhalo.models import Mapping, RunItem, SubscriptionLink, compact_json
+from ddhalo.models import LinkFieldsNotRead, Mapping, RunItem, SubscriptionLink, compact_json
 from ddhalo.runs import Upstreams
 from ddhalo.store import Store
 
@@ -124,7 +124,7 @@ def desired_fields(sub: Subscription, client_id: int, tenant_id: str) -> dict[st
 _RESULTS = {"create": "created", "update": "updated", "unchanged": "unchanged", "fail": "failed"}
 
 
-@dataclass
+@dataclass(slots=True)  # a plan holds one per subscription: tens of thousands
 class SubscriptionAction:
     action: Literal["create", "update", "unchanged", "fail"]
     customer_id: str
@@ -470,7 +470,7 @@ def read_scopes(
             else:
                 failures.append(_unattributed(bad.ref, bad.reason, bad.index + 1))
         del everything
-        for found in store.list_links():
+        for found in store.list_links(with_fields=False):  # plan_subscriptions reads them if needed
             links_by_customer[found.dicker_customer_id][found.subscription_id] = found
         linked = {lk.halo_licence_id for links in links_by_customer.values() for lk in links.values()}
         clients = {m.halo_client_id for m in mappings}
@@ -554,7 +554,14 @@ def plan_subscriptions(
     actions: list[SubscriptionAction] = []
     scopes.reverse()
     while scopes:  # popped as planned, so each customer's reads are freed as its actions are made
-        actions += plan_customer(scopes.pop())
+        scope = scopes.pop()
+        try:
+            actions += plan_customer(scope)
+        except LinkFieldsNotRead:
+            # Something changed or vanished: compare with what we wrote, read for this customer only.
+            links = store.list_links(scope.mapping.dicker_customer_id)
+            scope.links = {lk.subscription_id: lk for lk in links}
+            actions += plan_customer(scope)
     return actions, failures
 
 
