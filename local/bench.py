@@ -124,6 +124,7 @@ class JobReport:
     aws_time: dict[str, float] = field(default_factory=dict)  # seconds per AWS operation
     memory_top: list[tuple[str, str, float]] = field(default_factory=list)  # --trace-memory
     traced_peak_mb: float | None = None
+    timeline: list[tuple[str, float, float]] = field(default_factory=list)  # step, RSS MB, peak MB
     aws: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
@@ -427,6 +428,7 @@ class _Meter:
         self.aws_time: defaultdict[str, float] = defaultdict(float)
         self.memory_top: list[tuple[str, str, float]] = []
         self.traced_peak_mb: float | None = None
+        self.timeline: list[tuple[str, float, float]] = []
 
     @property
     def on(self) -> bool:
@@ -507,6 +509,40 @@ class _Meter:
             return meter.stats
 
         runs.Upstreams.stats = kept_stats  # type: ignore[method-assign, assignment]
+
+
+def _memory_timeline(meter: _Meter) -> None:
+    """The worker's RSS and peak RSS after each step of a subscription plan job (reading
+    /proc is cheap, so this is always on): which step sets the job's peak."""
+    from ddhalo import store
+    from ddhalo.dicker_data.client import DickerDataClient
+    from ddhalo.importers import subscriptions
+
+    def mark(step: str) -> None:
+        meter.timeline.append((step, _rss_kb("VmRSS") / 1024, _rss_kb("VmHWM") / 1024))
+
+    def after(owner: Any, name: str, step: str) -> None:
+        original = getattr(owner, name)
+
+        def marked(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            if not meter.timeline or meter.timeline[-1][0] != step:  # one mark per run of a step
+                mark(step)
+            return result
+
+        setattr(owner, name, marked)
+
+    after(DickerDataClient, "get_subscriptions", "Dicker Data subscriptions parsed")
+    after(store.Store, "list_links", "links read")
+    after(subscriptions, "read_scopes", "Halo licences read (all inputs)")
+    after(subscriptions, "plan_subscriptions", "planned")
+    after(subscriptions, "apply_subscriptions", "unchanged items made")
+    after(store.Store, "put_payload", "write chunks stored")
+    after(store.Store, "record_chunk", "items written")
+    import ddhalo.jobs
+
+    vars(ddhalo.jobs)["plan_subscriptions"] = subscriptions.plan_subscriptions  # imported by name there
+    vars(ddhalo.jobs)["apply_subscriptions"] = subscriptions.apply_subscriptions
 
 
 def _trace_subscription_plan(meter: _Meter, top: int = 8) -> None:
@@ -595,6 +631,7 @@ def _worker_main(
     meter = _Meter()
     meter.always = True
     meter.install()
+    _memory_timeline(meter)
     if trace_memory:
         _trace_subscription_plan(meter)
     functions = load_template(template).functions
@@ -629,6 +666,7 @@ def _worker_main(
             aws_time=dict(meter.aws_time),
             memory_top=meter.memory_top,
             traced_peak_mb=meter.traced_peak_mb,
+            timeline=meter.timeline,
             aws=dict(meter.aws),
             error=error,
         )
@@ -1500,6 +1538,31 @@ def report(
             real_rows,
         )
     )
+    planned = [
+        (s, sync, j)
+        for s in sizes
+        for sync in (s.first, s.resync)
+        for j in sync.jobs
+        if j.phase == "plan-subscriptions" and j.timeline
+    ]
+    if planned:
+        out += ["", "The subscription plan job's memory, step by step (worker RSS and peak RSS so far, MB)"]
+        out.append(
+            table(
+                ["customers", "sync", "after", "RSS MB", "peak MB"],
+                [
+                    [
+                        f"{s.customers:,}",
+                        "first" if sync is s.first else "re-sync",
+                        step,
+                        _f(rss, 0),
+                        _f(peak, 0),
+                    ]
+                    for s, sync, j in planned
+                    for step, rss, peak in j.timeline
+                ],
+            )
+        )
     traced = [(s, sync, j) for s in sizes for sync in (s.first, s.resync) for j in sync.jobs if j.memory_top]
     if traced:
         out += [

@@ -190,11 +190,16 @@ def _never_sent(exc: requests.exceptions.RequestException) -> bool:
     )
 
 
-def json_body(response: requests.Response, system: str, what: str) -> Any:
+def json_body(
+    response: requests.Response,
+    system: str,
+    what: str,
+    object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+) -> Any:
     """Decode a JSON answer or raise a readable error (HTML error pages, truncated bodies...)."""
     try:
         # From the bytes: response.json() would first copy a large answer into a str.
-        return json.loads(response.content)
+        return json.loads(response.content, object_pairs_hook=object_pairs_hook)
     except ValueError as exc:
         raise UpstreamError(
             f"{system} answered {what} with something that is not JSON: {describe_body(response)}",

@@ -115,3 +115,30 @@ def test_hostile_rows_fail_alone(dd_client, dicker_data_fake):
     parsed = dd_client.get_subscriptions()
     assert len(parsed.items) == len(dicker_data_fake.subscriptions) - 2
     assert len(parsed.invalid) == 2
+
+
+def test_a_row_nested_in_a_field_is_refused_not_stringified(dd_client, dicker_data_fake):
+    """Rows become records while the answer is decoded; an object that looks like a row inside
+    another row's field is still a JSON object there, and refused."""
+    nested = {"SubscriptionId": "inner", "Status": "ACTIVE"}
+    dicker_data_fake.add_subscription({"SubscriptionId": "outer", "StockDescription": nested})
+    parsed = dd_client.get_subscriptions()
+    (bad,) = parsed.invalid
+    assert bad.ref == "outer" and "expected text" in bad.reason
+    assert not [s for s in parsed.items if s.subscription_id in ("inner", "outer")]
+
+
+def test_out_holding_one_row_is_that_row(dd_client, dicker_data_fake, monkeypatch):
+    from local.fakes._server import json_response
+
+    row = dict(dicker_data_fake.subscriptions[0])
+    real = dicker_data_fake.handle
+
+    def one_row(request):
+        if request.path.endswith("GetSubscriptionDetails"):
+            return json_response(200, {"Out": row, "Status": "OK"})
+        return real(request)
+
+    monkeypatch.setattr(dicker_data_fake, "handle", one_row)
+    parsed = dd_client.get_subscriptions()
+    assert [s.subscription_id for s in parsed.items] == [row["SubscriptionId"]] and not parsed.invalid

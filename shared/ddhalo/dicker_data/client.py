@@ -127,14 +127,22 @@ class DickerDataClient:
         }
 
     # -- calls ----------------------------------------------------------------------------
-    def _call(self, path: str, payload: dict[str, Any], *, null_is_empty: bool = True) -> list[Any]:
-        """POST with the key; on 401/403 or an expired-key message, re-key once and retry."""
+    def _call(
+        self,
+        path: str,
+        payload: dict[str, Any],
+        *,
+        null_is_empty: bool = True,
+        row_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+    ) -> list[Any]:
+        """POST with the key; on 401/403 or an expired-key message, re-key once and retry.
+        ``row_hook`` (a JSON ``object_pairs_hook``) may turn rows into records while decoding."""
         for attempt in (1, 2):
             sent: list[str] = []
             response = self.transport.send(
                 "POST", path, json={"In": payload}, headers=partial(self._headers, sent)
             )
-            body = json_body(response, SYSTEM, path) if response.status_code < 400 else None
+            body = json_body(response, SYSTEM, path, row_hook) if response.status_code < 400 else None
             if response.status_code in (401, 403) or _is_key_error(body):
                 if attempt == 1:
                     for key in sent:
@@ -164,7 +172,12 @@ class DickerDataClient:
         if subscription_id:
             payload["SubscriptionId"] = subscription_id
         # "No list at all" must not read as "every subscription is gone" (that deactivates licences).
-        rows = self._call("Subscriptions/GetSubscriptionDetails", payload, null_is_empty=False)
+        rows = self._call(
+            "Subscriptions/GetSubscriptionDetails",
+            payload,
+            null_is_empty=False,
+            row_hook=_building(Subscription.from_api, ("SubscriptionId", "SubscriptionID")),
+        )
         return _parse(rows, Subscription, "SubscriptionId", Subscription.from_api)
 
     def _raise_for_status(self, response: Any, what: str) -> None:
@@ -222,7 +235,7 @@ def _out(body: Any, path: str, null_is_empty: bool = True) -> list[Any]:
             return []
         if isinstance(out, list):
             return out
-        if isinstance(out, dict):
+        if isinstance(out, dict | Subscription | _Unread):  # one row, not in a list
             return [out]
     raise UpstreamError(
         f"Dicker Data answered {path} with an unexpected shape (no 'Out' list).",
@@ -231,22 +244,60 @@ def _out(body: Any, path: str, null_is_empty: bool = True) -> list[Any]:
     )
 
 
+@dataclass(slots=True)
+class _Unread:
+    """A row the decoder could not make a record of, kept until ``_parse`` reports it."""
+
+    row: dict[str, Any]
+    error: Exception
+
+
+_ROW_ERRORS = (ValidationError, ValueError, TypeError, ArithmeticError)
+
+
+def _building(
+    build: Callable[[dict[str, Any]], Any], keys: tuple[str, ...]
+) -> Callable[[list[tuple[str, Any]]], Any]:
+    """A JSON ``object_pairs_hook`` making each row (an object with one of ``keys``) its record as
+    soon as it is decoded: a 50,000-row answer never exists as 50,000 dicts at once."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> Any:
+        row = dict(pairs)
+        if not any(key in row for key in keys):
+            return row
+        try:
+            return build(row)
+        except _ROW_ERRORS as exc:
+            return _Unread(row, exc)
+
+    return hook
+
+
 def _parse(rows: list[Any], model: type[T], key: str, build: Callable[[dict[str, Any]], T]) -> Parsed[T]:
     parsed: Parsed[T] = Parsed()
     for index, row in enumerate(rows):
         rows[index] = None  # consumed: each decoded row is freed as its record is made
-        if not isinstance(row, dict):
+        if isinstance(row, model):  # made while decoding
+            parsed.items.append(row)
+            continue
+        error: Exception | None = None
+        if isinstance(row, _Unread):
+            error, row = row.error, row.row
+        elif not isinstance(row, dict):
             parsed.invalid.append(
                 InvalidRecord(f"#{index}", f"not a JSON object: {type(row).__name__}", index)
             )
             continue
-        try:
-            parsed.items.append(build(row))
-        except (ValidationError, ValueError, TypeError, ArithmeticError) as exc:
+        else:
+            try:
+                parsed.items.append(build(row))
+            except _ROW_ERRORS as exc:
+                error = exc
+        if error is not None:
             parsed.invalid.append(
                 InvalidRecord(
                     _text(row.get(key))[:100] or f"#{index}",
-                    f"unreadable {model.__name__}: {_first_error(exc)}",
+                    f"unreadable {model.__name__}: {_first_error(error)}",
                     index,
                     _text(row.get("TenantId")),
                     _text(
