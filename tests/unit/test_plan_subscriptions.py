@@ -1,5 +1,9 @@
 """The subscription plan is pure: its rules checked without I/O."""
 
+import dataclasses
+
+import pytest
+
 from ddhalo.dicker_data.client import InvalidRecord, Parsed
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.importers.subscriptions import (
@@ -11,7 +15,7 @@ from ddhalo.importers.subscriptions import (
     marker_of,
     plan_customer,
 )
-from ddhalo.models import Mapping, SubscriptionLink, compact_json
+from ddhalo.models import LinkFieldsNotRead, Mapping, SubscriptionLink, compact_json
 
 MAPPING = Mapping(dicker_customer_id="t1", halo_client_id=7, source="manual")
 
@@ -96,6 +100,20 @@ def test_vanished_subscription_is_made_inactive_once():
     inactive = {**licence_for(s, 50), "is_active": False, "status": GONE_STATUS}
     (again,) = plan_customer(scope([], [inactive], [link_for(s, 50)]))
     assert again.action == "unchanged"
+
+
+def test_links_read_without_fields_are_only_asked_for_them_when_something_changed():
+    """A bulk read leaves out what each link wrote; the plan needs it only for a change or a
+    subscription that just vanished, never for one made inactive by an earlier run."""
+    s, gone = sub("a"), sub("b")
+    light = [dataclasses.replace(link_for(x, n), fields_json=None) for x, n in ((s, 50), (gone, 51))]
+    inactive = {**licence_for(gone, 51), "is_active": False, "status": GONE_STATUS}
+    actions = plan_customer(scope([s], [licence_for(s, 50), inactive], light))
+    assert [a.action for a in actions] == ["unchanged", "unchanged"]
+    with pytest.raises(LinkFieldsNotRead):  # a's quantity changed
+        plan_customer(scope([sub("a", ConfirmedQuantity=9)], [licence_for(s, 50), inactive], light))
+    with pytest.raises(LinkFieldsNotRead):  # b vanished just now
+        plan_customer(scope([s], [licence_for(s, 50), licence_for(gone, 51)], light))
 
 
 def test_addon_points_at_its_base_licence():

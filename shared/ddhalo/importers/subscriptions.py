@@ -320,19 +320,17 @@ def _plan_gone(
     licence = licences.get(licence_id)
     if licence is None:
         return []
-    name = str(licence.get("name") or "")
-    fields = {**(link.fields if link else {}), "is_active": False, "status": GONE_STATUS}
     action = SubscriptionAction(
         "unchanged",
         customer_id,
         sub_id,
-        name,
+        str(licence.get("name") or ""),
         halo_id=licence_id,
-        fields=fields,
         reason="No longer in Dicker Data's answer: kept in Halo as inactive.",
     )
     if licence.get("is_active") is False and str(licence.get("status") or "") == GONE_STATUS:
-        return [action]
+        return [action]  # made inactive by an earlier run: nothing to write, no need of the link's fields
+    action.fields = {**(link.fields if link else {}), "is_active": False, "status": GONE_STATUS}
     action.action = "update"
     action.changes = ["is_active", "status"]
     action.patch = {"id": licence_id, "is_active": False, "status": GONE_STATUS}
