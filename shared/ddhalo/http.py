@@ -7,6 +7,7 @@ call counting and turning upstream error bodies into one readable sentence.
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import random
 import re
@@ -38,6 +39,12 @@ class TokenCache:
     def __init__(self) -> None:
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
+
+    @staticmethod
+    def key(*parts: str, secret: str) -> str:
+        """Who asked: the secret is part of it (hashed), so a changed secret is tried, not answered
+        from the cache."""
+        return "\n".join([*parts, hashlib.sha256(secret.encode()).hexdigest()])
 
     def get(self, key: str, now: float, margin: float) -> str | None:
         """The cached token, unless it expires within ``margin`` seconds."""

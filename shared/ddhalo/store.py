@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import time
 import zlib
@@ -254,7 +255,7 @@ class Store:
             condition = condition & Key("sk").begins_with(f"{dicker_customer_id}#")
         query: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
         if not with_fields:
-            names = ("dicker_customer_id", "subscription_id", "halo_licence_id", "content_hash", "updated_at")
+            names = [f.name for f in dataclasses.fields(SubscriptionLink) if f.name != "fields_json"]
             query["ProjectionExpression"] = ", ".join(f"#a{i}" for i in range(len(names)))
             query["ExpressionAttributeNames"] = {f"#a{i}": name for i, name in enumerate(names)}
         links = []

@@ -28,7 +28,7 @@ from ddhalo.redact import RedactingFormatter
 from ddhalo.runs import Dispatcher, Runner
 from ddhalo.schedule import ScheduleControl
 from ddhalo.secrets import SecretStore
-from ddhalo.store import Store
+from ddhalo.store import RUN_RETENTION_DAYS, Store
 
 logger = Logger(logger_formatter=RedactingFormatter())
 tracer = Tracer()
@@ -155,7 +155,8 @@ class Services:
 def services() -> Services:
     """Built once per container from the environment the template sets."""
     store = Store(
-        os.environ["TABLE_NAME"], run_retention_days=int(os.environ.get("RUN_RETENTION_DAYS", "90"))
+        os.environ["TABLE_NAME"],
+        run_retention_days=int(os.environ.get("RUN_RETENTION_DAYS", RUN_RETENTION_DAYS)),
     )
     secrets = SecretStore(os.environ["SECRET_ID"])
     return Services(

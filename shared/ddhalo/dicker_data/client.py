@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -65,10 +64,7 @@ class DickerDataClient:
         self._access_token = access_token
         self._clock = clock
         self._keys = keys or TokenCache()
-        # The token is part of the key (hashed) so a changed token is tried, not a cached key.
-        self._cache_key = "\n".join(
-            [transport.base_url, account_code, hashlib.sha256(access_token.encode()).hexdigest()]
-        )
+        self._cache_key = TokenCache.key(transport.base_url, account_code, secret=access_token)
         self.key_requests = 0
 
     @property

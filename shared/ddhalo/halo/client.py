@@ -6,7 +6,6 @@ what is Halo's own: the token, list shapes, and splitting a rejected batch to fi
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -82,16 +81,7 @@ class HaloClient:
         self.page_size = page_size
         self.write_batch = write_batch
         self._tokens = tokens or TokenCache()
-        # The secret is part of the key (hashed) so a changed secret is tried, not a cached token.
-        self._token_key = "\n".join(
-            [
-                self.auth_url,
-                tenant or "",
-                client_id,
-                scope,
-                hashlib.sha256(client_secret.encode()).hexdigest(),
-            ]
-        )
+        self._token_key = TokenCache.key(self.auth_url, tenant or "", client_id, scope, secret=client_secret)
         self.token_requests = 0
 
     # -- auth -----------------------------------------------------------------------------
