@@ -511,6 +511,23 @@ class _Meter:
         runs.Upstreams.stats = kept_stats  # type: ignore[method-assign, assignment]
 
 
+def _run_after(owner: Any, name: str, then: Callable[[], None]) -> None:
+    """Wrap ``owner.name`` so ``then()`` runs after each call; where ``ddhalo.jobs`` imported it by
+    name, it gets the wrapper too."""
+    import ddhalo.jobs
+
+    original = getattr(owner, name)
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        then()
+        return result
+
+    setattr(owner, name, wrapped)
+    if vars(ddhalo.jobs).get(name) is original:
+        vars(ddhalo.jobs)[name] = wrapped
+
+
 def _memory_timeline(meter: _Meter) -> None:
     """The worker's RSS and peak RSS after each step of a subscription plan job (reading
     /proc is cheap, so this is always on): which step sets the job's peak."""
@@ -518,31 +535,20 @@ def _memory_timeline(meter: _Meter) -> None:
     from ddhalo.dicker_data.client import DickerDataClient
     from ddhalo.importers import subscriptions
 
-    def mark(step: str) -> None:
-        meter.timeline.append((step, _rss_kb("VmRSS") / 1024, _rss_kb("VmHWM") / 1024))
-
-    def after(owner: Any, name: str, step: str) -> None:
-        original = getattr(owner, name)
-
-        def marked(*args: Any, **kwargs: Any) -> Any:
-            result = original(*args, **kwargs)
+    def mark(step: str) -> Callable[[], None]:
+        def then() -> None:
             if not meter.timeline or meter.timeline[-1][0] != step:  # one mark per run of a step
-                mark(step)
-            return result
+                meter.timeline.append((step, _rss_kb("VmRSS") / 1024, _rss_kb("VmHWM") / 1024))
 
-        setattr(owner, name, marked)
+        return then
 
-    after(DickerDataClient, "get_subscriptions", "Dicker Data subscriptions parsed")
-    after(store.Store, "list_links", "links read")
-    after(subscriptions, "read_scopes", "Halo licences read (all inputs)")
-    after(subscriptions, "plan_subscriptions", "planned")
-    after(subscriptions, "apply_subscriptions", "unchanged items made")
-    after(store.Store, "put_payload", "write chunks stored")
-    after(store.Store, "record_chunk", "items written")
-    import ddhalo.jobs
-
-    vars(ddhalo.jobs)["plan_subscriptions"] = subscriptions.plan_subscriptions  # imported by name there
-    vars(ddhalo.jobs)["apply_subscriptions"] = subscriptions.apply_subscriptions
+    _run_after(DickerDataClient, "get_subscriptions", mark("Dicker Data subscriptions parsed"))
+    _run_after(store.Store, "list_links", mark("links read"))
+    _run_after(subscriptions, "read_scopes", mark("Halo licences read (all inputs)"))
+    _run_after(subscriptions, "plan_subscriptions", mark("planned"))
+    _run_after(subscriptions, "apply_subscriptions", mark("unchanged items made"))
+    _run_after(store.Store, "put_payload", mark("write chunks stored"))
+    _run_after(store.Store, "record_chunk", mark("items written"))
 
 
 def _trace_subscription_plan(meter: _Meter, top: int = 8) -> None:
@@ -565,19 +571,8 @@ def _trace_subscription_plan(meter: _Meter, top: int = 8) -> None:
         for where, mb in sorted(spent.items(), key=lambda kv: -kv[1])[:top]:
             meter.memory_top.append((moment, where, mb))
 
-    def after(name: str) -> None:
-        original = getattr(subscriptions, name)
-
-        def traced(*args: Any, **kwargs: Any) -> Any:
-            result = original(*args, **kwargs)
-            snapshot(f"after {name}")
-            return result
-
-        setattr(subscriptions, name, traced)
-
-    after("read_scopes")
-    after("plan_subscriptions")
-    vars(ddhalo.jobs)["plan_subscriptions"] = subscriptions.plan_subscriptions  # imported by name there
+    _run_after(subscriptions, "read_scopes", lambda: snapshot("after read_scopes"))
+    _run_after(subscriptions, "plan_subscriptions", lambda: snapshot("after plan_subscriptions"))
     plan = ddhalo.jobs.Pipeline._plan
 
     def traced_plan(self: Any, *args: Any, **kwargs: Any) -> Any:
