@@ -5,8 +5,9 @@ headers, keep-alive, timeouts and retries behave as against the real Dicker Data
 the same fakes serve pytest, the local dev runner and benchmarks.
 
 Every request goes through `FakeServer._serve`: it is recorded (`calls`, `requests`), delayed by
-`latency`, then either answered by a scripted or random fault or passed to the subclass's
-`handle`, which runs under one lock so the fake's data needs no further synchronisation.
+`latency`, then answered by the subclass's `admit` gatekeeping (rate limits, request checks),
+a scripted or random fault, or the subclass's `handle`; all run under one lock so the fake's
+data needs no further synchronisation.
 """
 
 from __future__ import annotations
@@ -323,8 +324,9 @@ class FakeServer:
     ) -> None:
         """Answer the next `n` matching requests with `status` instead of handling them.
 
-        Without `body` the answer is the API's usual error for that status (a 429 then carries
-        `Retry-After: 1`); with `body` it is exactly `body` + `headers`. `paths` limits the
+        Without `body` the answer is the API's usual error for that status (`error_response`:
+        whether a 429 carries `Retry-After` is the API's own habit); with `body` it is exactly
+        `body` + `headers`. `paths` limits the
         fault to path prefixes; `data_only` to the data calls (not authentication).
         """
         if body is None:
@@ -396,6 +398,12 @@ class FakeServer:
 
     # -- request pipeline ------------------------------------------------------------------
 
+    def admit(self, request: Request) -> Response | None:
+        """Gatekeeping the real API applies to every request reaching it, before injected
+        faults and `handle` (rate limits, request checks); None lets the request through.
+        Called with `lock` held; the base admits everything."""
+        return None
+
     def handle(self, request: Request) -> Response:
         """Answer one request; called with `lock` held. Implemented by each fake."""
         raise NotImplementedError
@@ -409,9 +417,11 @@ class FakeServer:
             self.request_headers.append(headers)
             hang = self._take(self._hangs, request.path)
             response = None
-            if hang is None or hang.apply:
-                scripted = self._take(self._failures, request.path)
-                response = scripted.response if scripted else self._random_fault(request.path)
+            if hang is None or hang.apply:  # a lost request (apply=False) never reached the API
+                response = self.admit(request)
+                if response is None:
+                    scripted = self._take(self._failures, request.path)
+                    response = scripted.response if scripted else self._random_fault(request.path)
         if self.latency > 0:
             self._stopping.wait(self.latency)
         if hang is not None and not hang.apply:

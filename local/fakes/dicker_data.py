@@ -26,6 +26,7 @@ from ._server import (
 
 Record = dict[str, Any]
 DenyStyle = Literal["status", "http401"]
+EmptyOut = Literal["list", "null", "missing"]
 
 API_VERSION = "1.0"
 INVALID_KEY_MESSAGE = "Access key is invalid or has expired"
@@ -141,6 +142,11 @@ class DickerDataFake(FakeServer):
 
     `deny_style` picks how a wrong token/account code is refused: `"status"` (200 with
     `"Status": "DENIED"`) or `"http401"` (401), as clients must cope with both.
+
+    Real deployments differ where public clients disagree, so tolerance tests can pick:
+    `grant_status` is the `Status` of a granted access key (`"GRANTED"`; other words are seen,
+    None leaves the field out), and `empty_out` how an answer with no rows is shaped:
+    `"list"` (`{"Out": []}`), `"null"` (`{"Out": null}`) or `"missing"` (`{}`).
     """
 
     data_paths = ("/api/Subscriptions/",)
@@ -155,16 +161,22 @@ class DickerDataFake(FakeServer):
         deny_style: DenyStyle = "status",
         seed: int = 0,
         *,
+        grant_status: str | None = "GRANTED",
+        empty_out: EmptyOut = "list",
         port: int = 0,
         host: str = "127.0.0.1",
     ) -> None:
         if deny_style not in ("status", "http401"):
             raise ValueError(f"deny_style must be 'status' or 'http401', not {deny_style!r}")
+        if empty_out not in ("list", "null", "missing"):
+            raise ValueError(f"empty_out must be 'list', 'null' or 'missing', not {empty_out!r}")
         super().__init__(port=port, host=host, seed=seed)
         self.account_code = account_code
         self.access_token = access_token
         self.key_ttl = key_ttl
         self.deny_style: DenyStyle = deny_style
+        self.grant_status = grant_status
+        self.empty_out: EmptyOut = empty_out
         #: Granted access keys → expiry (epoch seconds).
         self.keys: dict[str, float] = {}
         #: Calls to AccessKeyRequest (granted or not).
@@ -326,17 +338,17 @@ class DickerDataFake(FakeServer):
         key = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         self.keys[key] = time.time() + self.key_ttl
-        return json_response(
-            200,
-            {
-                "TransactionID": transaction_id,
-                "AccessKey": key,
-                "CreationDateTime": _iso(now),
-                "ExpireDateTime": _iso(now + timedelta(seconds=self.key_ttl)),
-                "Status": "GRANTED",
-                "Message": "Access key granted",
-            },
-        )
+        granted: Record = {
+            "TransactionID": transaction_id,
+            "AccessKey": key,
+            "CreationDateTime": _iso(now),
+            "ExpireDateTime": _iso(now + timedelta(seconds=self.key_ttl)),
+            "Status": self.grant_status,
+            "Message": "Access key granted",
+        }
+        if self.grant_status is None:
+            del granted["Status"]
+        return json_response(200, granted)
 
     def _authorize(self, request: Request) -> None:
         scheme, _, key = (request.header("Authorization") or "").strip().partition(" ")
@@ -363,16 +375,22 @@ class DickerDataFake(FakeServer):
             raise self._bad_request("Invalid request", "In.SubscriptionType is required.")
         return inner
 
+    def _out(self, rows: list[Record]) -> Response:
+        """`{"Out": rows}`; with no rows, shaped as `empty_out` says."""
+        if rows or self.empty_out == "list":
+            return json_response(200, {"Out": rows})
+        return json_response(200, {"Out": None} if self.empty_out == "null" else {})
+
     def _get_tenant(self, inner: Record) -> Response:
         if str(inner["SubscriptionType"]).strip().upper() != "CSP":
-            return json_response(200, {"Out": []})
+            return self._out([])
         tenant_id = inner.get("TenantID")
         out = self._tenant_by_id.lookup(self._tenants, tenant_id) if tenant_id else list(self._tenants)
-        return json_response(200, {"Out": out})
+        return self._out(out)
 
     def _get_subscription_details(self, inner: Record) -> Response:
         if str(inner["SubscriptionType"]).strip().upper() != "CSP":
-            return json_response(200, {"Out": []})
+            return self._out([])
         tenant_id, subscription_id = inner.get("TenantID"), inner.get("SubscriptionId")
         if subscription_id:
             out = self._subs_by_id.lookup(self._subscriptions, subscription_id)
@@ -382,4 +400,4 @@ class DickerDataFake(FakeServer):
             out = self._subs_by_tenant.lookup(self._subscriptions, tenant_id)
         else:
             out = list(self._subscriptions)
-        return json_response(200, {"Out": out})
+        return self._out(out)

@@ -1,9 +1,16 @@
 """Fake of the HaloPSA API: OAuth2 client credentials, Client/Site/TopLevel/SoftwareLicence.
 
 Models the documented behaviour the project relies on (docs/spec "Halo API" and
-HALO_FIELDS.md): paged lists with filters, array writes that create or partially update,
-whole-batch validation, scopes, a rolling-window rate limit with `Retry-After`, and Halo's
-assorted error bodies (`{"ClassName","Message"}`, `{"Message"}`, `{"error"}`, plain text).
+HALO_FIELDS.md), as strictly as real hosted Halo, because a kinder fake hides real bugs:
+
+- every API request is checked against Halo's published OpenAPI document (`halo_openapi`); a
+  non-conforming one answers 400 and is kept in `violations`;
+- paged lists serve at most `max_page_size` (100, as hosted Halo) records per page whatever
+  `page_size` asks, with filters; array writes create or partially update, validated per batch;
+- scopes; a rolling-window rate limit and `saturate` (another integration filling the shared
+  window), whose 429s carry no `Retry-After` (hosted Halo sends none) unless `retry_after`;
+- Halo's assorted error bodies (`{"ClassName","Message"}`, `{"Message"}`, `{"error"}`, text).
+
 Nothing is ever deleted: DELETE answers 405.
 """
 
@@ -18,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from . import halo_openapi
 from ._server import (
     FakeServer,
     HttpError,
@@ -32,7 +40,9 @@ TopLevelStyle = Literal["keyed", "bare"]
 
 DENIED = {"Message": "Authorization has been denied for this request."}
 INSUFFICIENT_SCOPE = "Insufficient scope to access this resource"
-MAX_PAGE_SIZE = 1000
+TOO_MANY_REQUESTS = {"ClassName": "TooManyRequests", "Message": "Rate limit exceeded"}
+#: Records per page hosted Halo serves at most, whatever `page_size` asks.
+MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 ADDRESS_LINES = ("line1", "line2", "line3", "line4", "postcode")
 
@@ -187,10 +197,15 @@ class HaloFake(FakeServer):
     """Fake HaloPSA: `api_url` = `http://127.0.0.1:<port>/api`, `auth_url` = `.../auth`.
 
     `rate_limit=N` answers 429 past N API requests per rolling `rate_window` seconds (hosted
-    Halo: 300 per 5 minutes). `toplevel_style` picks the TopLevel list shape (its key is
-    unconfirmed): `"keyed"` (`{"record_count","tree"}`) or `"bare"` (a JSON array).
-    `single_post_returns_object` answers a one-element write with an object, as some Halo
-    versions do.
+    Halo: 300 per 5 minutes); `saturate(seconds)` answers 429 to every API request for a
+    while. Hosted Halo's 429s carry no `Retry-After`; `retry_after=True` adds one (the
+    rolling window's: seconds until a slot frees; injected faults: "1").
+    `max_page_size` caps the records of a list page (hosted Halo: 100).
+    `check_openapi` (default on) checks every API request against Halo's OpenAPI document:
+    a non-conforming one answers 400 and its problems go to `violations`.
+    `toplevel_style` picks the TopLevel list shape (its key is unconfirmed): `"keyed"`
+    (`{"record_count","tree"}`) or `"bare"` (a JSON array). `single_post_returns_object`
+    answers a one-element write with an object, as some Halo versions do.
     """
 
     data_paths = ("/api/Client", "/api/Site", "/api/TopLevel", "/api/SoftwareLicence")
@@ -213,11 +228,16 @@ class HaloFake(FakeServer):
         single_post_returns_object: bool = False,
         seed: int = 0,
         *,
+        max_page_size: int = MAX_PAGE_SIZE,
+        retry_after: bool = False,
+        check_openapi: bool = True,
         port: int = 0,
         host: str = "127.0.0.1",
     ) -> None:
         if toplevel_style not in ("keyed", "bare"):
             raise ValueError(f"toplevel_style must be 'keyed' or 'bare', not {toplevel_style!r}")
+        if max_page_size < 1:
+            raise ValueError(f"max_page_size must be at least 1, not {max_page_size!r}")
         super().__init__(port=port, host=host, seed=seed)
         self.client_id = client_id
         self.client_secret = client_secret
@@ -228,6 +248,13 @@ class HaloFake(FakeServer):
         self.rate_window = rate_window
         self.toplevel_style: TopLevelStyle = toplevel_style
         self.single_post_returns_object = single_post_returns_object
+        self.max_page_size = max_page_size
+        self.retry_after = retry_after
+        self.check_openapi = check_openapi
+        #: "METHOD /path: problem" for each way an API request did not match Halo's OpenAPI
+        #: document, even when it was throttled; `reset_calls` keeps them, and the pytest
+        #: fixture fails the test on any.
+        self.violations: list[str] = []
         #: Granted access tokens.
         self.tokens: dict[str, Token] = {}
         #: Calls to POST /auth/token (granted or not).
@@ -238,6 +265,7 @@ class HaloFake(FakeServer):
         self.updated = 0
         self.clients = self.sites = self.toplevels = self.licences = {}
         self._hits: deque[float] = deque()
+        self._saturated_until = 0.0
         self._azure_ids = itertools.count(1)
 
     # -- urls ------------------------------------------------------------------------------
@@ -264,6 +292,13 @@ class HaloFake(FakeServer):
         """Revoke every access token, to simulate expiry in the middle of a run."""
         with self.lock:
             self.tokens.clear()
+
+    def saturate(self, seconds: float) -> None:
+        """Keep the shared rate-limit window full for `seconds`, as another integration of the
+        same MSP can: every API request (not `/auth/token`) arriving meanwhile answers 429.
+        `saturate(0)` ends it at once."""
+        with self.lock:
+            self._saturated_until = time.monotonic() + max(seconds, 0.0)
 
     # -- seeding helpers -------------------------------------------------------------------
 
@@ -308,17 +343,50 @@ class HaloFake(FakeServer):
     def error_response(self, status: int, message: str | None = None) -> Response:
         """Halo's error shapes, which vary by status."""
         if status == 429:
-            return json_response(
-                429,
-                {"ClassName": "TooManyRequests", "Message": message or "Rate limit exceeded"},
-                {"Retry-After": "1"},
-            )
+            return self._too_many(1, message)
         if status == 401:
             return json_response(401, DENIED)
         if status == 403:
             return text_response(403, message or INSUFFICIENT_SCOPE)
         return json_response(
             status, {"ClassName": "Exception", "Message": message or "An error has occurred."}
+        )
+
+    def _too_many(self, seconds: float, message: str | None = None) -> Response:
+        """Halo's 429; `Retry-After` only when configured (hosted Halo sends none)."""
+        headers = {"Retry-After": str(max(1, math.ceil(seconds)))} if self.retry_after else {}
+        return json_response(
+            429, {**TOO_MANY_REQUESTS, "Message": message or TOO_MANY_REQUESTS["Message"]}, headers
+        )
+
+    @staticmethod
+    def _is_api(request: Request) -> bool:
+        low = request.path.lower()
+        return low == "/api" or low.startswith("/api/")
+
+    def admit(self, request: Request) -> Response | None:
+        """Before faults and handling, as at Halo's edge: check the request against the API
+        document (recording violations), then throttle, then refuse a non-conforming one."""
+        if not self._is_api(request):
+            return None  # /auth/token: Halo's OAuth server, validated by `_token`
+        problems = self._openapi_problems(request) if self.check_openapi else []
+        self.violations += [f"{request.method} {request.path}: {p}" for p in problems]
+        throttled = self._check_rate()
+        if throttled is not None:
+            return throttled
+        if problems:
+            return _invalid(f"Request does not match Halo's API document: {'; '.join(problems)}").response
+        return None
+
+    @staticmethod
+    def _openapi_problems(request: Request) -> list[str]:
+        """The raw request as sent (bytes and Content-Type), so no lenient parsing hides a fault."""
+        return halo_openapi.check_request(
+            request.method,
+            request.path,
+            request.query,
+            content_type=request.header("Content-Type"),
+            body=request.raw,
         )
 
     def handle(self, request: Request) -> Response:
@@ -329,7 +397,6 @@ class HaloFake(FakeServer):
             return self._token(request)
         if not low.startswith("/api/"):
             raise HttpError(self._not_found())
-        self._check_rate()
         if low == "/api/authinfo":
             self._require(request, "GET")
             return json_response(200, {"auth_url": self.auth_url})
@@ -365,24 +432,21 @@ class HaloFake(FakeServer):
                 )
             )
 
-    def _check_rate(self) -> None:
-        """Rolling-window limit over API requests (the token endpoint is not counted)."""
-        if self.rate_limit is None:
-            return
+    def _check_rate(self) -> Response | None:
+        """The 429 for a saturated window or past the rolling-window limit, else None (and the
+        request takes a slot). Only API requests count: the token endpoint is never limited."""
         now = time.monotonic()
+        if now < self._saturated_until:
+            return self._too_many(self._saturated_until - now)
+        if self.rate_limit is None:
+            return None
         hits = self._hits
         while hits and hits[0] <= now - self.rate_window:
             hits.popleft()
         if len(hits) >= self.rate_limit:
-            retry_after = max(1, math.ceil(hits[0] + self.rate_window - now))
-            raise HttpError(
-                json_response(
-                    429,
-                    {"ClassName": "TooManyRequests", "Message": "Rate limit exceeded"},
-                    {"Retry-After": str(retry_after)},
-                )
-            )
+            return self._too_many(hits[0] + self.rate_window - now)
         hits.append(now)
+        return None
 
     # -- auth ------------------------------------------------------------------------------
 
@@ -508,9 +572,9 @@ class HaloFake(FakeServer):
         total = len(ids)
         paged = request.flag("pageinate")
         page_no = page_size = 0
-        if paged:
+        if paged:  # `page_size` answers what each page really holds, not what was asked
             page_size = self._int_param(request, "page_size") or DEFAULT_PAGE_SIZE
-            page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
+            page_size = min(max(page_size, 1), self.max_page_size)
             page_no = max(self._int_param(request, "page_no") or 1, 1)
             ids = ids[(page_no - 1) * page_size : page_no * page_size]
         else:

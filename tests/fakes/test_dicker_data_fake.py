@@ -97,6 +97,25 @@ def test_deny_style_is_validated():
         DickerDataFake(deny_style="teapot")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("status", ["OK", "Success", ""])
+def test_grant_status_can_be_another_word(status):
+    with DickerDataFake(grant_status=status) as fake:
+        body = request_key(fake).json()
+        assert body["Status"] == status
+        assert body["AccessKey"] in fake.keys
+        assert call(fake, "GetTenant", {"SubscriptionType": "CSP"}, headers_for(fake)).status_code == 200
+
+
+def test_grant_status_none_leaves_the_field_out():
+    with DickerDataFake(grant_status=None) as fake:
+        body = request_key(fake).json()
+        assert "Status" not in body
+        assert set(body) == {"TransactionID", "AccessKey", "CreationDateTime", "ExpireDateTime", "Message"}
+        assert body["AccessKey"] in fake.keys
+        denied = request_key(fake, "wrong").json()  # a refusal still says why
+        assert denied["Status"] == "DENIED"
+
+
 def test_access_key_request_with_missing_fields_or_bad_json_is_400(dicker_data_fake):
     url = dicker_data_fake.base_url + "AccessKeyRequest"
     missing = requests.post(url, json={"AccessToken": "dd-test-token"}, timeout=5)
@@ -170,6 +189,30 @@ def test_other_subscription_types_answer_empty(dicker_data_fake):
     headers = headers_for(dicker_data_fake)
     for op in ("GetTenant", "GetSubscriptionDetails"):
         assert call(dicker_data_fake, op, {"SubscriptionType": "AZURE"}, headers).json() == {"Out": []}
+
+
+@pytest.mark.parametrize(
+    ("empty_out", "empty"), [("list", {"Out": []}), ("null", {"Out": None}), ("missing", {})]
+)
+def test_empty_out_shapes_answers_with_no_rows(empty_out, empty):
+    tenants, subscriptions = sample_dicker_data()
+    with DickerDataFake(tenants=tenants, subscriptions=subscriptions, empty_out=empty_out) as fake:
+        headers = headers_for(fake)
+        nobody = {"SubscriptionType": "CSP", "TenantID": "nope"}
+        for op in ("GetTenant", "GetSubscriptionDetails"):
+            resp = call(fake, op, nobody, headers)
+            assert resp.status_code == 200
+            assert resp.json() == empty
+            assert call(fake, op, {"SubscriptionType": "AZURE"}, headers).json() == empty
+        rows = call(fake, "GetSubscriptionDetails", {"SubscriptionType": "CSP", "TenantID": CONTOSO}, headers)
+        assert rows.json()["Out"]  # answers with rows keep their list
+        fake.subscriptions = []
+        assert call(fake, "GetSubscriptionDetails", {"SubscriptionType": "CSP"}, headers).json() == empty
+
+
+def test_empty_out_is_validated():
+    with pytest.raises(ValueError, match="empty_out"):
+        DickerDataFake(empty_out="nothing")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("op", ["GetTenant", "GetSubscriptionDetails"])

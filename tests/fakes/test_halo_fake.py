@@ -1,9 +1,11 @@
-"""HaloFake through real HTTP: OAuth, scopes, rate limit, lists, filters and array writes."""
+"""HaloFake through real HTTP: OAuth, scopes, rate limit, page cap, lists, filters, array writes
+and the check of every API request against Halo's OpenAPI document."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +13,8 @@ import requests
 
 from local.fakes import HaloFake
 from local.fakes.halo import Token
-from local.fakes.sample_data import generate_halo
+from local.fakes.sample_data import generate_halo, sample_halo
+from tests.fixtures.fakes import _fail_on_halo_violations
 
 
 def get_token(fake: HaloFake, scope: str | None = "all", **overrides: str) -> requests.Response:
@@ -142,26 +145,66 @@ def test_scopes_limit_what_a_token_may_do(halo_fake):
 # -- rate limit ----------------------------------------------------------------------------
 
 
-def test_rate_limit_answers_429_with_retry_after_and_frees_slots():
+def test_rate_limit_answers_429_without_retry_after_and_frees_slots():
     with HaloFake(rate_limit=3, rate_window=0.5) as fake:
         headers = auth(fake)  # the token call does not count
         assert [get(fake, "Client", headers).status_code for _ in range(3)] == [200] * 3
         limited = get(fake, "Client", headers)
         assert limited.status_code == 429
         assert limited.json() == {"ClassName": "TooManyRequests", "Message": "Rate limit exceeded"}
-        assert int(limited.headers["Retry-After"]) >= 1
+        assert "Retry-After" not in limited.headers  # hosted Halo sends none to public clients
         assert fake.throttled == 1
         assert get_token(fake).status_code == 200  # auth is never throttled
         time.sleep(0.55)
         assert get(fake, "Client", headers).status_code == 200
+        assert fake.violations == []
 
 
-def test_retry_after_counts_down_to_the_oldest_slot():
-    with HaloFake(rate_limit=1, rate_window=300) as fake:
+def test_retry_after_when_configured_counts_down_to_the_oldest_slot():
+    with HaloFake(rate_limit=1, rate_window=300, retry_after=True) as fake:
         headers = auth(fake)
         get(fake, "Client", headers)
         retry_after = int(get(fake, "Client", headers).headers["Retry-After"])
         assert 295 <= retry_after <= 300
+
+
+def test_saturate_fills_the_shared_window_for_a_while():
+    with HaloFake() as fake:
+        headers = auth(fake)
+        fake.saturate(0.4)
+        for path in ("Client", "Site", "SoftwareLicence", "authinfo"):
+            resp = get(fake, path, headers)
+            assert resp.status_code == 429
+            assert resp.json() == {"ClassName": "TooManyRequests", "Message": "Rate limit exceeded"}
+            assert "Retry-After" not in resp.headers
+        assert post(fake, "Client", [{"name": "Late"}], headers).status_code == 429
+        assert get_token(fake).status_code == 200  # the OAuth server is not throttled
+        assert fake.throttled == 5
+        assert fake.writes == 0
+        time.sleep(0.45)
+        assert get(fake, "Client", headers).status_code == 200
+        assert fake.throttled == 5
+
+
+def test_saturate_with_retry_after_and_saturate_zero_ends_it():
+    with HaloFake(retry_after=True) as fake:
+        headers = auth(fake)
+        fake.saturate(120)
+        resp = get(fake, "Client", headers)
+        assert resp.status_code == 429
+        assert 119 <= int(resp.headers["Retry-After"]) <= 120
+        fake.saturate(0)
+        assert get(fake, "Client", headers).status_code == 200
+        assert fake.throttled == 1
+
+
+def test_saturated_requests_take_no_slot_of_the_rolling_window():
+    with HaloFake(rate_limit=2, rate_window=300) as fake:
+        headers = auth(fake)
+        fake.saturate(0.2)
+        assert get(fake, "Client", headers).status_code == 429
+        time.sleep(0.25)
+        assert [get(fake, "Client", headers).status_code for _ in range(3)] == [200, 200, 429]
 
 
 # -- lists ---------------------------------------------------------------------------------
@@ -183,15 +226,40 @@ def test_client_list_pages_and_counts(halo_fake):
     assert unpaged["record_count"] == len(unpaged["clients"]) == 9
 
 
-def test_page_size_is_clamped_to_1000():
+def test_pages_hold_at_most_100_records_whatever_page_size_asks():
     with HaloFake() as fake:
+        generate_halo(fake, 717)
+        headers = auth(fake)
+        body = get(fake, "Client", headers, pageinate="true", page_size=1000).json()
+        assert body["page_size"] == 100  # what each page really holds, not what was asked
+        assert len(body["clients"]) == 100
+        assert body["record_count"] == 717
+        ids = [c["id"] for c in body["clients"]]
+        assert ids == sorted(ids)
+        read: list[int] = []
+        for page_no in range(1, 10):
+            page = get(fake, "Client", headers, pageinate="true", page_size=1000, page_no=page_no).json()
+            assert page["record_count"] == 717
+            read += [c["id"] for c in page["clients"]]
+        assert len(read) == len(set(read)) == 717
+        assert (
+            len(get(fake, "Client", headers, pageinate="true", page_size=100, page_no=8).json()["clients"])
+            == 17
+        )
+        small = get(fake, "Client", headers, pageinate="true", page_size=30).json()
+        assert (small["page_size"], len(small["clients"])) == (30, 30)
+        assert fake.violations == []
+
+
+def test_max_page_size_can_be_raised():
+    with HaloFake(max_page_size=1000) as fake:
         generate_halo(fake, 1100)
         body = get(fake, "Client", pageinate="true", page_size=5000).json()
         assert body["page_size"] == 1000
         assert len(body["clients"]) == 1000
         assert body["record_count"] == 1100
-        ids = [c["id"] for c in body["clients"]]
-        assert ids == sorted(ids)
+    with pytest.raises(ValueError, match="max_page_size"):
+        HaloFake(max_page_size=0)
 
 
 def test_records_are_sorted_by_id_even_when_inserted_out_of_order(halo_fake):
@@ -213,7 +281,14 @@ def test_client_filters(halo_fake):
     assert "Litware Inc" not in names(get(halo_fake, "Client", headers).json()["clients"])
     with_inactive = get(halo_fake, "Client", headers, includeinactive="true").json()
     assert with_inactive["record_count"] == 10
-    assert get(halo_fake, "Client", headers, toplevel_id="x").status_code == 400
+
+
+def test_the_fake_itself_refuses_a_malformed_integer_filter():
+    with HaloFake(check_openapi=False) as fake:  # past the document check, the fake's own 400
+        resp = get(fake, "Client", toplevel_id="x")
+        assert resp.status_code == 400
+        assert resp.json() == {"Message": "The request is invalid: toplevel_id='x'"}
+        assert fake.violations == []
 
 
 def test_azure_tenants_only_listed_on_request_but_always_on_get_by_id(halo_fake):
@@ -238,12 +313,19 @@ def test_get_by_id_and_404(halo_fake):
     assert get(halo_fake, "Client/1", headers).json()["name"] == "Contoso Pty Ltd"
     for path, entity in (
         ("Client/999", "Client"),
-        ("Site/abc", "Site"),
+        ("Site/0", "Site"),
         ("SoftwareLicence/7", "SoftwareLicence"),
     ):
         resp = get(halo_fake, path, headers)
         assert resp.status_code == 404
         assert resp.json() == {"Message": f"{entity} not found"}
+
+
+def test_a_non_numeric_id_is_404_past_the_document_check():
+    with HaloFake(check_openapi=False) as fake:
+        resp = get(fake, "Site/abc")
+        assert resp.status_code == 404
+        assert resp.json() == {"Message": "Site not found"}
 
 
 def test_sites_filter_and_show_flat_address_lines(halo_fake):
@@ -295,12 +377,22 @@ def test_toplevel_list_styles(style, keyed):
 # -- writes --------------------------------------------------------------------------------
 
 
-def test_write_must_be_an_array(halo_fake):
-    resp = post(halo_fake, "Client", {"name": "Single"})
-    assert resp.status_code == 400
-    assert resp.json()["Message"] == "Expected an array"
-    assert "ClassName" in resp.json()
-    assert post(halo_fake, "Client", [1]).status_code == 400
+def test_write_must_be_an_array():
+    with HaloFake(check_openapi=False) as fake:  # the fake's own handling of malformed input
+        resp = post(fake, "Client", {"name": "Single"})
+        assert resp.status_code == 400
+        assert resp.json()["Message"] == "Expected an array"
+        assert "ClassName" in resp.json()
+        assert post(fake, "Client", [1]).status_code == 400
+        bad_json = requests.post(
+            fake.api_url + "/Client",
+            data=b"[{",
+            headers={**auth(fake), "Content-Type": "application/json"},
+            timeout=5,
+        )
+        assert bad_json.status_code == 400
+        assert bad_json.json()["ClassName"] == "JsonReaderException"
+        assert fake.writes == 0
 
 
 def test_client_create_makes_main_site_and_drops_underscore_fields(halo_fake):
@@ -432,15 +524,20 @@ def test_single_post_can_answer_an_object():
         assert names(two) == ["A", "B"]
 
 
-def test_delete_is_not_allowed_and_unknown_paths_404(halo_fake):
+def test_delete_is_not_allowed(halo_fake):
     headers = auth(halo_fake)
-    resp = requests.delete(halo_fake.api_url + "/Client/1", headers=headers, timeout=5)
+    resp = requests.delete(halo_fake.api_url + "/Client/1", headers=headers, timeout=5)  # documented
     assert resp.status_code == 405
     assert 1 in halo_fake.clients
-    for path in ("Ticket", "Client/1/extra"):
-        missing = get(halo_fake, path, headers)
-        assert missing.status_code == 404
-        assert missing.json() == {"Message": "No HTTP resource was found that matches the request URI"}
+
+
+def test_unknown_paths_404_past_the_document_check():
+    with HaloFake(check_openapi=False) as fake:
+        headers = auth(fake)
+        for path in ("Ticket", "Client/1/extra"):
+            missing = get(fake, path, headers)
+            assert missing.status_code == 404
+            assert missing.json() == {"Message": "No HTTP resource was found that matches the request URI"}
 
 
 def test_concurrent_writes_get_unique_ids(halo_fake):
@@ -473,9 +570,25 @@ def test_scripted_and_random_faults_use_halo_shapes(halo_fake):
     halo_fake.error_rate_429 = 1.0
     throttled = get(halo_fake, "Client", headers)
     assert throttled.status_code == 429
-    assert throttled.headers["Retry-After"] == "1"
+    assert throttled.json() == {"ClassName": "TooManyRequests", "Message": "Rate limit exceeded"}
+    assert "Retry-After" not in throttled.headers
     assert halo_fake.throttled == 1
     assert halo_fake.calls["GET /api/Client"] == 2
+    halo_fake.error_rate_429 = 0.0
+    halo_fake.fail_next(1, 429)
+    scripted = get(halo_fake, "Client", headers)
+    assert scripted.status_code == 429
+    assert "Retry-After" not in scripted.headers
+
+
+def test_injected_429s_carry_retry_after_1_when_configured():
+    with HaloFake(retry_after=True) as fake:
+        headers = auth(fake)
+        fake.fail_next(1, 429)
+        assert get(fake, "Client", headers).headers["Retry-After"] == "1"
+        fake.error_rate_429 = 1.0
+        assert get(fake, "Client", headers).headers["Retry-After"] == "1"
+        assert fake.throttled == 2
 
 
 def test_helpers_validate_their_input(halo_fake):
@@ -484,6 +597,15 @@ def test_helpers_validate_their_input(halo_fake):
     with pytest.raises(ValueError, match="name"):
         halo_fake.add_client("")
     assert halo_fake.writes == 0  # seeding does not count as API writes
+
+
+def test_seeding_helpers_bypass_http_and_the_document_check(halo_fake):
+    client = halo_fake.add_client("Seeded", 1, website="https://seeded.example", x_test_marker=1)
+    halo_fake.add_site(client["id"], "Depot", delivery_address={"line1": "1 Depot Rd"})
+    halo_fake.add_licence(client["id"], "Seeded licence", count=3, distributor="Dicker Data")
+    assert halo_fake.requests == []
+    assert halo_fake.violations == []
+    assert get(halo_fake, f"Client/{client['id']}").json()["x_test_marker"] == 1
 
 
 def test_sample_halo_world(halo_fake):
@@ -507,3 +629,209 @@ def test_generate_halo_uses_given_names_then_generated_ones():
     assert time.monotonic() - started < 2
     assert [c["name"] for c in clients[:3]] == ["Alpha", "Beta", "Halo Client 00003"]
     assert len(fake.sites) == 5000
+
+
+# -- requests checked against Halo's OpenAPI document ------------------------------------
+
+
+@pytest.fixture
+def strict_fake() -> Iterator[HaloFake]:
+    """The sample world without the `halo_fake` teardown check: these tests send bad requests."""
+    with HaloFake() as fake:
+        sample_halo(fake)
+        yield fake
+
+
+def send(fake: HaloFake, method: str, path: str, **kwargs: Any) -> requests.Response:
+    kwargs.setdefault("headers", auth(fake))
+    return requests.request(method, f"{fake.api_url}/{path}", timeout=5, **kwargs)
+
+
+NON_CONFORMING = [
+    pytest.param("GET", "Ticket", {}, "path /Ticket is not in Halo's API document", id="unknown-path"),
+    pytest.param("GET", "Client/1/extra", {}, "path /Client/1/extra is not in", id="too-deep"),
+    pytest.param(
+        "PUT", "Client", {"json": [{"name": "X"}]}, "method PUT is not allowed on /Client", id="method"
+    ),
+    pytest.param("POST", "Client/1", {"json": [{"name": "X"}]}, "method POST is not allowed", id="post-one"),
+    pytest.param(
+        "GET",
+        "Client/1",
+        {"params": {"includeazuretenants": "true"}},
+        "query parameter 'includeazuretenants' is not declared for GET /Client/{id}",
+        id="list-flag-on-single-get",
+    ),
+    pytest.param(
+        "GET",
+        "SoftwareLicence",
+        {"params": {"lastupdatefromdate": "2025-01-01"}},
+        "query parameter 'lastupdatefromdate' is not declared for GET /SoftwareLicence",
+        id="undeclared-param",
+    ),
+    pytest.param(
+        "GET",
+        "Client",
+        {"params": {"toplevel_id": "x"}},
+        "toplevel_id='x' is not a valid int",
+        id="int-param",
+    ),
+    pytest.param(
+        "GET",
+        "Client",
+        {"params": {"includeinactive": "1"}},
+        "includeinactive='1' is not a valid bool",
+        id="bool",
+    ),
+    pytest.param("GET", "Site/abc", {}, "path parameter id='abc' is not a valid integer", id="path-id"),
+    pytest.param(
+        "POST",
+        "Client",
+        {"json": [{"name": "X", "azure_tenant_id": "t-1"}]},
+        "body[0]: 'azure_tenant_id' is not a property of Area",
+        id="undeclared-field",
+    ),
+    pytest.param(
+        "POST",
+        "Client",
+        {"json": [{"name": "X", "azure_tenants": [{"azure_tenant_id": "t-1", "tenant_domain": "x"}]}]},
+        "body[0].azure_tenants[0]: 'tenant_domain' is not a property of AreaAzureTenant",
+        id="nested-undeclared-field",
+    ),
+    pytest.param(
+        "POST",
+        "Site",
+        {"json": [{"client_id": 1, "name": "S", "delivery_address": {"line1": "a", "line5": "b"}}]},
+        "body[0].delivery_address: 'line5' is not a property of AddressStore",
+        id="address-field",
+    ),
+    pytest.param(
+        "POST",
+        "SoftwareLicence",
+        {"json": [{"client_id": "1", "name": "L"}]},
+        'body[0].client_id: expected integer, got string "1"',
+        id="wrong-json-type",
+    ),
+    pytest.param(
+        "POST",
+        "SoftwareLicence",
+        {"json": [{"client_id": 1, "name": "L", "count": True}]},
+        "body[0].count: expected integer, got boolean true",
+        id="bool-is-not-an-integer",
+    ),
+    pytest.param(
+        "POST",
+        "Client",
+        {"json": [{"id": None, "name": "X"}]},
+        "body[0].id: null is not allowed here",
+        id="null-not-nullable",
+    ),
+    pytest.param(
+        "POST",
+        "Client",
+        {"json": [{"name": "X", "newclient_delivery_address": None}]},
+        "body[0].newclient_delivery_address: null is not allowed here",
+        id="null-object",
+    ),
+    pytest.param(
+        "POST", "Client", {"json": {"name": "X"}}, "body: expected array, got object", id="not-array"
+    ),
+    pytest.param(
+        "POST",
+        "Client",
+        {"data": '[{"name": "X"}]', "headers": {"Content-Type": "text/plain"}},
+        "Content-Type 'text/plain' is not accepted by POST /Client",
+        id="content-type",
+    ),
+    pytest.param("POST", "Client", {"data": b"[{"}, "request body is not valid JSON", id="bad-json"),
+    pytest.param("POST", "Client", {}, "POST /Client needs a request body", id="no-body"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "problem"), NON_CONFORMING)
+def test_non_conforming_requests_answer_400_and_are_recorded(strict_fake, method, path, kwargs, problem):
+    if "data" in kwargs:
+        kwargs["headers"] = {
+            "Content-Type": "application/json",
+            **auth(strict_fake),
+            **kwargs.get("headers", {}),
+        }
+    sizes = (len(strict_fake.clients), len(strict_fake.sites), len(strict_fake.licences))
+    resp = send(strict_fake, method, path, **kwargs)
+    assert resp.status_code == 400
+    body = resp.json()
+    assert body["ClassName"] == "HaloValidationException"
+    assert body["Message"].startswith("Request does not match Halo's API document: ")
+    assert problem in body["Message"]
+    [violation] = strict_fake.violations
+    assert violation.startswith(f"{method} /api/{path}: ")
+    assert problem in violation
+    assert (len(strict_fake.clients), len(strict_fake.sites), len(strict_fake.licences)) == sizes
+    assert strict_fake.writes == 0
+
+
+def test_conforming_requests_pass(strict_fake):
+    headers = auth(strict_fake)
+    ok = [
+        send(strict_fake, "GET", "authinfo", headers={}),
+        send(strict_fake, "GET", "client", headers=headers, params={
+            "PAGEINATE": "True", "page_size": "100", "page_no": "1", "includeazuretenants": "TRUE",
+            "toplevel_id": "-1", "search": "a b",
+        }),
+        send(strict_fake, "GET", "Client/1", headers=headers, params={"includedetails": "true"}),
+        send(strict_fake, "GET", "Site", headers=headers,
+             params={"client_id": "1", "includeinactive": "false"}),
+        send(strict_fake, "GET", "SoftwareLicence", headers=headers,
+             params={"client_id": "1", "tenant_id": "t", "includeinactive": "true", "search": "dd:"}),
+        send(strict_fake, "GET", "TopLevel", headers=headers, params={"pageinate": "false"}),
+        send(strict_fake, "POST", "Client", headers=headers, json=[{
+            "name": "Conforming Co", "toplevel_id": 1, "inactive": False, "website": None,
+            "_isimport": True, "_dont_fire_automations": True, "newclient_sitename": "HQ",
+            "newclient_delivery_address": {"line1": "1 Main St", "postcode": "3000"},
+            "azure_tenants": [{"azure_tenant_id": "t-1", "azure_tenant_name": "T",
+                               "azure_tenant_domain": "t.onmicrosoft.com"}],
+        }]),
+        send(strict_fake, "POST", "Site", headers=headers, json=[
+            {"client_id": 1, "name": "Depot", "delivery_address": {"line1": "2 Side St", "line4": None}}
+        ]),
+        send(strict_fake, "POST", "SoftwareLicence", headers=headers, json=[{
+            "client_id": 1, "name": "M365", "count": 5, "start_date": "2025-01-31",
+            "end_date": "2026-01-30T00:00:00", "distributor": "Dicker Data", "price": 12.5,
+            "purchase_price": 10, "is_active": True, "notes": "dd:sub-1",
+        }]),
+    ]  # fmt: skip
+    assert [r.status_code for r in ok] == [200] * len(ok)
+    assert strict_fake.violations == []
+    assert strict_fake.created == 3
+
+
+def test_violations_are_kept_when_throttled_and_by_reset_calls(strict_fake):
+    headers = auth(strict_fake)
+    strict_fake.saturate(60)
+    assert send(strict_fake, "GET", "Client/1", headers=headers, params={"foo": "1"}).status_code == 429
+    assert strict_fake.violations == [
+        "GET /api/Client/1: query parameter 'foo' is not declared for GET /Client/{id}"
+    ]
+    strict_fake.reset_calls()
+    assert len(strict_fake.violations) == 1
+
+
+def test_a_non_conforming_request_consumes_no_scripted_fault(strict_fake):
+    headers = auth(strict_fake)
+    strict_fake.fail_next(1, 500, data_only=True)
+    assert send(strict_fake, "GET", "Client", headers=headers, params={"bogus": "1"}).status_code == 400
+    assert send(strict_fake, "GET", "Client", headers=headers).status_code == 500
+
+
+def test_check_openapi_can_be_turned_off(strict_fake):
+    with HaloFake(check_openapi=False) as fake:
+        resp = get(fake, "Client/1", includeazuretenants="true")
+        assert resp.status_code == 404  # reaches the fake (no client 1 there)
+        assert fake.violations == []
+
+
+def test_the_halo_fake_fixture_fails_a_test_that_sent_a_non_conforming_request(strict_fake):
+    assert send(strict_fake, "GET", "Client", params={"nope": "1"}).status_code == 400
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)1 request\(s\) did not match.*'nope'"):
+        _fail_on_halo_violations(strict_fake)
+    strict_fake.violations.clear()
+    _fail_on_halo_violations(strict_fake)  # nothing left: passes
