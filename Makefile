@@ -1,13 +1,20 @@
-# Everything runs from a project-local virtualenv that the first target creates.
-PYTHON ?= python3
+# Everything runs from a project-local virtualenv that the first target creates, on Lambda's
+# runtime (python3.13): from PATH, else pyenv's, else whatever python3 is (with a warning).
+RUNTIME := 3.13
+PYTHON  ?= $(or $(shell for p in python$(RUNTIME) $(HOME)/.pyenv/versions/$(RUNTIME)*/bin/python$(RUNTIME); do \
+             "$$p" -c '' 2>/dev/null && { command -v "$$p" || echo "$$p"; } && break; done), python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
+comma  := ,
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt shared/requirements.txt | cksum | cut -d' ' -f1)
 PORT   ?= 3000
 
 .PHONY: install serve demo test bench lint typecheck cfn-lint check clean
 
 $(STAMP): requirements-dev.txt shared/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.version_info[:2] == ($(subst .,$(comma),$(RUNTIME))) or print( \
+	  f"warning: {sys.executable} is Python {sys.version.split()[0]}; Lambda runs $(RUNTIME)", file=sys.stderr)'
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt

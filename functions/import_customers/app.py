@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from ddhalo import jobs
-from ddhalo.api.app import http_handler, logger, make_resolver, run_response, services
+from ddhalo.api.app import http_handler, logger, make_resolver, run_response, services, time_left
 from ddhalo.api.idempotency import idempotent
 from ddhalo.api.models import RUN_ANSWERS, CustomerImportRequest
 from ddhalo.configuration import load_connection
@@ -25,7 +25,7 @@ def import_customers(body: Annotated[CustomerImportRequest | None, Body()] = Non
 def start(request: CustomerImportRequest) -> Response[Any]:
     svc = services()
     conn = load_connection(svc.store, svc.secrets)
-    upstreams = svc.runner.connect(conn)
+    upstreams = svc.runner.connect(conn, time_left(app.lambda_context))
     settings = conn.settings
     options = CustomerOptions(
         customer_ids=request.customer_ids,

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from ddhalo.api.app import caller, http_handler, logger, make_resolver, services
+from ddhalo.api.app import caller, http_handler, logger, make_resolver, services, time_left
 from ddhalo.api.models import CustomerId, Deleted, MappingRequest, responses
 from ddhalo.errors import IntegrationError
 from ddhalo.mappings import MappingOverview, add_mapping, mapping_overview
@@ -23,7 +23,7 @@ def list_mappings() -> dict[str, Any]:
     customers: DickerDataCustomers | None = None
     clients: HaloClients | None = None
     try:
-        upstreams = svc.runner.upstreams()
+        upstreams = svc.runner.upstreams(time_left(app.lambda_context))
     except IntegrationError as exc:
         warnings.append(str(exc))
     else:
@@ -41,7 +41,7 @@ def list_mappings() -> dict[str, Any]:
 @app.post("/mappings", responses=responses({201: (Mapping, "The new mapping")}))
 def create_mapping(body: MappingRequest) -> Response[Any]:
     svc = services()
-    upstreams = svc.runner.upstreams()
+    upstreams = svc.runner.upstreams(time_left(app.lambda_context))
     customers = DickerDataCustomers.read(upstreams.dicker_data)
     mapping = add_mapping(
         svc.store, customers, upstreams.halo, body.dicker_customer_id, body.halo_client_id, caller(app)

@@ -9,20 +9,20 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo import jobs
-from ddhalo.api.app import logger, metrics, services, tracer
+from ddhalo.api.app import logger, metrics, services, time_left, tracer
 from ddhalo.models import FINISHED
 from ddhalo.runs import run_metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def handle(record: SQSRecord) -> None:
+def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
     message = json.loads(record.body)
     # The run id is the correlation id of everything a run logs, across functions and chunks.
     logger.set_correlation_id(message.get("run_id"))
     logger.append_keys(run_id=message.get("run_id"), phase=message.get("phase"), chunk=message.get("chunk"))
     svc = services()
-    run = jobs.execute(svc.runner, svc.dispatcher, message)
+    run = jobs.execute(svc.runner, svc.dispatcher, message, deadline=time_left(lambda_context))
     if run is None:
         logger.warning("job for an unknown run dropped")
         return

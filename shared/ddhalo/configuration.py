@@ -10,6 +10,8 @@ from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection, Settings, SettingsUpdate
 from ddhalo.store import Store
 
+SETTINGS_MUTEX = "SETTINGS"
+
 
 def load_connection(
     store: Store, secrets: SecretStore, candidate: SettingsUpdate | None = None
@@ -38,18 +40,19 @@ def update_settings(
 ) -> dict[str, Any]:
     """Validate the whole result first, then write: a bad value changes nothing.
 
-    The schedule rule is switched first, so a refused expression leaves the settings as they were.
+    Several containers may take ``PUT /settings`` at once: the read, change and write of both the
+    settings item and the secret happen under one mutex, so no update is lost. The schedule rule
+    is switched first, so a refused expression leaves the settings as they were.
     """
     remember(*update.credentials().plain().values())
-    settings = update.apply_to(store.get_settings())
-    view_extra: dict[str, Any] = {}
-    if schedule is not None and update.integrator is not None:
-        view_extra["schedule_state"] = schedule.apply(settings.integrator)
     new_credentials = update.credentials()
-    credentials = secrets.load()
-    if new_credentials.plain():
-        credentials = secrets.save(new_credentials)
-    store.put_settings(settings)
+    with store.mutex(SETTINGS_MUTEX):
+        settings = update.apply_to(store.get_settings())
+        view_extra: dict[str, Any] = {}
+        if schedule is not None and update.integrator is not None:
+            view_extra["schedule_state"] = schedule.apply(settings.integrator)
+        credentials = secrets.save(new_credentials) if new_credentials.plain() else secrets.load()
+        store.put_settings(settings)
     return {**settings_view(Connection(settings=settings, credentials=credentials)), **view_extra}
 
 

@@ -7,11 +7,12 @@ kept per container (module level), since Halo counts calls and honours tokens ac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import requests
 
+from ddhalo.deadline import Deadline
 from ddhalo.dicker_data.client import DickerDataClient
 from ddhalo.halo.client import HaloClient
 from ddhalo.http import RateLimiter, RetryPolicy, TokenCache, Transport
@@ -30,12 +31,14 @@ class ClientOptions:
     # Share the pace and the token with every other client in this container (a check does not:
     # it must prove the credentials it was given, and is not paced).
     per_container: bool = True
+    # When the invocation must stop waiting (a queued job hands the rest on); None: no limit.
+    deadline: Deadline | None = None
 
 
 # A connection check makes three calls: no pacing, few retries, an answer within seconds.
 QUICK = ClientOptions(
     timeout=(5.0, 15.0),
-    retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=2.0),
+    retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=2.0, max_retry_after=5.0, throttle_patience=5.0),
     pace=False,
     per_container=False,
 )
@@ -65,6 +68,7 @@ def dicker_data_client(conn: Connection, options: ClientOptions = ClientOptions(
         session=requests.Session(),
         timeout=options.timeout or (5.0, conn.settings.request_timeout_seconds),
         retry=options.retry,
+        deadline=options.deadline,
     )
     return DickerDataClient(
         transport,
@@ -80,13 +84,20 @@ def halo_client(conn: Connection, options: ClientOptions = ClientOptions()) -> H
     assert settings.halo_api_url
     assert creds.halo_client_id
     assert creds.halo_client_secret
+    window = float(settings.halo_rate_window_seconds)
     transport = Transport(
         settings.halo_api_url,
         system="Halo",
         session=requests.Session(),
         timeout=options.timeout or (5.0, conn.settings.request_timeout_seconds),
-        retry=options.retry,
+        # A 429 without Retry-After is waited out over Halo's own window (hosted Halo: 5 minutes).
+        retry=replace(
+            options.retry,
+            throttle_window=window,
+            throttle_patience=min(options.retry.throttle_patience, 2 * window),
+        ),
         limiter=_limiter(settings.halo_api_url, settings.halo_requests_per_minute, options),
+        deadline=options.deadline,
     )
     return HaloClient(
         transport,

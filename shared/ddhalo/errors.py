@@ -57,6 +57,16 @@ class ThrottledError(IntegrationError):
     code = "throttled"
 
 
+class OutOfTimeError(ThrottledError):
+    """Waiting any longer (for Halo's rate window, or the pace) would outlast this invocation.
+
+    Not a failure of the records concerned: the job hands them to a follow-up job. Raised only
+    where a :class:`ddhalo.http.Deadline` is set (queued jobs), never to an API caller's request.
+    """
+
+    code = "out_of_time"
+
+
 class UpstreamError(IntegrationError):
     """The upstream answered with an error or with something that is not its API."""
 

@@ -11,10 +11,11 @@ import hashlib
 import json
 import random
 import re
+import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +23,9 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from ddhalo.errors import ThrottledError, UnreachableError, UpstreamError
+from ddhalo.deadline import Deadline
+from ddhalo.errors import OutOfTimeError, ThrottledError, UnreachableError, UpstreamError
+from ddhalo.halo.limits import RATE_WINDOW_SECONDS
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Statuses after which a write may or may not have been applied upstream.
@@ -30,6 +33,15 @@ AMBIGUOUS_STATUS = frozenset({500, 502, 504})
 MAX_ERROR_TEXT = 300
 # Above the largest real answer we expect (50,000 subscriptions is about 30 MB), below Lambda memory.
 DEFAULT_MAX_BODY_BYTES = 40 * 1024 * 1024
+
+
+def out_of_time(system: str, waiting_for: str) -> OutOfTimeError:
+    return OutOfTimeError(
+        f"{system}: {waiting_for} would outlast this invocation.",
+        "Queued work continues in a follow-up job; a request can be tried again in a few minutes "
+        "(the rate limit is shared with every other integration).",
+        system=system,
+    )
 
 
 class TokenCache:
@@ -85,8 +97,9 @@ class RateLimiter:
         self._not_before = 0.0
         self._lock = threading.Lock()
 
-    def wait(self) -> float:
-        """Block until the next request may start; answer how long we waited."""
+    def wait(self, deadline: Deadline | None = None, system: str = "Halo") -> float:
+        """Block until the next request may start; answer how long we waited. A wait that would
+        pass ``deadline`` raises :class:`OutOfTimeError` (the request is not started)."""
         if not self.max_calls:
             return 0.0
         waited = 0.0
@@ -101,6 +114,8 @@ class RateLimiter:
                 if delay <= 0:
                     self._starts.append(now)
                     return waited
+            if deadline is not None and delay > deadline.left():
+                raise out_of_time(system, "waiting for the request pace")
             self._sleep(delay)
             waited += delay
 
@@ -112,14 +127,28 @@ class RateLimiter:
 
 @dataclass
 class RetryPolicy:
+    """How long to keep trying. ``attempts`` bounds 5xx, timeouts and connection errors; a 429
+    is retried until the deadline (a queued job), or for ``throttle_patience`` without one."""
+
     attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 120.0
+    # Without Retry-After a 429 means the rolling window is full: it frees as its oldest calls
+    # age out, within one window. Probes start at window/30 and double up to window/5.
+    throttle_window: float = RATE_WINDOW_SECONDS
+    throttle_patience: float = 2 * RATE_WINDOW_SECONDS
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Full jitter: uniform in [0, min(max, base * 2^attempt)]."""
         return rng.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
+
+    def throttled(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """How long to wait after the ``attempt``-th 429 in a row (0-based)."""
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after) + rng.uniform(0, 0.25)
+        step = min(self.throttle_window / 5, self.throttle_window / 30 * (2**attempt))
+        return rng.uniform(step / 2, step)
 
 
 @dataclass
@@ -188,13 +217,38 @@ def _clip(text: str) -> str:
     return text[: MAX_ERROR_TEXT - 1] + "…" if cut else text
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (requests wraps urllib3, which wraps socket errors)."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        pending += [w for w in wrapped if isinstance(w, BaseException)]
+
+
+def _connect_failure(exc: requests.exceptions.RequestException) -> str | None:
+    """Why no connection was made (so the request never reached the server), or None."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "timed out connecting"
+    if not isinstance(exc, requests.exceptions.ConnectionError):
+        return None
+    causes = list(_causes(exc))
+    if any(isinstance(c, urllib3.exceptions.NameResolutionError | socket.gaierror) for c in causes):
+        return "its host name could not be resolved"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "the connection was refused"
+    if any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in causes):
+        return "no connection could be made"
+    return None
+
+
 def _never_sent(exc: requests.exceptions.RequestException) -> bool:
     """True when the request cannot have reached the server, so a retry cannot duplicate it."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    return isinstance(exc, requests.exceptions.ConnectionError) and (
-        "NewConnectionError" in repr(exc) or "Failed to establish a new connection" in str(exc)
-    )
+    return _connect_failure(exc) is not None
 
 
 def json_body(
@@ -221,7 +275,7 @@ class Transport:
 
     It answers every response that is not retryable (callers interpret 4xx themselves) and
     raises :class:`UnreachableError` / :class:`ThrottledError` / :class:`UpstreamError` once
-    retries are spent.
+    retries are spent, or :class:`OutOfTimeError` when waiting would pass ``deadline``.
     """
 
     def __init__(
@@ -236,6 +290,7 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        deadline: Deadline | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.system = system
@@ -246,6 +301,7 @@ class Transport:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.max_body_bytes = max_body_bytes
+        self.deadline = deadline
         self.stats = CallStats()
 
     def url(self, path: str) -> str:
@@ -264,13 +320,17 @@ class Transport:
 
         ``retry_ambiguous=False`` is for writes that create records: after a timeout or a 500/502/504
         the write may have landed, so we surface the error instead of risking a duplicate and let
-        the caller reconcile by reading.
+        the caller reconcile by reading. A 429 was refused, so it is always retried: after its
+        ``Retry-After``, else after waits that give the rolling window time to free.
         """
         url = self.url(path)
         endpoint = f"{method} /{path.split('?')[0].lstrip('/')}"
-        last_error: Exception | None = None
-        for attempt in range(self.retry.attempts):
-            self.limiter.wait()
+        failures = throttles = 0
+        throttled_for = 0.0
+        while True:
+            if self.deadline is not None and self.deadline.left() <= 0:
+                raise out_of_time(self.system, "another request")
+            self.limiter.wait(self.deadline, self.system)
             self.stats.count(endpoint)
             try:
                 response = self.session.request(
@@ -296,36 +356,42 @@ class Transport:
             except requests.exceptions.RequestException as exc:
                 if not retry_ambiguous and not _never_sent(exc):
                     raise self._unreachable(url, exc, ambiguous=True) from exc
-                last_error = exc
-            else:
-                status = response.status_code
-                if status not in RETRYABLE_STATUS or (status in AMBIGUOUS_STATUS and not retry_ambiguous):
-                    return response
-                last_error = None
-                wait = self.retry.backoff(attempt, self.rng)
-                if status == 429:
-                    self.stats.throttled += 1
-                    after = parse_retry_after(response.headers.get("Retry-After"))
-                    if after is not None:
-                        wait = min(after, self.retry.max_retry_after) + self.rng.uniform(0, 0.25)
-                    self.limiter.push_back(wait)
-                if attempt + 1 < self.retry.attempts:
-                    self.stats.retries += 1
-                    self.sleep(wait)
-                    continue
-                if status == 429:
+                failures += 1
+                if failures >= self.retry.attempts:
+                    raise self._unreachable(url, exc, ambiguous=False) from exc
+                self._pause(self.retry.backoff(failures - 1, self.rng), "retrying")
+                continue
+            status = response.status_code
+            if status == 429:
+                self.stats.throttled += 1
+                after = parse_retry_after(response.headers.get("Retry-After"))
+                wait = self.retry.throttled(throttles, after, self.rng)
+                throttles += 1
+                # A queued job waits for as long as its invocation lasts, then hands over; a
+                # request without a deadline gives up after throttle_patience.
+                if self.deadline is None and throttled_for + wait > self.retry.throttle_patience:
                     raise ThrottledError(
-                        f"{self.system} kept answering 429 Too Many Requests "
-                        f"after {self.retry.attempts} tries.",
-                        "Lower the request rate setting or run again later.",
+                        f"{self.system} kept answering 429 Too Many Requests for {_duration(throttled_for)}.",
+                        "Its rate limit is shared with every other integration using it: lower the "
+                        "request rate setting, or run again later.",
                         system=self.system,
                     )
+                self.limiter.push_back(wait)
+                self._pause(wait, "waiting for its rate limit to free")
+                throttled_for += wait
+                continue
+            if status not in RETRYABLE_STATUS or (status in AMBIGUOUS_STATUS and not retry_ambiguous):
                 return response
-            if attempt + 1 < self.retry.attempts:
-                self.stats.retries += 1
-                self.sleep(self.retry.backoff(attempt, self.rng))
-        assert last_error is not None
-        raise self._unreachable(url, last_error, ambiguous=False)
+            failures += 1
+            if failures >= self.retry.attempts:
+                return response
+            self._pause(self.retry.backoff(failures - 1, self.rng), "retrying")
+
+    def _pause(self, seconds: float, why: str) -> None:
+        if self.deadline is not None and seconds > self.deadline.left():
+            raise out_of_time(self.system, why)
+        self.stats.retries += 1
+        self.sleep(seconds)
 
     def _read_capped(self, response: requests.Response) -> None:
         """Read the body but refuse absurd sizes instead of exhausting Lambda memory."""
@@ -344,7 +410,9 @@ class Transport:
             chunks.append(chunk)
         response._content = b"".join(chunks)
 
-    def _unreachable(self, url: str, exc: Exception, *, ambiguous: bool) -> UnreachableError:
+    def _unreachable(
+        self, url: str, exc: requests.exceptions.RequestException, *, ambiguous: bool
+    ) -> UnreachableError:
         host = urlsplit(url).netloc
         if ambiguous:
             return UnreachableError(
@@ -352,9 +420,15 @@ class Transport:
                 "Run again: records already saved are recognised and not created twice.",
                 system=self.system,
             )
-        kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "refused or failed to connect"
+        kind = _connect_failure(exc) or (
+            "timed out" if isinstance(exc, requests.exceptions.Timeout) else "the connection failed"
+        )
         return UnreachableError(
             f"Could not reach {self.system} at {host} ({kind}).",
             "Check the URL, region and environment settings and that the host is reachable from AWS.",
             system=self.system,
         )
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} minutes" if seconds >= 90 else f"{seconds:.0f} seconds"

@@ -10,6 +10,16 @@ applied in chunks, so no invocation nears Lambda's 15 minutes however many custo
 
 A run finishes when every announced chunk is recorded (``Store.spawn`` / ``record_chunk`` count each
 exactly once), whichever worker records the last one.
+
+Time and the Halo lock:
+
+- One run writes to Halo at a time (``Runner.hold_halo``): a job whose run cannot take the lock is
+  sent back to the queue with a delay and its run stays ``queued``, saying what it waits for.
+- A job that runs out of invocation time while Halo's rate limit is full (``OutOfTimeError``)
+  records what it finished and hands the rest to a *follow-up* of its chunk (chunk
+  ``n + FOLLOW_UP_STEP``): the customers it did not reach, or the subscription writes it did not
+  send (with those whose create may have landed marked to be looked for first). Time running
+  out while it was still reading hands the whole job over again.
 """
 
 from __future__ import annotations
@@ -20,7 +30,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from ddhalo.errors import InputError, IntegrationError
+from ddhalo.deadline import Deadline
+from ddhalo.errors import InputError, OutOfTimeError, ThrottledError
 from ddhalo.importers.customers import CustomerOptions, import_customers
 from ddhalo.importers.subscriptions import (
     SubscriptionAction,
@@ -30,16 +41,26 @@ from ddhalo.importers.subscriptions import (
     plan_subscriptions,
     to_payload,
 )
-from ddhalo.models import Run, RunItem, RunKind, RunTrigger
+from ddhalo.models import FINISHED, Run, RunItem, RunKind, RunTrigger
 from ddhalo.runs import Dispatcher, Runner, Upstreams
 
 Phase = Literal["customers", "plan-subscriptions", "apply-subscriptions"]
 CUSTOMERS_CHUNK = 0
 PLAN_CHUNK = 1
 APPLY_BASE = 1000
+# The follow-up of chunk n (its work continued in a new invocation) is chunk n + FOLLOW_UP_STEP.
+FOLLOW_UP_STEP = 1_000_000
+# Beyond this many follow-ups (Halo throttled for hours) the rest is reported failed.
+MAX_FOLLOW_UPS = 50
+# A job whose time runs out while it is still reading is sent again whole, this many times.
+MAX_HANDOVERS = 8
+# A job waiting for another run's Halo lock comes back after 5 s, 10 s, ... at most 5 minutes.
+LOCK_WAIT_FIRST = 5
+LOCK_WAIT_MAX = 300
 # Writes per apply chunk: ~10 Halo calls, well inside one invocation at any sane rate limit.
 CHUNK_WRITES = 1000
 WRITES = ("create", "update")
+GAVE_UP = "Halo's rate limit stayed full through {n} invocations; the next run tries again."
 
 
 class Job(BaseModel):
@@ -47,6 +68,9 @@ class Job(BaseModel):
     kind: RunKind
     phase: Phase = "customers"
     chunk: int = 0
+    customer_ids: list[str] | None = None  # a customers follow-up: only the customers not reached
+    handovers: int = 0  # times this job was sent again whole, its time out while reading
+    waits: int = 0  # times this job came back waiting for another run's Halo lock
 
 
 def first_phase(run: Run) -> Phase:
@@ -81,8 +105,11 @@ def begin(runner: Runner, dispatcher: Dispatcher, run: Run, upstreams: Upstreams
     return run
 
 
-def execute(runner: Runner, dispatcher: Dispatcher, message: dict[str, Any]) -> Run | None:
-    """Execute one queued job; a job for an unknown or finished run is dropped."""
+def execute(
+    runner: Runner, dispatcher: Dispatcher, message: dict[str, Any], deadline: Deadline | None = None
+) -> Run | None:
+    """Execute one queued job; a job for an unknown or finished run is dropped. ``deadline``:
+    when this invocation must stop (the rest is handed to a follow-up job)."""
     try:
         job = Job.model_validate(message)
     except ValidationError as exc:
@@ -90,7 +117,12 @@ def execute(runner: Runner, dispatcher: Dispatcher, message: dict[str, Any]) -> 
     run = runner.store.get_run(job.run_id)
     if run is None:
         return None
-    return Pipeline(runner, dispatcher).execute(job, run)
+    return Pipeline(runner, dispatcher).execute(job, run, deadline=deadline)
+
+
+def generation(chunk: int) -> int:
+    """How many follow-ups deep a chunk is (0: the original)."""
+    return chunk // FOLLOW_UP_STEP
 
 
 @dataclass
@@ -98,29 +130,72 @@ class Pipeline:
     runner: Runner
     dispatcher: Dispatcher
 
-    def execute(self, job: Job, run: Run, upstreams: Upstreams | None = None) -> Run:
+    def execute(
+        self, job: Job, run: Run, upstreams: Upstreams | None = None, deadline: Deadline | None = None
+    ) -> Run:
+        if not run.dry_run and run.status not in FINISHED:
+            holder = self.runner.hold_halo(run)
+            if holder is not None:
+                return self._wait_for(job, run, holder)
         phases = {
             "customers": self._customers,
             "plan-subscriptions": self._plan,
             "apply-subscriptions": self._apply,
         }
         work = phases[job.phase]
-        return self.runner.execute(
-            run, lambda r, store, up: work(r, up, job.chunk), upstreams, chunk=job.chunk
-        )
-
-    def _customers(self, run: Run, upstreams: Upstreams, chunk: int) -> list[RunItem]:
-        options = CustomerOptions.model_validate(run.options.get("customer_options", run.options))
-        items = import_customers(run, self.runner.store, upstreams, options)
-        if run.kind == "sync" and run.options.get("subscriptions", True) and not run.dry_run:
-            self._spawn(
-                run,
-                chunk,
-                [Job(run_id=run.run_id, kind=run.kind, phase="plan-subscriptions", chunk=PLAN_CHUNK)],
+        try:
+            return self.runner.execute(
+                run, lambda r, store, up: work(r, up, job), upstreams, chunk=job.chunk, deadline=deadline
             )
+        except OutOfTimeError as exc:
+            return self._hand_over(job, exc)
+
+    def _wait_for(self, job: Job, run: Run, holder: str) -> Run:
+        """Another run is writing to Halo: come back later (two imports at once would both create)."""
+        delay = min(LOCK_WAIT_MAX, LOCK_WAIT_FIRST * 2**job.waits)
+        self.runner.store.set_waiting(run.run_id, f"run {holder} is writing to Halo")
+        self.dispatcher.send(job.model_copy(update={"waits": job.waits + 1}).model_dump(), delay)
+        return self.runner.store.get_run(run.run_id) or run
+
+    def _hand_over(self, job: Job, exc: OutOfTimeError) -> Run:
+        """Time ran out before the job had anything to record: send it again whole."""
+        if job.handovers + 1 >= MAX_HANDOVERS:
+            return self.runner.fail(
+                job.run_id,
+                ThrottledError(GAVE_UP.format(n=MAX_HANDOVERS), exc.hint, system=exc.system),
+            )
+        self.dispatcher.send(job.model_copy(update={"handovers": job.handovers + 1}).model_dump())
+        run = self.runner.store.get_run(job.run_id)
+        assert run is not None
+        return run
+
+    def _follow_up(self, run: Run, job: Job, **changes: Any) -> bool:
+        """Queue the rest of ``job`` as its follow-up chunk; False once there were too many."""
+        if generation(job.chunk) + 1 > MAX_FOLLOW_UPS:
+            return False
+        update = {"chunk": job.chunk + FOLLOW_UP_STEP, "handovers": 0, "waits": 0, **changes}
+        self._spawn(run, job.chunk, [job.model_copy(update=update)])
+        return True
+
+    def _customers(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
+        options = CustomerOptions.model_validate(run.options.get("customer_options", run.options))
+        if job.customer_ids is not None:
+            options = options.model_copy(update={"customer_ids": job.customer_ids})
+        applied = import_customers(run, self.runner.store, upstreams, options)
+        items = applied.items
+        if applied.remaining and not self._follow_up(run, job, customer_ids=applied.remaining):
+            reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
+            items += [
+                RunItem(type="customer", dicker_id=i, result="failed", reason=reason)
+                for i in applied.remaining
+            ]
+        subscriptions_next = run.kind == "sync" and run.options.get("subscriptions", True)
+        if not applied.remaining and subscriptions_next and not run.dry_run:
+            plan = Job(run_id=run.run_id, kind=run.kind, phase="plan-subscriptions", chunk=PLAN_CHUNK)
+            self._spawn(run, job.chunk, [plan])
         return items
 
-    def _plan(self, run: Run, upstreams: Upstreams, chunk: int) -> list[RunItem]:
+    def _plan(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
         store = self.runner.store
         chosen = run.options.get("customer_ids") if run.kind == "subscriptions" else None
         customer_ids = [str(c) for c in chosen] if isinstance(chosen, list) else None
@@ -134,12 +209,12 @@ class Pipeline:
             upstreams.halo,
             store,
             licence_finder(upstreams.halo),
-        )
+        ).items
         groups = _chunks(writes)
         if not groups:
             return items
         # A retried plan reuses the first attempt's chunk count, so the run's total never drifts.
-        count = store.spawn(run.run_id, chunk, len(groups))
+        count = store.spawn(run.run_id, job.chunk, len(groups))
         buckets: list[list[SubscriptionAction]] = [[] for _ in range(count)]
         for i, group in enumerate(groups):
             buckets[i % count].extend(group)
@@ -149,26 +224,33 @@ class Pipeline:
             jobs.append(
                 Job(run_id=run.run_id, kind=run.kind, phase="apply-subscriptions", chunk=APPLY_BASE + i)
             )
-        for job in jobs:
-            self.dispatcher.send(job.model_dump())
+        for next_job in jobs:
+            self.dispatcher.send(next_job.model_dump())
         return items
 
-    def _apply(self, run: Run, upstreams: Upstreams, chunk: int) -> list[RunItem]:
+    def _apply(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
         store = self.runner.store
-        actions = from_payload(store.get_payload(run.run_id, chunk) or [])
-        if not store.mark_started(run.run_id, chunk):
+        actions = from_payload(store.get_payload(run.run_id, job.chunk) or [])
+        reread = licence_finder(upstreams.halo)
+        if not store.mark_started(run.run_id, job.chunk):
             # An earlier attempt may have written part of this chunk: plan its customers again
             # from fresh reads, so what already landed is recognised (links or markers).
             customers = sorted({a.customer_id for a in actions})
             fresh, failures = plan_subscriptions(store, upstreams, customers) if customers else ([], [])
-            return failures + apply_subscriptions(
-                fresh, upstreams.halo, store, licence_finder(upstreams.halo)
-            )
-        try:
-            return apply_subscriptions(actions, upstreams.halo, store, licence_finder(upstreams.halo))
-        except IntegrationError as exc:
-            # This chunk fails alone: its subscriptions are reported, other chunks go on.
-            return [a.item("failed", reason=exc.message) for a in actions]
+            applied = apply_subscriptions(fresh, upstreams.halo, store, reread)
+            items = failures + applied.items
+        else:
+            # Every record's outcome is in ``applied``: a write that failed is an item of its own,
+            # and what may have landed is looked for before anything is called failed.
+            applied = apply_subscriptions(actions, upstreams.halo, store, reread)
+            items = applied.items
+        if applied.remaining:
+            next_chunk = job.chunk + FOLLOW_UP_STEP
+            store.put_payload(run.run_id, next_chunk, to_payload(applied.remaining))
+            if not self._follow_up(run, job):
+                reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
+                items += [a.item("failed", reason=reason) for a in applied.remaining]
+        return items
 
     def _spawn(self, run: Run, chunk: int, jobs: list[Job]) -> None:
         self.runner.store.spawn(run.run_id, chunk, len(jobs))

@@ -79,6 +79,7 @@ class Run(BaseModel):
     error: str | None = None
     hint: str | None = None
     skipped_reason: str | None = None
+    waiting_for: str | None = None  # why a queued run has not started yet
     chunks_total: int = 1
     chunks_done: int = 0
     halo_calls: int = 0

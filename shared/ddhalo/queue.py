@@ -7,6 +7,9 @@ from typing import Any
 
 import boto3
 
+# SQS holds a message back at most 15 minutes.
+MAX_DELAY_SECONDS = 900
+
 
 class SqsDispatcher:
     def __init__(self, queue_url: str, client: Any = None) -> None:
@@ -19,8 +22,12 @@ class SqsDispatcher:
             self._client = boto3.client("sqs")
         return self._client
 
-    def send(self, job: dict[str, Any]) -> None:
-        self.client.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(job, sort_keys=True))
+    def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None:
+        self.client.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=json.dumps(job, sort_keys=True),
+            DelaySeconds=max(0, min(MAX_DELAY_SECONDS, delay_seconds)),
+        )
 
 
 class ListDispatcher:
@@ -28,6 +35,8 @@ class ListDispatcher:
 
     def __init__(self) -> None:
         self.jobs: list[dict[str, Any]] = []
+        self.delays: list[int] = []
 
-    def send(self, job: dict[str, Any]) -> None:
+    def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None:
         self.jobs.append(job)
+        self.delays.append(delay_seconds)

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ddhalo.configuration import load_connection
-from ddhalo.errors import IntegrationError
+from ddhalo.deadline import Deadline
+from ddhalo.errors import IntegrationError, OutOfTimeError
 from ddhalo.models import FINISHED, Run, RunItem, RunKind, RunStatus, RunTrigger
 from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection
@@ -43,22 +44,31 @@ class Upstreams:
         }
 
 
-def connect(conn: Connection, rate_share: int = 1) -> Upstreams:
-    """Clients for one job; ``rate_share``: how many workers split the Halo budget."""
+def connect(conn: Connection, rate_share: int = 1, deadline: Deadline | None = None) -> Upstreams:
+    """Clients for one job; ``rate_share``: how many workers split the Halo budget; ``deadline``:
+    when this invocation must stop waiting for Halo."""
     from ddhalo.connect import ClientOptions, dicker_data_client, halo_client
 
-    options = ClientOptions(rate_share=rate_share)
+    options = ClientOptions(rate_share=rate_share, deadline=deadline)
     return Upstreams(dicker_data=dicker_data_client(conn, options), halo=halo_client(conn, options))
 
 
 class Dispatcher(Protocol):
-    """Where queued work goes: SQS in AWS and under the local runner; a list in unit tests."""
+    """Where queued work goes: SQS in AWS and under the local runner; a list in unit tests.
+    ``delay_seconds`` holds a job back (a run waiting for another to finish)."""
 
-    def send(self, job: dict[str, Any]) -> None: ...
+    def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None: ...
 
 
 # A kind's work: given the run, the store and the clients, answer one item per record.
 Work = Callable[[Run, Store, Upstreams], list[RunItem]]
+
+
+# One run writes to Halo at a time (two imports at once would both create the same clients).
+# The lock's owner is that run; every job of it extends the lock, so it frees itself this long
+# after a run's jobs stopped coming (a crashed job is retried after SQS's 16-minute visibility).
+HALO_LOCK = "HALO"
+LOCK_TTL = 30 * 60
 
 
 @dataclass
@@ -66,33 +76,51 @@ class Runner:
     store: Store
     secrets: SecretStore
     rate_share: int = 1
-    make_upstreams: Callable[[Connection, int], Upstreams] = connect
+    make_upstreams: Callable[[Connection, int, Deadline | None], Upstreams] = connect
 
-    def upstreams(self) -> Upstreams:
-        return self.connect(load_connection(self.store, self.secrets))
+    def upstreams(self, deadline: Deadline | None = None) -> Upstreams:
+        return self.connect(load_connection(self.store, self.secrets), deadline)
 
-    def connect(self, conn: Connection) -> Upstreams:
-        return self.make_upstreams(conn, self.rate_share)
+    def connect(self, conn: Connection, deadline: Deadline | None = None) -> Upstreams:
+        return self.make_upstreams(conn, self.rate_share, deadline)
+
+    def hold_halo(self, run: Run) -> str | None:
+        """Take (or keep) the Halo lock for ``run``; answer the run holding it otherwise."""
+        return self.store.acquire_lock(HALO_LOCK, run.run_id, LOCK_TTL, kind=run.kind)
 
     def create(self, kind: RunKind, options: dict[str, Any], *, dry_run: bool, trigger: RunTrigger) -> Run:
         run = Run(run_id=new_run_id(), kind=kind, trigger=trigger, dry_run=dry_run, options=options)
         self.store.create_run(run)
         return run
 
-    def execute(self, run: Run, work: Work, upstreams: Upstreams | None = None, chunk: int = 0) -> Run:
-        """Run ``work`` for one chunk of ``run`` and record it; the last chunk finishes the run."""
+    def execute(
+        self,
+        run: Run,
+        work: Work,
+        upstreams: Upstreams | None = None,
+        chunk: int = 0,
+        deadline: Deadline | None = None,
+    ) -> Run:
+        """Run ``work`` for one chunk of ``run`` and record it; the last chunk finishes the run.
+        An :class:`OutOfTimeError` is not a failure: it goes to the caller, which hands the chunk on."""
         current = self.store.get_run(run.run_id) or run
         if current.status in FINISHED or self.store.chunk_recorded(run.run_id, chunk):
             return current
         self.store.set_run_status(run.run_id, "running", only_if=("queued", "running"))
         try:
-            clients = upstreams or self.upstreams()
+            clients = upstreams or self.upstreams(deadline)
             items = work(current, self.store, clients)
+        except OutOfTimeError:
+            raise
         except IntegrationError as exc:
             self.store.set_run_status(run.run_id, "failed", error=exc.message, hint=exc.hint or "")
             return self._finished(run.run_id)
         self.store.record_chunk(run.run_id, chunk, items, clients.stats())
         return self.finish_if_done(run.run_id)
+
+    def fail(self, run_id: str, error: IntegrationError) -> Run:
+        self.store.set_run_status(run_id, "failed", error=error.message, hint=error.hint or "")
+        return self._finished(run_id)
 
     def finish_if_done(self, run_id: str) -> Run:
         run = self.store.get_run(run_id)
@@ -106,11 +134,11 @@ class Runner:
         return self._finished(run_id)
 
     def _finished(self, run_id: str) -> Run:
-        """A finished sync gives its lock back so the next one may start."""
+        """A finished run gives the Halo lock back so the next one may start."""
         run = self.store.get_run(run_id)
         assert run is not None
-        if run.status in FINISHED and run.kind == "sync":
-            self.store.release_lock(run_id)
+        if run.status in FINISHED:
+            self.store.release_lock(HALO_LOCK, run_id)
         return run
 
     def view(self, run: Run, *, limit: int = 1000, next_token: str | None = None) -> dict[str, Any]:

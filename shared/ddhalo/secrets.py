@@ -38,9 +38,13 @@ class SecretStore:
             self._provider = parameters.SecretsProvider(boto3_client=self.client)
         return self._provider
 
-    def load(self) -> Credentials:
+    def load(self, *, fresh: bool = False) -> Credentials:
+        """The credentials, from this container's cache unless ``fresh`` (a read-change-write
+        must start from what is stored now, not from what another container replaced)."""
         try:
-            raw = self.provider.get(self.secret_id, max_age=CACHE_SECONDS, transform="json")
+            raw = self.provider.get(
+                self.secret_id, max_age=CACHE_SECONDS, transform="json", force_fetch=fresh
+            )
         except TransformParameterError as exc:
             raise ConfigurationError(
                 "The credentials secret is not a JSON object.",
@@ -58,8 +62,9 @@ class SecretStore:
         return credentials
 
     def save(self, update: Credentials) -> Credentials:
-        """Merge the new values into the stored ones; values not sent are kept."""
-        merged = self.load().merged(update)
+        """Merge the new values into the stored ones; values not sent are kept. Callers that may
+        run at once hold a mutex around it (``configuration.update_settings``)."""
+        merged = self.load(fresh=True).merged(update)
         self.client.put_secret_value(SecretId=self.secret_id, SecretString=json.dumps(merged.plain()))
         self.provider.clear_cache()  # type: ignore[no-untyped-call]
         return merged

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints,
 from pydantic.json_schema import SkipJsonSchema
 
 from ddhalo.errors import ConfigurationError
+from ddhalo.halo.limits import RATE_WINDOW_SECONDS
 from ddhalo.jsontypes import JSON_INTEGER, JSON_NUMBER, JsonBool
 
 Region = Literal["AU", "NZ"]
@@ -89,6 +90,8 @@ class Settings(BaseModel):
     halo_auth_url: str | None = None
     halo_tenant: str | None = None
     halo_requests_per_minute: int = Field(default=DEFAULT_HALO_REQUESTS_PER_MINUTE, ge=1, le=6000)
+    # Halo's rolling rate window: a 429 without Retry-After is waited out over it.
+    halo_rate_window_seconds: int = Field(default=RATE_WINDOW_SECONDS, ge=1, le=3600)
     request_timeout_seconds: float = Field(default=30.0, ge=1, le=120)
     integrator: IntegratorSettings = Field(default_factory=IntegratorSettings)
 
@@ -161,6 +164,7 @@ class SettingsUpdate(BaseModel):
     halo_auth_url: Url | None = None
     halo_tenant: Text | None = None
     halo_requests_per_minute: Annotated[int, Field(ge=1, le=6000), JSON_INTEGER] | SkipJsonSchema[None] = None
+    halo_rate_window_seconds: Annotated[int, Field(ge=1, le=3600), JSON_INTEGER] | SkipJsonSchema[None] = None
     request_timeout_seconds: Annotated[float, Field(ge=1, le=120), JSON_NUMBER] | SkipJsonSchema[None] = None
     integrator: IntegratorUpdate | SkipJsonSchema[None] = None
     dicker_data_access_token: Secret | None = None
@@ -173,6 +177,7 @@ class SettingsUpdate(BaseModel):
         "environment",
         "update_main_site_address",
         "halo_requests_per_minute",
+        "halo_rate_window_seconds",
         "request_timeout_seconds",
         "integrator",
         mode="before",

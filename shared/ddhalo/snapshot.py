@@ -19,9 +19,15 @@ class DickerDataCustomers:
 
     @classmethod
     def read(cls, client: DickerDataClient) -> DickerDataCustomers:
+        """GetTenant's customers; one that GetTenant answers without a name is named by its
+        subscription rows (they carry the customer's CompanyName and TenantDescription too)."""
         parsed = client.get_tenants()
         snapshot = cls(invalid=list(parsed.invalid))
+        nameless = [t.tenant_id for t in parsed.items if t.has_csp_tenant and not t.name]
+        names = client.customer_names(nameless) if nameless else {}
         for tenant in parsed.items:
+            if tenant.tenant_id in names:
+                tenant = tenant.model_copy(update={"company_name": names[tenant.tenant_id]})
             if not tenant.has_csp_tenant:
                 snapshot.without_tenant.append(tenant)
             elif tenant.tenant_id in snapshot.by_id:

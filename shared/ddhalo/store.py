@@ -10,7 +10,7 @@
 | run chunk marker  | ``RUN#<run_id>``        | ``CHUNK#<n>``               |                             |
 | subscription link | ``SUBLINK``             | ``<dicker_customer_id>#<subscription_id>`` |              |
 | chunk payload     | ``RUN#<run_id>``        | ``PAYLOAD#<n>`` (and ``START#<n>``, ``SPAWN#<n>``) |      |
-| sync lock         | ``LOCK``                | ``SYNC``                    |                             |
+| lock              | ``LOCK``                | ``HALO`` (the one run writing to Halo), ``SETTINGS``  |     |
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import random
 import time
+import uuid
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -38,8 +41,11 @@ RUN_SK = "RUN"
 RUNS_INDEX = "gsi1"
 RUNS_GSI_PK = "RUNS"
 LINK_PK = "SUBLINK"
-LOCK_KEY = {"pk": "LOCK", "sk": "SYNC"}
+LOCK_PK = "LOCK"
 MAX_PAGE = 1000
+# A read-change-write under a mutex takes well under a second; a dead holder frees it after this.
+MUTEX_TTL_SECONDS = 30
+MUTEX_WAIT_SECONDS = 10.0
 # Runs, their items and chunk bookkeeping are history: kept this long, then DynamoDB's TTL deletes them.
 RUN_RETENTION_DAYS = 90
 
@@ -325,6 +331,9 @@ class Store:
         if skipped_reason is not None:
             sets.append("skipped_reason = :k")
             values[":k"] = skipped_reason
+        update = "SET " + ", ".join(sets)
+        if status != "queued":
+            update += " REMOVE waiting_for"
         condition = "attribute_exists(pk)"
         if only_if:
             allowed = list(only_if)
@@ -334,7 +343,7 @@ class Store:
         try:
             self.table.update_item(
                 Key={"pk": _run_pk(run_id), "sk": RUN_SK},
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -344,6 +353,20 @@ class Store:
                 return False
             raise
         return True
+
+    def set_waiting(self, run_id: str, why: str) -> None:
+        """Say why a queued run has not started (cleared once it runs)."""
+        try:
+            self.table.update_item(
+                Key={"pk": _run_pk(run_id), "sk": RUN_SK},
+                UpdateExpression="SET waiting_for = :w",
+                ConditionExpression="attribute_exists(pk) AND #s = :q",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":w": why, ":q": "queued"},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def record_chunk(
         self, run_id: str, chunk: int, items: list[RunItem], stats: dict[str, int] | None = None
@@ -465,40 +488,88 @@ class Store:
             raise
         return True
 
-    # -- the sync lock ----------------------------------------------------------------------
-    def acquire_lock(self, run_id: str, ttl_seconds: int, now: float | None = None) -> str | None:
-        """Take the sync lock for ``run_id``; answer the holder's run id when it is taken."""
+    # -- locks ------------------------------------------------------------------------------
+    def acquire_lock(
+        self, name: str, owner: str, ttl_seconds: int, now: float | None = None, **extra: Any
+    ) -> str | None:
+        """Take lock ``name`` for ``owner``, or extend it when ``owner`` holds it already (its
+        ``acquired_at`` stays); answer the holder when someone else has it. A lock past its
+        expiry is free: its holder died."""
         now = time.time() if now is None else now
         try:
+            self.table.update_item(
+                Key={"pk": LOCK_PK, "sk": name},
+                UpdateExpression="SET expires_at = :e",
+                ConditionExpression="#o = :o",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":o": owner, ":e": int(now + ttl_seconds)},
+            )
+            return None
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        try:
             self.table.put_item(
-                Item={
-                    **LOCK_KEY,
-                    "run_id": run_id,
-                    "acquired_at": now_iso(),
-                    "expires_at": int(now + ttl_seconds),
-                },
+                Item=to_dynamo(
+                    {
+                        "pk": LOCK_PK,
+                        "sk": name,
+                        "owner": owner,
+                        **extra,
+                        "acquired_at": now_iso(),
+                        "expires_at": int(now + ttl_seconds),
+                    }
+                ),
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                 ExpressionAttributeValues={":now": int(now)},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            holder = self.get_lock()
-            return str(holder["run_id"]) if holder else "unknown"
+            holder = self.get_lock(name)
+            return str(holder["owner"]) if holder else "unknown"
         return None
 
-    def get_lock(self) -> dict[str, Any] | None:
-        item = self.table.get_item(Key=LOCK_KEY, ConsistentRead=True).get("Item")
+    def get_lock(self, name: str) -> dict[str, Any] | None:
+        item = self.table.get_item(Key={"pk": LOCK_PK, "sk": name}, ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
 
-    def release_lock(self, run_id: str) -> None:
+    def release_lock(self, name: str, owner: str) -> None:
         try:
             self.table.delete_item(
-                Key=LOCK_KEY, ConditionExpression="run_id = :r", ExpressionAttributeValues={":r": run_id}
+                Key={"pk": LOCK_PK, "sk": name},
+                ConditionExpression="#o = :o",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":o": owner},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+    @contextmanager
+    def mutex(
+        self,
+        name: str,
+        *,
+        ttl_seconds: int = MUTEX_TTL_SECONDS,
+        wait_seconds: float = MUTEX_WAIT_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Iterator[None]:
+        """Hold lock ``name`` around a read-change-write that several containers may run at once
+        (waiting up to ``wait_seconds`` for it); a holder that dies frees it after ``ttl_seconds``."""
+        owner = uuid.uuid4().hex
+        deadline = time.monotonic() + wait_seconds
+        while (holder := self.acquire_lock(name, owner, ttl_seconds)) is not None:
+            if time.monotonic() >= deadline:
+                raise ConflictError(
+                    f"Another request is changing the {name.lower()} (held by {holder[:12]}).",
+                    "Try again in a few seconds.",
+                )
+            sleep(random.uniform(0.02, 0.1))
+        try:
+            yield
+        finally:
+            self.release_lock(name, owner)
 
     def list_items(
         self, run_id: str, *, limit: int = MAX_PAGE, next_token: str | None = None

@@ -15,13 +15,11 @@ from datetime import datetime
 from ddhalo import jobs
 from ddhalo.errors import InputError
 from ddhalo.models import Run, RunTrigger
-from ddhalo.runs import Dispatcher, Runner
+from ddhalo.runs import HALO_LOCK, Dispatcher, Runner
 from ddhalo.settings import Settings
 
-# A sync that still holds the lock after this long has stopped making progress.
+# A run that still holds the Halo lock after this long has stopped making progress.
 STUCK_AFTER = 2 * 3600
-# The lock outlives a stuck sync only this long; then the next trigger may start.
-LOCK_TTL = 3 * 3600
 
 
 @dataclass
@@ -63,18 +61,22 @@ def start_sync(
 ) -> SyncStart:
     options = sync_options(settings, customers, subscriptions)
     run = runner.create("sync", options, dry_run=False, trigger=trigger)
-    holder = runner.store.acquire_lock(run.run_id, LOCK_TTL)
+    # Taken now, not by the first job: a sync that meets another run is skipped, not queued.
+    holder = runner.hold_halo(run)
     if holder is not None:
-        reason = f"Skipped: sync {holder} is still running."
+        held = runner.store.get_lock(HALO_LOCK) or {}
+        what = "sync" if held.get("kind") == "sync" else f"{held.get('kind') or 'run'} run"
+        reason = f"Skipped: {what} {holder} is still running."
         runner.store.set_run_status(run.run_id, "succeeded", skipped_reason=reason)
         return SyncStart(runner.store.get_run(run.run_id) or run, started=False, running_run_id=holder)
     return SyncStart(jobs.begin(runner, dispatcher, run), started=True)
 
 
 def stuck_sync(runner: Runner, now: float | None = None) -> str | None:
-    """The run id of a sync holding the lock for longer than ``STUCK_AFTER``, if any."""
-    lock = runner.store.get_lock()
-    if not lock:
+    """The run id of a run holding the Halo lock for longer than ``STUCK_AFTER``, if any."""
+    lock = runner.store.get_lock(HALO_LOCK)
+    now = time.time() if now is None else now
+    if not lock or int(lock.get("expires_at") or 0) < now:  # free, or its holder died
         return None
     acquired = datetime.fromisoformat(str(lock.get("acquired_at", "")).replace("Z", "+00:00")).timestamp()
-    return str(lock["run_id"]) if (now or time.time()) - acquired > STUCK_AFTER else None
+    return str(lock["owner"]) if now - acquired > STUCK_AFTER else None

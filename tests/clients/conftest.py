@@ -40,6 +40,7 @@ def make_halo(halo_fake, sleeps):
             sleep=sleeps,
             timeout=overrides.pop("timeout", (2.0, 5.0)),
             limiter=overrides.pop("limiter", RateLimiter(None)),
+            deadline=overrides.pop("deadline", None),
         )
         options = {
             "auth_url": halo_fake.auth_url,

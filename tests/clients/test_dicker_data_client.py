@@ -142,3 +142,64 @@ def test_out_holding_one_row_is_that_row(dd_client, dicker_data_fake, monkeypatc
     monkeypatch.setattr(dicker_data_fake, "handle", one_row)
     parsed = dd_client.get_subscriptions()
     assert [s.subscription_id for s in parsed.items] == [row["SubscriptionId"]] and not parsed.invalid
+
+
+@pytest.mark.parametrize("status", ["OK", "SUCCESS", None])
+def test_a_key_answered_without_an_error_is_accepted_whatever_its_status(dicker_data_fake, sleeps, status):
+    """Public clients disagree on Status: any key answered with no error body is a key."""
+    dicker_data_fake.grant_status = status
+    transport = Transport(dicker_data_fake.base_url, system="Dicker Data", sleep=sleeps)
+    client = DickerDataClient(
+        transport, account_code=dicker_data_fake.account_code, access_token=dicker_data_fake.access_token
+    )
+    assert client.get_tenants().items
+    assert dicker_data_fake.key_requests == 1
+
+
+def test_a_key_beside_an_error_is_refused(dd_client, dicker_data_fake):
+    dicker_data_fake.fail_next(
+        1,
+        200,
+        {"AccessKey": "looks-like-a-key", "Status": "DENIED", "Message": "Account suspended"},
+        paths=["/api/AccessKeyRequest"],
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        dd_client.get_tenants()
+    assert "Account suspended" in caught.value.message
+
+
+@pytest.mark.parametrize("shape", ["null", "missing"])
+def test_out_null_or_missing_without_an_error_is_no_rows(dd_client, dicker_data_fake, shape):
+    dicker_data_fake.empty_out = shape
+    dicker_data_fake.subscriptions = []
+    dicker_data_fake.tenants = []
+    assert dd_client.get_subscriptions().items == []
+    assert dd_client.get_tenants().items == []
+
+
+def test_out_null_with_an_error_status_is_an_error(dd_client, dicker_data_fake):
+    dicker_data_fake.fail_next(
+        1, 200, {"Out": None, "Status": "ERROR", "Message": "SQL timeout"}, data_only=True
+    )
+    with pytest.raises(UpstreamError) as caught:
+        dd_client.get_subscriptions()
+    assert "SQL timeout" in caught.value.message
+
+
+def test_customer_names_come_from_subscription_rows(dd_client, dicker_data_fake):
+    rows = dicker_data_fake.subscriptions
+    first, second = (
+        rows[0]["TenantId"],
+        next(r["TenantId"] for r in rows if r["TenantId"] != rows[0]["TenantId"]),
+    )
+    for row in rows:
+        if row["TenantId"] == second:
+            row["CompanyName"] = ""
+            row["TenantDescription"] = "From Description"
+    dicker_data_fake.reset_calls()
+    names = dd_client.customer_names([first, second])
+    assert names == {first: rows[0]["CompanyName"], second: "From Description"}
+    assert dicker_data_fake.calls["POST /api/Subscriptions/GetSubscriptionDetails"] == 2  # one per customer
+    dicker_data_fake.reset_calls()
+    assert dd_client.customer_names([first, second], per_tenant_below=2) == names
+    assert dicker_data_fake.calls["POST /api/Subscriptions/GetSubscriptionDetails"] == 1  # one for all

@@ -1,6 +1,13 @@
 import pytest
 
-from ddhalo.errors import AuthenticationError, PermissionDeniedError, ThrottledError
+from ddhalo.deadline import Deadline
+from ddhalo.errors import (
+    AuthenticationError,
+    OutOfTimeError,
+    PermissionDeniedError,
+    ThrottledError,
+    UnreachableError,
+)
 from ddhalo.http import RateLimiter, RetryPolicy, TokenCache
 
 
@@ -12,6 +19,41 @@ def test_lists_are_paged_until_the_last_record(make_halo, halo_fake):
     assert len(records) == len(halo_fake.clients)
     assert len({r["id"] for r in records}) == len(records)
     assert halo_fake.calls["GET /api/Client"] == -(-len(halo_fake.clients) // 10)
+
+
+def test_a_page_shorter_than_asked_is_not_taken_as_the_last(make_halo, halo_fake):
+    """Halo caps pages at 100 whatever page_size asks: read on until record_count is reached."""
+    for i in range(260):
+        halo_fake.add_client(f"Capped client {i:03}")
+    client = make_halo(page_size=1000)
+    records = client.clients()
+    assert len(records) == len(halo_fake.clients) > 260
+    assert len({r["id"] for r in records}) == len(records)
+    assert halo_fake.calls["GET /api/Client"] == -(-len(halo_fake.clients) // 100)
+
+
+def test_lists_ask_for_what_halo_serves(halo_client, halo_fake):
+    halo_client.licences()
+    (request,) = [r for r in halo_fake.requests if r.path == "/api/SoftwareLicence"]
+    assert request.query["page_size"] == "100" and request.query["pageinate"] == "true"
+
+
+def test_a_list_that_ignores_paging_is_read_once(halo_client, halo_fake, monkeypatch):
+    """A server answering the same records on every page (no record_count) ends the read."""
+    from local.fakes._server import json_response
+
+    real = halo_fake._list
+
+    def every_record_on_every_page(entity, request):
+        if entity.name != "Client":
+            return real(entity, request)
+        return json_response(200, list(halo_fake.clients.values()))
+
+    monkeypatch.setattr(halo_fake, "_list", every_record_on_every_page)
+    first = halo_client.clients()
+    request_pages = [r.query["page_no"] for r in halo_fake.requests if r.path == "/api/Client"]
+    assert len({c["id"] for c in first}) == len(first) == len(halo_fake.clients)
+    assert request_pages == ["1", "2"]
 
 
 def test_inactive_records_and_azure_tenants_are_included(halo_client, halo_fake):
@@ -70,11 +112,42 @@ def test_429_honours_retry_after(halo_client, halo_fake, sleeps):
     assert len(sleeps.calls) == 2 and all(3 <= s <= 3.25 for s in sleeps.calls)
 
 
-def test_429_storm_becomes_a_throttled_error(make_halo, halo_fake):
-    client = make_halo(retry=RetryPolicy(attempts=3, base_delay=0))
+def test_429_storm_becomes_a_throttled_error_once_patience_runs_out(make_halo, halo_fake, sleeps):
+    client = make_halo(retry=RetryPolicy(attempts=3, base_delay=0, throttle_patience=10))
     halo_fake.fail_next(50, 429, body={"Message": "slow down"}, headers={"Retry-After": "1"})
-    with pytest.raises(ThrottledError):
+    with pytest.raises(ThrottledError) as caught:
         client.clients()
+    assert not isinstance(caught.value, OutOfTimeError)
+    assert 8 <= len(sleeps.calls) <= 10 and sum(sleeps.calls) <= 10  # 429s are not bound by attempts=3
+    assert "shared with every other integration" in (caught.value.hint or "")
+
+
+def test_429_without_retry_after_waits_for_the_rolling_window_to_free(make_halo, halo_fake, sleeps):
+    """Hosted Halo sends no Retry-After: waits grow from window/30 to window/5, for minutes if needed."""
+    client = make_halo(retry=RetryPolicy(attempts=3))  # Halo's 300-second window, 10 minutes' patience
+    halo_fake.fail_next(8, 429, body={"Message": "Rate limit exceeded"}, headers={})
+    assert client.clients()
+    steps = [10, 20, 40, 60, 60, 60, 60, 60]
+    assert len(sleeps.calls) == 8
+    assert all(step / 2 <= slept <= step for slept, step in zip(sleeps.calls, steps, strict=True))
+    assert sum(sleeps.calls) > 180  # minutes, not the seconds a few short retries would give
+
+
+def test_a_wait_that_would_outlast_the_invocation_hands_over_instead(make_halo, halo_fake, sleeps):
+    clock = [0.0]
+    client = make_halo(deadline=Deadline(at=32.0, clock=lambda: clock[0]))
+    halo_fake.fail_next(5, 429, body={"Message": "Rate limit exceeded"}, headers={}, paths=["/api/Client"])
+
+    def sleep(seconds: float) -> None:
+        sleeps(seconds)
+        clock[0] += seconds
+
+    client.transport.sleep = sleep
+    with pytest.raises(OutOfTimeError):
+        client.clients()
+    # Waited 10 then 20 (at most), refused to wait the next 40 with less than that left.
+    assert len(sleeps.calls) == 2
+    assert halo_fake.calls["GET /api/Client"] == 3
 
 
 def test_rate_limit_of_the_fake_is_respected_by_pacing(make_halo, halo_fake):
@@ -134,6 +207,22 @@ def test_ambiguous_failure_on_create_is_not_retried(make_halo, halo_fake, sleeps
     result = client.save("Client", [{"name": "Maybe"}])
     assert result.errors[0] is not None and result.saved == [None]
     assert halo_fake.calls["POST /api/Client"] == 1
+
+
+def test_a_create_that_never_left_is_retried_and_named_unreachable(make_halo, sleeps):
+    """DNS failures and refused connections never reach Halo: safe to retry, and said plainly."""
+    for url, why in (
+        ("http://halo.unresolvable.example/api", "host name could not be resolved"),
+        ("http://127.0.0.1:9/api", "connection was refused"),
+    ):
+        sleeps.calls.clear()
+        client = make_halo()
+        client.transport.base_url = url + "/"
+        with pytest.raises(UnreachableError) as caught:
+            client.transport.send("POST", "Client", json=[{"name": "New"}], retry_ambiguous=False)
+        assert why in caught.value.message
+        assert "may or may not" not in caught.value.message
+        assert len(sleeps.calls) == 3  # attempts=4: retried like any request that never left
 
 
 def test_updates_are_retried_after_a_500(make_halo, halo_fake):

@@ -8,6 +8,7 @@ import pytest
 
 from ddhalo import jobs
 from ddhalo import store as store_module
+from ddhalo.runs import HALO_LOCK
 from ddhalo.store import Store
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes.sample_data import sample_dicker_data, sample_halo
@@ -102,12 +103,12 @@ def test_a_second_trigger_during_a_sync_is_recorded_as_skipped(local_app, api):
     store = Store(
         local_app.aws.function_environment(local_app.template.functions["SyncFunction"])["TABLE_NAME"]
     )
-    assert store.acquire_lock("someone-else", 3600) is None
+    assert store.acquire_lock(HALO_LOCK, "someone-else", 3600, kind="sync") is None
     response = api.post("/sync", {})
     assert response.status_code == 409 and response.json()["error"]["code"] == "sync_running"
     skipped = api.get(f"/runs/{response.json()['run_id']}").json()
     assert "someone-else" in skipped["skipped_reason"] and skipped["counts"]["created"] == 0
-    store.release_lock("someone-else")
+    store.release_lock(HALO_LOCK, "someone-else")
     assert api.run("/sync", {})["status"] == "succeeded"
     assert api.run("/sync", {})["status"] == "succeeded"  # the lock was given back
 

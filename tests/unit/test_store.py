@@ -148,3 +148,32 @@ def test_links_can_be_listed_without_what_they_wrote(store):
     with pytest.raises(LinkFieldsNotRead):
         _ = light.fields
     assert store.list_links("t1")[0].fields == {"count": 3}
+
+
+def test_a_lock_is_one_owners_until_it_expires(store):
+    assert store.acquire_lock("HALO", "run-a", 60, now=1000, kind="sync") is None
+    first = store.get_lock("HALO")
+    assert store.acquire_lock("HALO", "run-b", 60, now=1030) == "run-a"
+    assert store.acquire_lock("HALO", "run-a", 60, now=1050) is None  # extended by its owner
+    extended = store.get_lock("HALO")
+    assert extended["expires_at"] == 1110 and extended["acquired_at"] == first["acquired_at"]
+    assert store.acquire_lock("HALO", "run-b", 60, now=1100) == "run-a"
+    assert store.acquire_lock("HALO", "run-b", 60, now=1111) is None  # its holder died
+    store.release_lock("HALO", "run-a")  # not the holder any more: nothing happens
+    assert store.get_lock("HALO")["owner"] == "run-b"
+    store.release_lock("HALO", "run-b")
+    assert store.get_lock("HALO") is None
+
+
+def test_a_mutex_waits_for_its_holder_then_gives_up_readably(store):
+    slept: list[float] = []
+    with (
+        store.mutex("SETTINGS"),
+        pytest.raises(ConflictError) as caught,
+        store.mutex("SETTINGS", wait_seconds=0.05, sleep=slept.append),
+    ):
+        pass
+    assert slept and "Try again" in (caught.value.hint or "")
+    with store.mutex("SETTINGS", wait_seconds=0):  # released on the way out
+        assert store.get_lock("SETTINGS") is not None
+    assert store.get_lock("SETTINGS") is None

@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ddhalo.deadline import Deadline
 from ddhalo.errors import IntegrationError
 from ddhalo.models import FINISHED, Run
 from ddhalo.queue import SqsDispatcher
@@ -52,6 +53,34 @@ def describe_validation(errors: list[Any]) -> str:
     return "; ".join(parts) + more
 
 
+# Our request bodies nest three levels at most; a deep one is refused before any parser recurses.
+MAX_BODY_DEPTH = 32
+
+
+def _nesting(text: str) -> int:
+    """How deep JSON arrays and objects nest in ``text`` (brackets inside strings ignored)."""
+    if text.count("[") + text.count("{") <= MAX_BODY_DEPTH:
+        return 0  # cannot nest deeper than it has brackets: no need to walk it
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def refuse_body(event: Mapping[str, Any]) -> tuple[int, str, str] | None:
     """Bodies are JSON objects (or absent/null), checked before the event handler parses them:
     its parsers would read ``[{}]`` as ``{}`` and fail on a multipart type without a boundary."""
@@ -69,9 +98,11 @@ def refuse_body(event: Mapping[str, Any]) -> tuple[int, str, str] | None:
     media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if not media.endswith("json"):
         return 415, "unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."
+    if _nesting(str(body)) > MAX_BODY_DEPTH:
+        return 400, "bad_request", f"The body nests deeper than {MAX_BODY_DEPTH} levels."
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return 400, "bad_request", "The body is not valid JSON."
     if parsed is not None and not isinstance(parsed, dict):
         return 400, "bad_request", f"The body must be a JSON object, not {type(parsed).__name__}."
@@ -167,6 +198,11 @@ def services() -> Services:
         # No rule name (the local runner): settings only, nothing to switch.
         schedule=ScheduleControl(rule) if (rule := os.environ.get("SYNC_RULE_NAME")) else None,
     )
+
+
+def time_left(context: LambdaContext) -> Deadline:
+    """The invocation's own end (Lambda's remaining time), as the core's deadline."""
+    return Deadline.within(context.get_remaining_time_in_millis() / 1000)
 
 
 def caller(app: APIGatewayHttpResolver) -> str:

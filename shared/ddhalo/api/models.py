@@ -40,6 +40,16 @@ class MappingRequest(_Body):
 
 
 class SyncRequest(_Body):
+    # Both switched off is nothing to sync: refused, and said so in the schema (not both false).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "required": ["customers", "subscriptions"],
+                "properties": {"customers": {"const": False}, "subscriptions": {"const": False}},
+            }
+        }
+    )
+
     customers: JsonBool | None = None
     subscriptions: JsonBool | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -100,9 +100,11 @@ class DickerDataClient:
                 "Check the base URL.",
                 system=SYSTEM,
             )
-        status = str(body.get("Status") or "").upper()
+        # Public clients disagree on Status ("GRANTED" or undocumented words): a key answered
+        # without an error is a key.
         key = body.get("AccessKey")
-        if status != "GRANTED" or not key:
+        if not key or not isinstance(key, str) or _is_error(body):
+            status = str(body.get("Status") or "")
             message = body.get("Message") or body.get("ErrorDescription") or status or "no access key"
             raise AuthenticationError(
                 f"Dicker Data did not grant an access key ({str(message)[:200]}).",
@@ -128,7 +130,6 @@ class DickerDataClient:
         path: str,
         payload: dict[str, Any],
         *,
-        null_is_empty: bool = True,
         row_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
     ) -> list[Any]:
         """POST with the key; on 401/403 or an expired-key message, re-key once and retry.
@@ -150,7 +151,7 @@ class DickerDataClient:
                     system=SYSTEM,
                 )
             self._raise_for_status(response, path)
-            return _out(body, path, null_is_empty)
+            return _out(body, path)
         raise AssertionError("unreachable")
 
     def get_tenants(self, tenant_id: str | None = None) -> Parsed[Tenant]:
@@ -167,14 +168,34 @@ class DickerDataClient:
             payload["TenantID"] = tenant_id
         if subscription_id:
             payload["SubscriptionId"] = subscription_id
-        # "No list at all" must not read as "every subscription is gone" (that deactivates licences).
+        # An answer without rows and without an error is "no subscriptions" (a public production
+        # client had to learn this): a customer whose subscriptions are all gone answers that way.
         rows = self._call(
             "Subscriptions/GetSubscriptionDetails",
             payload,
-            null_is_empty=False,
             row_hook=_building(Subscription.from_api, ("SubscriptionId", "SubscriptionID")),
         )
         return _parse(rows, Subscription, "SubscriptionId", Subscription.from_api)
+
+    def customer_names(self, tenant_ids: Sequence[str], per_tenant_below: int = 10) -> dict[str, str]:
+        """Names of customers as their subscription rows give them (``CompanyName``, else
+        ``TenantDescription``), for customers GetTenant answered without one. A few customers are
+        read one by one; more in one call whose rows are cut to (TenantId, name) as they decode."""
+        wanted = {t for t in tenant_ids if t}
+        if not wanted:
+            return {}
+        payloads: list[dict[str, Any]] = (
+            [{"SubscriptionType": "CSP", "TenantID": t} for t in sorted(wanted)]
+            if len(wanted) < per_tenant_below
+            else [{"SubscriptionType": "CSP"}]
+        )
+        names: dict[str, str] = {}
+        for payload in payloads:
+            rows = self._call("Subscriptions/GetSubscriptionDetails", payload, row_hook=_naming)
+            for row in rows:
+                if isinstance(row, tuple) and row[0] in wanted and row[1]:
+                    names.setdefault(row[0], row[1])
+        return names
 
     def _raise_for_status(self, response: Any, what: str) -> None:
         if response.status_code < 400:
@@ -207,6 +228,11 @@ def _expiry(value: Any, now: float) -> float:
     return now + DEFAULT_KEY_LIFETIME
 
 
+def _is_error(body: dict[str, Any]) -> bool:
+    """Dicker Data's error bodies carry an error Status or an ErrorDescription."""
+    return str(body.get("Status") or "").upper() in ERROR_STATUSES or bool(body.get("ErrorDescription"))
+
+
 def _is_key_error(body: Any) -> bool:
     if not isinstance(body, dict) or "Out" in body:
         return False
@@ -215,19 +241,20 @@ def _is_key_error(body: Any) -> bool:
     return status in ERROR_STATUSES and any(word in message for word in AUTH_WORDS)
 
 
-def _out(body: Any, path: str, null_is_empty: bool = True) -> list[Any]:
+def _out(body: Any, path: str) -> list[Any]:
+    """The rows of an answer; ``Out`` missing or null without an error means none."""
     if isinstance(body, list):
         return body
     if isinstance(body, dict):
         out = body.get("Out")
-        if out is None and str(body.get("Status") or "").upper() in ERROR_STATUSES:
+        if out is None and _is_error(body):
             message = body.get("Message") or body.get("ErrorDescription") or body.get("Status")
             raise UpstreamError(
                 f"Dicker Data answered an error for {path}: {str(message)[:200]}",
                 "Check the account code; if it persists, ask your Dicker Data account manager.",
                 system=SYSTEM,
             )
-        if out is None and null_is_empty:
+        if out is None:
             return []
         if isinstance(out, list):
             return out
@@ -249,6 +276,16 @@ class _Unread:
 
 
 _ROW_ERRORS = (ValidationError, ValueError, TypeError, ArithmeticError)
+
+
+def _naming(pairs: list[tuple[str, Any]]) -> Any:
+    """A JSON ``object_pairs_hook`` keeping of each subscription row only its customer and name."""
+    row = dict(pairs)
+    if "SubscriptionId" not in row and "SubscriptionID" not in row:
+        return row
+    tenant = row.get("TenantId", row.get("TenantID"))
+    name = row.get("CompanyName") or row.get("TenantDescription")
+    return (_text(tenant), _text(name))
 
 
 def _building(

@@ -17,15 +17,16 @@ import requests
 from ddhalo.errors import (
     AuthenticationError,
     IntegrationError,
+    OutOfTimeError,
     PermissionDeniedError,
     RejectedError,
     UpstreamError,
 )
+from ddhalo.halo.limits import PAGE_SIZE
 from ddhalo.http import TokenCache, Transport, describe_body, json_body
 from ddhalo.redact import remember
 
 SYSTEM = "Halo"
-PAGE_SIZE = 1000
 WRITE_BATCH = 100
 TOKEN_REFRESH_MARGIN = 120.0
 MAX_PAGES = 10_000
@@ -50,10 +51,12 @@ CREDENTIALS_HINT = (
 
 @dataclass
 class SaveResult:
-    """Per-record outcome of a batched write, in the order the records were given."""
+    """Per-record outcome of a batched write, in the order the records were given. ``unsent``
+    marks records not sent because this invocation ran out of time waiting for Halo."""
 
     saved: list[dict[str, Any] | None] = field(default_factory=list)
     errors: list[IntegrationError | None] = field(default_factory=list)
+    unsent: list[bool] = field(default_factory=list)
 
 
 class HaloClient:
@@ -210,9 +213,14 @@ class HaloClient:
         return list(self.iter_list(entity, **filters))
 
     def iter_list(self, entity: str, **filters: Any) -> Iterator[dict[str, Any]]:
-        """Every record of a paged list (``pageinate=true``), reading keyed or bare answers."""
+        """Every record of a paged list (``pageinate=true``), reading keyed or bare answers.
+
+        A page shorter than asked is not the last one (Halo caps pages below what is asked): read
+        on until ``record_count`` records are read or a page is empty. A record met twice (the list
+        shifted while we paged, or a server that ignores paging) is yielded once.
+        """
         params = {k: _param(v) for k, v in filters.items() if v is not None}
-        seen = 0
+        read, ids = 0, set()
         for page_no in range(1, MAX_PAGES + 1):
             body = self.request(
                 "GET",
@@ -220,9 +228,19 @@ class HaloClient:
                 params={**params, "pageinate": "true", "page_size": self.page_size, "page_no": page_no},
             )
             records, total = _records(body, entity)
-            yield from (r for r in records if isinstance(r, dict))
-            seen += len(records)
-            if not records or len(records) < self.page_size or (total is not None and seen >= total):
+            fresh = 0
+            for record in records:
+                if not isinstance(record, dict):
+                    continue
+                key = halo_id(record.get("id"))
+                if key is not None and key in ids:
+                    continue
+                if key is not None:
+                    ids.add(key)
+                fresh += 1
+                yield record
+            read += len(records)
+            if not records or not fresh or (total is not None and read >= total):
                 return
 
     def get(self, entity: str, record_id: int, **params: Any) -> dict[str, Any] | None:
@@ -257,11 +275,15 @@ class HaloClient:
         Batches that create records are not retried after an ambiguous failure (timeout, 500):
         the error is reported per record and the caller reconciles by reading Halo again.
         """
-        result = SaveResult(saved=[None] * len(records), errors=[None] * len(records))
-        for start in range(0, len(records), self.write_batch):
-            self._save_batch(
-                entity, records, range(start, min(start + self.write_batch, len(records))), result
-            )
+        count = len(records)
+        result = SaveResult(saved=[None] * count, errors=[None] * count, unsent=[False] * count)
+        for start in range(0, count, self.write_batch):
+            try:
+                self._save_batch(entity, records, range(start, min(start + self.write_batch, count)), result)
+            except OutOfTimeError:
+                for i in range(start, count):  # what a split batch already saved stays saved
+                    result.unsent[i] = result.saved[i] is None and result.errors[i] is None
+                break
         return result
 
     def _save_batch(
@@ -279,6 +301,8 @@ class HaloClient:
                 return
             result.errors[indexes[0]] = exc
             return
+        except OutOfTimeError:
+            raise
         except IntegrationError as exc:
             for i in indexes:
                 result.errors[i] = exc

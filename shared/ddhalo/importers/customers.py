@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ddhalo.apply import content_hash, create_reconciled, record_id, save_patches
+from ddhalo.apply import Applied, content_hash, create_reconciled, record_id, save_patches
 from ddhalo.dicker_data.models import Address, Tenant
-from ddhalo.errors import ConflictError, NotFoundError
+from ddhalo.errors import ConflictError, NotFoundError, OutOfTimeError
 from ddhalo.halo.client import HaloClient, halo_id
 from ddhalo.mappings import NO_TENANT_REASON
 from ddhalo.models import Mapping, Run, RunItem
@@ -276,15 +276,21 @@ def _plan_update(
 # ---------------------------------------------------------------------------------- apply
 def apply_customers(
     actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str = "import"
-) -> list[RunItem]:
-    items: list[RunItem] = []
+) -> Applied[str]:
+    """Write the plan; customers it had no time for are ``remaining`` (their ids), for a follow-up
+    job that plans them again from fresh reads (a create that landed is then found by its tenant)."""
+    done: Applied[str] = Applied()
     for action in actions:
         if action.action in ("skip", "fail"):
-            items.append(action.item())
+            done.items.append(action.item())
     updates = [a for a in actions if a.action in ("update", "unchanged")]
-    items += _apply_updates(updates, halo, store, created_by)
-    items += _apply_creates([a for a in actions if a.action == "create"], halo, store, created_by)
-    return items
+    for part in (
+        _apply_updates(updates, halo, store, created_by),
+        _apply_creates([a for a in actions if a.action == "create"], halo, store, created_by),
+    ):
+        done.items += part.items
+        done.remaining += part.remaining
+    return done
 
 
 def _store_mapping(
@@ -309,33 +315,54 @@ def _store_mapping(
 
 def _apply_updates(
     actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str
-) -> list[RunItem]:
+) -> Applied[str]:
+    later: set[str] = set()
     for action in actions:
         if action.client_patch is not None and "azure_tenants" not in action.client_patch:
-            _complete_link_patch(action, halo)
-    failed = save_patches(halo, "Client", {a.dicker_id: a.client_patch for a in actions if a.client_patch})
-    sites = {a.dicker_id: a.site_patch for a in actions if a.site_patch and a.dicker_id not in failed}
-    failed.update(save_patches(halo, "Site", sites))
-    items = []
+            try:
+                _complete_link_patch(action, halo)
+            except OutOfTimeError:
+                later.add(action.dicker_id)
+    clients = save_patches(
+        halo,
+        "Client",
+        {a.dicker_id: a.client_patch for a in actions if a.client_patch and a.dicker_id not in later},
+    )
+    later.update(clients.unsent)
+    failed = clients.failed
+    sites = save_patches(
+        halo,
+        "Site",
+        {
+            a.dicker_id: a.site_patch
+            for a in actions
+            if a.site_patch and a.dicker_id not in failed and a.dicker_id not in later
+        },
+    )
+    later.update(sites.unsent)
+    failed.update(sites.failed)
+    done: Applied[str] = Applied(remaining=sorted(later))
     for action in actions:
+        if action.dicker_id in later:
+            continue
         if action.new_mapping and action.halo_client_id is not None:
             conflict = _store_mapping(action, action.halo_client_id, "", store, created_by)
             if conflict:
                 failed.setdefault(action.dicker_id, conflict)
         if action.dicker_id in failed:
-            items.append(action.item("failed", reason=failed[action.dicker_id]))
+            done.items.append(action.item("failed", reason=failed[action.dicker_id]))
             continue
         if not action.new_mapping:
             store.remember_written(action.dicker_id, action.written)
-        items.append(action.item())
-    return items
+        done.items.append(action.item())
+    return done
 
 
 def _complete_link_patch(action: CustomerAction, halo: HaloClient) -> None:
     """Read the one client whose list record hid its tenant links, then patch only if needed."""
     assert action.halo_client_id is not None
     assert action.tenant is not None
-    client = halo.get("Client", action.halo_client_id, includeazuretenants=True) or {}
+    client = halo.get("Client", action.halo_client_id, includedetails=True) or {}
     links = _link_patch({"azure_tenants": client.get("azure_tenants") or []}, action.tenant)
     if links is None:
         action.client_patch = None
@@ -348,7 +375,7 @@ def _complete_link_patch(action: CustomerAction, halo: HaloClient) -> None:
 
 def _apply_creates(
     actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str
-) -> list[RunItem]:
+) -> Applied[str]:
     by_id = {a.dicker_id: a for a in actions}
 
     def find_landed(keys: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -361,22 +388,24 @@ def _apply_creates(
         return landed
 
     outcome = create_reconciled(halo, "Client", {a.dicker_id: a.record or {} for a in actions}, find_landed)
-    items = []
+    done: Applied[str] = Applied(remaining=sorted(outcome.unfinished))
     for action in actions:
+        if action.dicker_id in outcome.unfinished:
+            continue
         record = outcome.saved.get(action.dicker_id)
         if record is None:
-            items.append(action.item("failed", reason=outcome.failed.get(action.dicker_id)))
+            done.items.append(action.item("failed", reason=outcome.failed.get(action.dicker_id)))
             continue
         client_id = record_id(record)
         assert client_id is not None  # create_reconciled only keeps records with an id
         conflict = _store_mapping(action, client_id, str(record.get("name") or ""), store, created_by)
         if conflict:
-            items.append(
+            done.items.append(
                 action.item("failed", halo_id=client_id, reason=f"Created in Halo but not mapped: {conflict}")
             )
         else:
-            items.append(action.item("created", halo_id=client_id))
-    return items
+            done.items.append(action.item("created", halo_id=client_id))
+    return done
 
 
 # ---------------------------------------------------------------------------------- the run
@@ -410,7 +439,7 @@ def read_sites(halo: HaloClient) -> dict[int, dict[str, Any]]:
 
 def import_customers(
     run: Run, store: Store, upstreams: Upstreams, options: CustomerOptions | None = None
-) -> list[RunItem]:
+) -> Applied[str]:
     """The customers run: read both sides, plan, and apply unless it is a dry run."""
     options = options or CustomerOptions.model_validate(run.options)
     customers = DickerDataCustomers.read(upstreams.dicker_data)
@@ -419,5 +448,5 @@ def import_customers(
     mappings = {m.dicker_customer_id: m for m in store.list_mappings()}
     actions = plan_customers(customers, mappings, clients, sites, options)
     if run.dry_run:
-        return [action.item() for action in actions]
+        return Applied([action.item() for action in actions])
     return apply_customers(actions, upstreams.halo, store, created_by=f"run:{run.run_id}")

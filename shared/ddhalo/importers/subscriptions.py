@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ddhalo.apply import content_hash, create_reconciled, reason, record_id, save_patches
+from ddhalo.apply import Applied, content_hash, create_reconciled, holds, reason, record_id, save_patches
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.errors import ConflictError, IntegrationError
@@ -139,6 +139,7 @@ class SubscriptionAction:
     changes: list[str] = field(default_factory=list)
     relink: bool = False  # store the link even if Halo needs no write (adopted by marker)
     occurrence: int = 0  # >0 for a duplicate row of the same id, reported as its own item
+    maybe_landed: bool = False  # an earlier create lost its answer: look for it before creating
 
     @property
     def key(self) -> str:
@@ -173,20 +174,6 @@ class CustomerScope:
     licences: list[dict[str, Any]]
     links: dict[str, SubscriptionLink]
     error: str | None = None
-
-
-def _same(ours: Any, theirs: Any) -> bool:
-    """Halo may echo values normalised (dates with a time, numbers as floats)."""
-    if ours is None or ours == "":
-        return theirs in (None, "")
-    if isinstance(ours, bool) or isinstance(theirs, bool):
-        return bool(ours) == bool(theirs)
-    if isinstance(ours, int) and isinstance(theirs, int | float):
-        return float(ours) == float(theirs)
-    text, other = str(ours).strip(), str(theirs if theirs is not None else "").strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return other[:10] == text
-    return text == other
 
 
 def plan_customer(scope: CustomerScope) -> list[SubscriptionAction]:
@@ -300,7 +287,7 @@ def _plan_one(
     else:
         action.relink = True
         current = licences[licence_id]
-        changed = [k for k, v in wanted.items() if not _same(v, current.get(k))]
+        changed = [k for k, v in wanted.items() if not holds(v, current.get(k))]
     changed = [k for k in changed if not (k == "parent_id" and action.parent_licence_id is None)]
     if changed:
         action.action = "update"
@@ -344,9 +331,11 @@ Reread = Callable[[Sequence["SubscriptionAction"], Sequence[str]], dict[str, dic
 
 def apply_subscriptions(
     actions: list[SubscriptionAction], halo: HaloClient, store: Store, reread: Reread
-) -> list[RunItem]:
-    """Updates first, then creates: add-ons after their new parents, with the parents' ids."""
-    items: list[RunItem] = [a.item() for a in actions if a.action == "fail"]
+) -> Applied[SubscriptionAction]:
+    """Updates first, then creates: add-ons after their new parents, with the parents' ids.
+    What time ran out for is ``remaining`` (a follow-up job applies it and reports it)."""
+    done: Applied[SubscriptionAction] = Applied([a.item() for a in actions if a.action == "fail"])
+    items = done.items
     links: list[SubscriptionLink] = []
 
     def link(action: SubscriptionAction, licence_id: int) -> None:
@@ -361,10 +350,13 @@ def apply_subscriptions(
         )
 
     updates = {a.key: a for a in actions if a.action == "update" and a.patch}
-    failed = save_patches(halo, "SoftwareLicence", {k: a.patch or {} for k, a in updates.items()})
+    patched = save_patches(halo, "SoftwareLicence", {k: a.patch or {} for k, a in updates.items()})
+    unsent = set(patched.unsent)
     for key, action in updates.items():
-        if key in failed:
-            items.append(action.item("failed", reason=failed[key]))
+        if key in unsent:
+            done.remaining.append(action)
+        elif key in patched.failed:
+            items.append(action.item("failed", reason=patched.failed[key]))
         else:
             assert action.halo_id is not None
             link(action, action.halo_id)
@@ -411,15 +403,18 @@ def apply_subscriptions(
     while ready:
         wave, ready = ready[: halo.write_batch], ready[halo.write_batch :]
         records = {a.key: _record(a) for a in wave}
-        outcome = create_reconciled(halo, "SoftwareLicence", records, partial(reread, wave))
-        released = [
-            addon
-            for action in wave
-            for addon in created(action, outcome.saved.get(action.key), outcome.failed.get(action.key))
-        ]
+        unsure = {a.key for a in wave if a.maybe_landed}
+        outcome = create_reconciled(halo, "SoftwareLicence", records, partial(reread, wave), unsure)
+        released = []
+        for action in wave:
+            if action.key in outcome.unfinished:
+                action.maybe_landed = outcome.unfinished[action.key]
+                done.remaining += [action, *waiting.pop(action.key, [])]
+                continue
+            released += created(action, outcome.saved.get(action.key), outcome.failed.get(action.key))
         ready = released + ready
     store.put_links(links)
-    return items
+    return done
 
 
 def _record(action: SubscriptionAction) -> dict[str, Any]:

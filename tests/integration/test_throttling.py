@@ -1,0 +1,64 @@
+"""Throttling as hosted Halo does it: 429s without Retry-After while another integration keeps
+the shared window full, for longer than one invocation lasts.
+
+Time is compressed: Halo's window is 3 s here (300 s hosted), so the waits after a 429 are a
+hundredth of the real ones, and the worker's invocation lasts 4 s (900 s deployed).
+"""
+
+import dataclasses
+from collections import Counter
+
+import pytest
+
+from local.fakes.sample_data import make_subscription, tenant_guid
+
+pytestmark = pytest.mark.integration
+
+WORKER = "WorkerFunction"
+
+
+@pytest.fixture
+def compressed(api, local_app):
+    assert api.call("PUT", "/settings", {"halo_rate_window_seconds": 3}).status_code == 200
+    invoker = local_app.invoker
+    invoker.functions[WORKER] = dataclasses.replace(invoker.functions[WORKER], timeout=4)
+    return api
+
+
+def markers(halo_fake) -> Counter[str]:
+    return Counter(
+        str(lic.get("notes") or "").splitlines()[0]
+        for lic in halo_fake.licences.values()
+        if str(lic.get("notes") or "").startswith("Dicker Data subscription: ")
+    )
+
+
+def test_a_window_kept_full_past_the_invocation_is_waited_out_and_handed_on(
+    compressed, halo_fake, dicker_data_fake, monkeypatch
+):
+    api = compressed
+    api.post("/mappings/generate")
+    assert api.run("/customers/import")["status"] == "succeeded"
+    contoso = next(t for t in dicker_data_fake.tenants if t["TenantId"] == tenant_guid("contoso"))
+    for n in range(150):  # more than one write batch for one customer
+        dicker_data_fake.add_subscription(make_subscription(contoso, f"busy-{n:03d}", "basic"))
+    expected = sum(1 for s in dicker_data_fake.subscriptions if s["TenantId"])
+
+    real, hogged = halo_fake.handle, []
+
+    def another_integration_fills_the_window(request):
+        response = real(request)
+        if request.method == "POST" and request.path == "/api/SoftwareLicence" and not hogged:
+            hogged.append(request.path)
+            halo_fake.saturate(9)  # after our first batch: "minutes" at this scale
+        return response
+
+    monkeypatch.setattr(halo_fake, "handle", another_integration_fills_the_window)
+    run = api.run("/subscriptions/import")
+    run = api.wait_run(run["run_id"], timeout=90)
+    assert run["status"] == "succeeded", run
+    assert run["counts"]["failed"] == 0 and run["counts"]["created"] == expected
+    assert halo_fake.throttled > 3  # it met the full window, more than once
+    # The apply job ran out of invocation time and handed the rest to follow-up jobs.
+    assert run["chunks_total"] >= 3, run
+    assert set(markers(halo_fake).values()) == {1} and len(markers(halo_fake)) == expected

@@ -1,0 +1,84 @@
+"""The job chain's rules on moto: the Halo lock makes runs wait their turn, and a job whose
+invocation runs out of time is handed on, never failed for it."""
+
+from typing import Any
+
+import pytest
+
+from ddhalo import jobs
+from ddhalo.errors import OutOfTimeError
+from ddhalo.queue import ListDispatcher
+from ddhalo.runs import HALO_LOCK, Runner, Upstreams
+
+
+class OutOfTimeReading:
+    """An upstream whose every read meets a full Halo window until the invocation ends."""
+
+    def get_tenants(self) -> Any:
+        raise OutOfTimeError("Halo: waiting for its rate limit to free would outlast this invocation.")
+
+
+@pytest.fixture
+def runner(store, secrets):
+    return Runner(store, secrets)
+
+
+def started(runner: Runner, dispatcher: ListDispatcher, kind: str = "customers") -> dict[str, Any]:
+    run = jobs.start(runner, dispatcher, kind, {}, dry_run=False, trigger="api")  # type: ignore[arg-type]
+    (job,) = dispatcher.jobs
+    dispatcher.jobs.clear()
+    dispatcher.delays.clear()
+    assert job["run_id"] == run.run_id
+    return job
+
+
+def test_a_run_waits_while_another_run_writes_to_halo(runner, store):
+    dispatcher = ListDispatcher()
+    job = started(runner, dispatcher)
+    assert store.acquire_lock(HALO_LOCK, "other-run", 600, kind="sync") is None
+    for waits, delay in enumerate((5, 10, 20)):
+        run = jobs.execute(runner, dispatcher, job)
+        assert run is not None and run.status == "queued"
+        assert run.waiting_for == "run other-run is writing to Halo"
+        (job,) = dispatcher.jobs
+        assert (job["waits"], dispatcher.delays) == (waits + 1, [delay])
+        dispatcher.jobs.clear()
+        dispatcher.delays.clear()
+
+
+def test_the_wait_between_tries_is_capped(runner, store):
+    dispatcher = ListDispatcher()
+    job = {**started(runner, dispatcher), "waits": 12}
+    store.acquire_lock(HALO_LOCK, "other-run", 600)
+    jobs.execute(runner, dispatcher, job)
+    assert dispatcher.delays == [jobs.LOCK_WAIT_MAX]
+
+
+def test_a_job_out_of_time_while_reading_is_handed_over_whole(runner, store):
+    dispatcher = ListDispatcher()
+    job = started(runner, dispatcher)
+    out_of_time = Upstreams(dicker_data=OutOfTimeReading(), halo=None)  # type: ignore[arg-type]
+    run = jobs.Pipeline(runner, dispatcher).execute(
+        jobs.Job.model_validate(job), store.get_run(job["run_id"]), out_of_time
+    )
+    assert run.status == "running" and run.counts.failed == 0 and run.chunks_done == 0
+    (again,) = dispatcher.jobs
+    assert again == {**job, "handovers": 1}
+    assert store.get_lock(HALO_LOCK)["owner"] == job["run_id"]  # still its turn
+
+
+def test_a_job_handed_over_too_often_fails_its_run_and_frees_halo(runner, store):
+    dispatcher = ListDispatcher()
+    job = {**started(runner, dispatcher), "handovers": jobs.MAX_HANDOVERS - 1}
+    out_of_time = Upstreams(dicker_data=OutOfTimeReading(), halo=None)  # type: ignore[arg-type]
+    run = jobs.Pipeline(runner, dispatcher).execute(
+        jobs.Job.model_validate(job), store.get_run(job["run_id"]), out_of_time
+    )
+    assert run.status == "failed" and "rate limit stayed full" in (run.error or "")
+    assert dispatcher.jobs == [] and store.get_lock(HALO_LOCK) is None
+
+
+def test_follow_up_chunks_are_numbered_by_generation():
+    assert jobs.generation(jobs.APPLY_BASE + 3) == 0
+    follow = jobs.APPLY_BASE + 3 + 2 * jobs.FOLLOW_UP_STEP
+    assert jobs.generation(follow) == 2 and follow % jobs.FOLLOW_UP_STEP == jobs.APPLY_BASE + 3
