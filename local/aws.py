@@ -4,6 +4,10 @@ Every boto3 client in the process (handlers, Powertools Parameters, the runner) 
 through `AWS_ENDPOINT_URL`, so handler code runs unchanged. Resources are created from the
 template's own Properties, and the functions' environment variables are resolved against the
 names moto gave them, the way CloudFormation would.
+
+IAM is as deployed: each function's role is created from the synthesized template and assumed,
+and every request moto receives is checked against the role that signed it (`local/gate.py`);
+the runner itself, and tests, sign with the stack's admin key (`local/credentials.py`).
 """
 
 from __future__ import annotations
@@ -13,14 +17,18 @@ import logging
 import os
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
 import boto3
 import requests
-from moto.server import ThreadedMotoServer
 
+from local import credentials
+from local.credentials import AwsCredentials
+from local.gate import GatedMotoServer, IamGate, Principal, WsgiApp
+from local.iam import Role, function_roles, synthesize
 from local.template import (
     FUNCTION_TYPE,
     NO_VALUE,
@@ -43,7 +51,13 @@ log = logging.getLogger(__name__)
 _ACTIVE = threading.Lock()
 
 # Variables that would send boto3 somewhere other than moto, or sign as a real identity.
-_CLEARED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+_CLEARED = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+)  # fmt: skip
+# What the environment's credential variables hold: a key the gate refuses. In-process clients
+# sign through the routed credentials (a role, or admin); anything that does not is a leak.
+UNROUTED_KEY = "LOCAL-UNROUTED-KEY"
 
 # CloudFormation properties of AWS::SQS::Queue that are SQS attributes under the same name.
 _QUEUE_ATTRIBUTES = (
@@ -86,7 +100,12 @@ class LocalAws:
     prefix: str = PREFIX
     endpoint_url: str = ""
     resolver: Resolver = field(init=False)
-    _server: ThreadedMotoServer | None = field(default=None, init=False, repr=False)
+    roles: dict[str, Role] = field(default_factory=dict, init=False)  # by function id
+    gate: IamGate | None = field(default=None, init=False, repr=False)
+    admin: AwsCredentials = field(init=False, repr=False)
+    _credentials: dict[str, AwsCredentials] = field(default_factory=dict, init=False, repr=False)
+    _secret_arns: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _server: GatedMotoServer | None = field(default=None, init=False, repr=False)
     _env: EnvPatch = field(default_factory=EnvPatch, init=False, repr=False)
     _owns_lock: bool = field(default=False, init=False, repr=False)
 
@@ -98,6 +117,7 @@ class LocalAws:
             account_id=ACCOUNT_ID,
             stack_name=self.prefix,
         )
+        self.admin = AwsCredentials(_access_key(), secrets.token_urlsafe(30))
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Self:
@@ -106,7 +126,8 @@ class LocalAws:
         self._owns_lock = True
         try:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto call is noise
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            synthesized = synthesize(self.template.path, self.region)  # fails early on a bad template
+            self._server = GatedMotoServer(self._make_gate)
             self._server.start()
             host, port = self._server.get_host_and_port()
             self.endpoint_url = f"http://{host}:{port}"
@@ -114,6 +135,7 @@ class LocalAws:
             # Backends outlive a stopped server in this process: start from an empty account.
             requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
             self._create_resources()
+            self._create_roles(synthesized)
         except BaseException:
             self.stop()
             raise
@@ -123,6 +145,8 @@ class LocalAws:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        credentials.uninstall()
+        boto3.DEFAULT_SESSION = None  # its credentials route to this stack's identities
         self._env.restore()
         if self._owns_lock:
             self._owns_lock = False
@@ -137,7 +161,21 @@ class LocalAws:
         self.stop()
 
     def client(self, service: str) -> Any:
+        """A client of this stack; it signs as admin, or as the function running when it is used."""
         return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region)
+
+    def function_credentials(self, function_id: str) -> AwsCredentials:
+        """The credentials of the function's role (what Lambda gives the function)."""
+        return self._credentials[function_id]
+
+    @property
+    def function_credentials_by_id(self) -> dict[str, AwsCredentials]:
+        return dict(self._credentials)
+
+    def _make_gate(self, app: WsgiApp) -> IamGate:
+        self.gate = IamGate(app, account=ACCOUNT_ID, secret_arn=self.secret_arn)
+        self.gate.admin_keys.add(self.admin.access_key)
+        return self.gate
 
     def _point_boto3_here(self) -> None:
         for name in [*_CLEARED, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))]:
@@ -146,11 +184,62 @@ class LocalAws:
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": UNROUTED_KEY,
+            "AWS_SECRET_ACCESS_KEY": UNROUTED_KEY,
         }.items():
             self._env.set(name, value)
+        credentials.install(self.admin)
         boto3.DEFAULT_SESSION = None  # a session made earlier may hold other credentials
+
+    # -- roles --------------------------------------------------------------------------------
+    def _create_roles(self, synthesized: dict[str, Any]) -> None:
+        """Each function's role as `sam deploy` creates it, assumed as Lambda assumes it."""
+        self.roles = function_roles(synthesized, self.resolver, self.prefix)
+        if missing := set(self.template.functions) - set(self.roles):  # they would run unchecked
+            raise RuntimeError(f"No role synthesized for {sorted(missing)}")
+        self._credentials.clear()
+        assert self.gate is not None
+        self.gate.principals.clear()
+        iam, sts = self.client("iam"), self.client("sts")
+        by_name: dict[str, Role] = {role.name: role for role in self.roles.values()}
+
+        def create(role: Role) -> str:
+            arn: str = iam.create_role(
+                RoleName=role.name, AssumeRolePolicyDocument=json.dumps(role.trust_policy)
+            )["Role"]["Arn"]
+            for name, document in role.inline.items():
+                # IAM takes a document without a Version (2008-10-17); moto insists on one.
+                versioned = {"Version": "2012-10-17", **document}
+                iam.put_role_policy(RoleName=role.name, PolicyName=name, PolicyDocument=json.dumps(versioned))
+            # moto loads no AWS managed policies to attach: the gate reads their documents from its data.
+            return arn
+
+        def assume(fid: str, role_arn: str) -> None:
+            assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName=self.function_name(fid)[:64])
+            keys = assumed["Credentials"]
+            self._credentials[fid] = AwsCredentials(
+                keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"]
+            )
+            assert self.gate is not None
+            self.gate.principals[keys["AccessKeyId"]] = Principal(
+                fid, assumed["AssumedRoleUser"]["Arn"], tuple(self.roles[fid].statements)
+            )
+
+        # A few at a time: a stack starts per integration test, and these are ~50 round trips.
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-iam") as pool:
+            arns = dict(zip(by_name, pool.map(create, by_name.values()), strict=True))
+            list(pool.map(lambda fid: assume(fid, arns[self.roles[fid].name]), self.roles))
+
+    def secret_arn(self, secret_id: str) -> str:
+        """A secret's full ARN from its name, full or partial ARN (IAM checks the full one)."""
+        if secret_id in self._secret_arns:
+            return self._secret_arns[secret_id]
+        for arn in self._secret_arns.values():
+            if secret_id == arn or (secret_id.startswith("arn:") and arn.startswith(secret_id + "-")):
+                return arn
+        if secret_id.startswith("arn:"):
+            return secret_id
+        return f"arn:aws:secretsmanager:{self.region}:{ACCOUNT_ID}:secret:{secret_id}"
 
     # -- resources ----------------------------------------------------------------------------
     def _name(self, res: Resource, prop: str) -> str:
@@ -262,9 +351,9 @@ class LocalAws:
         value = props.get("SecretString")
         if value is None:
             value = _generated_secret(props.get("GenerateSecretString") or {})
-        arn = self.client("secretsmanager").create_secret(Name=self._name(res, "Name"), SecretString=value)[
-            "ARN"
-        ]
+        name = self._name(res, "Name")
+        arn = self.client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
+        self._secret_arns[name] = arn
         self.resolver.refs[res.logical_id] = arn
         self.resolver.attrs[(res.logical_id, "Arn")] = arn
         self.resolver.attrs[(res.logical_id, "Id")] = arn
@@ -315,6 +404,12 @@ class LocalAws:
         for name, value in merged.items():
             self._env.set(name, value)
         return merged
+
+
+def _access_key() -> str:
+    """An access key id shaped like AWS's (20 upper-case letters and digits)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    return "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
 
 
 def _generated_secret(spec: dict[str, Any]) -> str:

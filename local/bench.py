@@ -60,9 +60,6 @@ ACCOUNT_ID = "123456789012"  # moto's default account, as local.aws uses
 WORKER_FUNCTION = "WorkerFunction"
 SYNC_FUNCTION = "SyncFunction"
 FINISHED = frozenset({"succeeded", "partial", "failed"})
-# What the product batches and pages by (ddhalo.halo.client PAGE_SIZE / WRITE_BATCH).
-HALO_PAGE = 1000
-HALO_BATCH = 100
 KB = 1024
 
 # Public list prices (us-east-1, 2025): Lambda arm64, DynamoDB on demand, SQS standard, Secrets Manager.
@@ -216,13 +213,22 @@ class PackageSize:
 # -- pure helpers -----------------------------------------------------------------------------
 
 
-def pages(records: int, page_size: int = HALO_PAGE) -> int:
+def _halo_sizes() -> tuple[int, int]:
+    """What the product pages and batches by: what Halo serves per page (100), its write batch.
+    Imported late: the core package is on the path once a LocalApp has started."""
+    from ddhalo.halo.client import WRITE_BATCH
+    from ddhalo.halo.limits import PAGE_SIZE
+
+    return PAGE_SIZE, WRITE_BATCH
+
+
+def pages(records: int, page_size: int | None = None) -> int:
     """Requests for a paged list: an empty list still costs one."""
-    return max(1, math.ceil(records / page_size))
+    return max(1, math.ceil(records / (page_size or _halo_sizes()[0])))
 
 
-def batches(records: int, batch: int = HALO_BATCH) -> int:
-    return math.ceil(records / batch)
+def batches(records: int, batch: int | None = None) -> int:
+    return math.ceil(records / (batch or _halo_sizes()[1]))
 
 
 def sliding_window_seconds(calls: int, per_window: int, window: float) -> float:
@@ -481,8 +487,8 @@ class _Meter:
 
         wait = http.RateLimiter.wait
 
-        def timed_wait(limiter: http.RateLimiter) -> float:
-            waited = wait(limiter)
+        def timed_wait(limiter: http.RateLimiter, *args: Any, **kwargs: Any) -> float:
+            waited = wait(limiter, *args, **kwargs)
             meter.limiter_wait += waited
             return waited
 
@@ -1033,7 +1039,9 @@ def _measure(
     worker_env = app.aws.function_environment(app.template.functions[WORKER_FUNCTION])
     workers = config.workers or int(worker_env.get("HALO_RATE_SHARE") or 1)
     names = {fid: app.aws.function_name(fid) for fid in app.template.functions}
-    env = {**os.environ, "HALO_RATE_SHARE": str(workers)}
+    # The children sign as the worker's role, as its containers do (the parent checks every call).
+    worker_keys = app.aws.function_credentials(WORKER_FUNCTION).environment()
+    env = {**os.environ, **worker_keys, "HALO_RATE_SHARE": str(workers)}
     pool = WorkerPool(ctx, workers, env, names, app, config.trace_memory)
     meter = _Meter()
     invoke: Callable[[str, Any], Any] = app.invoker.invoke
@@ -1066,7 +1074,8 @@ def _measure(
     extra = []
     for source in app.template.sqs_sources:
         if source.function_id == WORKER_FUNCTION:
-            extra += [poller(app, source) for _ in range(workers - 1)]
+            # LocalApp already polls at the template's concurrency; add any --workers beyond it.
+            extra += [poller(app, source, n) for n in range(app.concurrency(source), workers)]
     for thread in extra:
         thread.start()
     try:

@@ -1,13 +1,16 @@
 """Calling the real handlers in-process the way Lambda would, and building the events it sends.
 
-One process hosts every function: each handler module is imported once from its file, and a
-lock per function lets a function handle one event at a time (like a single container) while
-different functions run concurrently.
+One process hosts every function, and invocations run concurrently as in AWS, where a function
+scales out to as many containers as it has requests at once. A local "container" is a copy of
+the handler module that handles one event at a time: a function starts another when all of its
+containers are busy (up to its ReservedConcurrentExecutions). Each invocation runs in its own
+`contextvars` context, signing its AWS calls with its function's role (`local/credentials.py`).
 """
 
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import importlib.util
 import json
@@ -23,34 +26,36 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
+from local.credentials import AwsCredentials, acting_as
 from local.template import Function
 
 Handler = Callable[[Any, Any], Any]
 log = logging.getLogger(__name__)
 
-_modules: dict[Path, ModuleType] = {}
-_import_lock = threading.Lock()
+_modules: dict[tuple[Path, int], ModuleType] = {}
+_import_lock = threading.RLock()
 
 
-def load_handler(fn: Function) -> Handler:
-    """The function's handler, from its module (imported once)."""
-    module = load_module(fn)
+def load_handler(fn: Function, container: int = 0) -> Handler:
+    """The function's handler, from its module (imported once per container)."""
+    module = load_module(fn, container)
     handler = getattr(module, fn.handler_name, None)
     if not callable(handler):
         raise ImportError(f"{fn.logical_id}: {fn.module_path} has no callable {fn.handler_name!r}")
     return handler  # type: ignore[no-any-return]
 
 
-def load_module(fn: Function) -> ModuleType:
-    """Import `<CodeUri>/<module>.py` under a name unique to its path (two `app.py` never clash)."""
+def load_module(fn: Function, container: int = 0) -> ModuleType:
+    """Import `<CodeUri>/<module>.py` under a name unique to its path (two `app.py` never clash);
+    each container has its own copy, so module state (a resolver, a batch processor) is its own."""
     path = fn.module_path.resolve()
     with _import_lock:
-        module = _modules.get(path)
+        module = _modules.get((path, container))
         if module is None:
             digest = hashlib.sha1(str(path).encode(), usedforsecurity=False).hexdigest()[:10]
-            name = f"_local_handler_{path.stem}_{digest}"
+            name = f"_local_handler_{path.stem}_{digest}" + (f"_{container}" if container else "")
             spec = importlib.util.spec_from_file_location(name, path)
             if spec is None or spec.loader is None:
                 raise ImportError(f"{fn.logical_id}: cannot import {path}")
@@ -64,7 +69,7 @@ def load_module(fn: Function) -> ModuleType:
                 raise
             finally:
                 sys.path.remove(str(fn.code_uri))
-            _modules[path] = module
+            _modules[(path, container)] = module
     return module
 
 
@@ -105,17 +110,67 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
+class ThrottledError(RuntimeError):
+    """Lambda's TooManyRequestsException: the function may not run (ReservedConcurrentExecutions 0)."""
+
+
+class _Containers:
+    """A function's warm containers: each runs one invocation at a time; another starts (a cold
+    start) when all are busy, up to ReservedConcurrentExecutions, beyond which callers wait."""
+
+    def __init__(self, fn: Function) -> None:
+        self.fn = fn
+        self._idle: list[tuple[int, Handler]] = []
+        self._started = 0
+        self._ready = threading.Condition()
+
+    def acquire(self) -> tuple[int, Handler]:
+        limit = self.fn.reserved_concurrency
+        with self._ready:
+            if limit is not None and limit <= 0:
+                raise ThrottledError(f"{self.fn.logical_id} has ReservedConcurrentExecutions {limit}")
+            while not self._idle and limit is not None and self._started >= limit:
+                self._ready.wait()
+            if self._idle:
+                return self._idle.pop()  # the most recently used: warm, as Lambda prefers
+            index = self._started
+            self._started += 1
+        try:
+            return index, load_handler(self.fn, index)
+        except BaseException:
+            with self._ready:
+                self._started -= 1
+                self._ready.notify()
+            raise
+
+    def release(self, container: tuple[int, Handler]) -> None:
+        with self._ready:
+            self._idle.append(container)
+            self._ready.notify()
+
+
 class Invoker:
-    """Runs handlers: `invoke(fn, event)` answers what the handler returned (or raises)."""
+    """Runs handlers: `invoke(fn, event)` answers what the handler returned (or raises).
+
+    `credentials` (by function id) are what each function's AWS calls sign with; a function
+    without any signs as whatever the process would (a child process's environment).
+    """
 
     def __init__(
-        self, functions: Mapping[str, Function], names: Mapping[str, str], region: str, account: str
+        self,
+        functions: Mapping[str, Function],
+        names: Mapping[str, str],
+        region: str,
+        account: str,
+        credentials: Mapping[str, AwsCredentials] | None = None,
     ):
         self.functions = dict(functions)
         self._names = dict(names)
         self._region = region
         self._account = account
-        self._locks = {fid: threading.Lock() for fid in functions}
+        self._credentials = dict(credentials or {})
+        self._containers = {fid: _Containers(fn) for fid, fn in self.functions.items()}
+        isolate_router_state()
 
     def context(self, fn: Function) -> LambdaContext:
         name = self._names.get(fn.logical_id, fn.logical_id)
@@ -133,16 +188,66 @@ class Invoker:
 
     def invoke(self, function_id: str, event: Any) -> Any:
         fn = self.functions[function_id]
-        handler = load_handler(fn)
-        with self._locks[function_id]:
+        containers = self._containers[function_id]
+        container = containers.acquire()
+        try:
             ctx = self.context(fn)
             try:
-                return handler(event, ctx)
+                # A fresh context per invocation: what it sets (its identity, Powertools' current
+                # event) is its own and gone afterwards, whichever thread runs it next.
+                return contextvars.copy_context().run(
+                    self._run, container[1], event, ctx, self._credentials.get(function_id)
+                )
             finally:
                 if ctx.get_remaining_time_in_millis() == 0:
                     log.warning(
                         "%s ran past its %s s Timeout: Lambda would have stopped it", function_id, fn.timeout
                     )
+        finally:
+            containers.release(container)
+
+    @staticmethod
+    def _run(handler: Handler, event: Any, ctx: LambdaContext, credentials: AwsCredentials | None) -> Any:
+        with acting_as(credentials):
+            return handler(event, ctx)
+
+
+class _PerInvocation:
+    """A data descriptor whose value belongs to the context (invocation) that set it."""
+
+    def __init__(self, var: contextvars.ContextVar[Any]) -> None:
+        self._var = var
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        return self._var.get()
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self._var.set(value)
+
+
+_ROUTER_STATE = {
+    "current_event": contextvars.ContextVar[Any]("powertools_current_event", default=None),
+    "lambda_context": contextvars.ContextVar[Any]("powertools_lambda_context", default=None),
+}
+
+
+def isolate_router_state() -> None:
+    """Powertools' event handler keeps the current event on the `BaseRouter` *class*: fine in
+    Lambda (one invocation per process at a time), a race here, where concurrent invocations
+    share the process (one request would read another's body). Make it per invocation."""
+    try:
+        from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+    except ImportError:  # a template whose handlers do not use Powertools
+        return
+    with _import_lock:
+        if isinstance(vars(type(BaseRouter)).get("current_event"), _PerInvocation):
+            return
+        descriptors = {name: _PerInvocation(var) for name, var in _ROUTER_STATE.items()}
+        for name, descriptor in descriptors.items():  # instance reads and writes
+            type.__setattr__(BaseRouter, name, descriptor)
+        # class reads and writes (`BaseRouter.current_event = ...`) go through the metaclass
+        meta = type("PerInvocationRouterMeta", (type(BaseRouter),), dict(descriptors))
+        BaseRouter.__class__ = meta  # type: ignore[method-assign]
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -176,6 +281,9 @@ def http_event(
     iam_caller: bool = False,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload format 2.0) event, as a Lambda integration gets it."""
+    # HTTP API hands the integration the path percent-decoded, rawPath included (seen in
+    # captures of live events); REST APIs and function URLs would not.
+    path = unquote(raw_path)
     header_pairs = list(headers)
     cookies = [c.strip() for k, v in header_pairs if k.lower() == "cookie" for c in v.split(";") if c.strip()]
     hdrs = _joined(((k, v) for k, v in header_pairs if k.lower() != "cookie"), lower=True)
@@ -188,7 +296,7 @@ def http_event(
         "domainPrefix": domain.split(".")[0],
         "http": {
             "method": method,
-            "path": raw_path,
+            "path": path,
             "protocol": "HTTP/1.1",
             "sourceIp": source_ip,
             "userAgent": hdrs.get("user-agent", ""),
@@ -214,7 +322,7 @@ def http_event(
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
-        "rawPath": raw_path,
+        "rawPath": path,
         "rawQueryString": raw_query,
         "headers": hdrs,
         "requestContext": context,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from local.aws import ACCOUNT_ID, LocalAws
+from local.credentials import acting_as
 from local.invoke import Invoker, forget_cached_clients, http_event, load_handler, scheduled_event, sqs_event
 from local.template import DEFAULT_ROUTE, Route, ScheduleSource, SqsSource, Template, load_template
 
@@ -39,6 +40,8 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload l
 SQS_WAIT_SECONDS = 1
 # Between empty polls: short, so runs start promptly and stop() returns quickly.
 IDLE_POLL_SECONDS = 0.05
+# Lambda's SQS event source starts with five concurrent batches when no MaximumConcurrency is set.
+DEFAULT_SQS_CONCURRENCY = 5
 # Credentials of the bundled fakes: local and well known, never real.
 FAKE_DICKER_DATA_ACCOUNT = "LOCAL01"
 FAKE_DICKER_DATA_TOKEN = "local-dicker-data-token"
@@ -282,14 +285,18 @@ def _failed_ids(source: SqsSource, result: Any, ids: list[str]) -> set[str]:
 
 
 class SqsPoller(threading.Thread):
-    """An event source mapping: receive up to BatchSize, invoke, delete what succeeded."""
+    """One of an event source mapping's concurrent pollers: receive up to BatchSize, invoke,
+    delete what succeeded. It receives and deletes with the function's role, as Lambda does."""
 
-    def __init__(self, app: LocalApp, source: SqsSource) -> None:
-        super().__init__(name=f"sqs-{source.function_id}-{source.event_id}", daemon=True)
+    def __init__(self, app: LocalApp, source: SqsSource, index: int = 0) -> None:
+        super().__init__(name=f"sqs-{source.function_id}-{source.event_id}-{index}", daemon=True)
         self.app, self.source = app, source
         self.client = app.aws.client("sqs")
         self.queue_url = app.aws.queue_url(source.queue_id)
         self.queue_arn = app.aws.queue_arn(source.queue_id)
+        self.credentials = app.aws.function_credentials(source.function_id)
+        # The first poller checks often when idle; the others less, as they only add throughput.
+        self.idle_seconds = IDLE_POLL_SECONDS * (1 + index)
 
     def run(self) -> None:
         while not self.app.stopping.is_set():
@@ -304,23 +311,28 @@ class SqsPoller(threading.Thread):
     def _receive(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
         while len(messages) < self.source.batch_size:
-            got = self.client.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=min(10, self.source.batch_size - len(messages)),
-                WaitTimeSeconds=0,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            with acting_as(self.credentials):
+                got = self._receive_some(len(messages))
             messages += got
             if not got or self.app.stopping.is_set():
                 break
         return messages
 
+    def _receive_some(self, have: int) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = self.client.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(10, self.source.batch_size - have),
+            WaitTimeSeconds=0,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        return got
+
     def poll_once(self) -> int:
         """One batch; answers how many messages were handled successfully."""
         messages = self._receive()
         if not messages:
-            self.app.stopping.wait(IDLE_POLL_SECONDS)
+            self.app.stopping.wait(self.idle_seconds)
             return 0
         ids = [m["MessageId"] for m in messages]
         try:
@@ -333,14 +345,19 @@ class SqsPoller(threading.Thread):
         else:
             failed = _failed_ids(self.source, result, ids)
         done = [m for m in messages if m["MessageId"] not in failed]
+        with self.app.failed_lock:
+            self.app.failed_deliveries += [
+                (self.queue_url, m["ReceiptHandle"]) for m in messages if m["MessageId"] in failed
+            ]
         for start in range(0, len(done), 10):
-            self.client.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(done[start : start + 10])
-                ],
-            )
+            with acting_as(self.credentials):
+                self.client.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(done[start : start + 10])
+                    ],
+                )
         return len(done)
 
 
@@ -389,6 +406,9 @@ class LocalApp:
         self.upstream_urls: dict[str, str] = {}
         self._server: _ApiServer | None = None
         self._threads: list[threading.Thread] = []
+        # Messages whose invocation failed: SQS hands them out again after the visibility timeout.
+        self.failed_deliveries: list[tuple[str, str]] = []
+        self.failed_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -427,6 +447,7 @@ class LocalApp:
             {fid: self.aws.function_name(fid) for fid in self.template.functions},
             self.aws.region,
             ACCOUNT_ID,
+            self.aws.function_credentials_by_id,
         )
         if self.seed:
             self._seed_settings(Upstreams.from_env() if self.upstreams is None else self.upstreams)
@@ -441,11 +462,19 @@ class LocalApp:
         )
         for source in self.template.sqs_sources:
             if source.enabled:
-                self._spawn(SqsPoller(self, source))
+                for index in range(self.concurrency(source)):
+                    self._spawn(SqsPoller(self, source, index))
         if self.schedule_every and self.schedule_every > 0:
             for schedule in self.template.schedules:
                 if schedule.enabled:
                     self._spawn(ScheduleTimer(self, schedule, self.schedule_every))
+
+    def concurrency(self, source: SqsSource) -> int:
+        """Invocations the event source runs at once: its MaximumConcurrency (else Lambda's
+        initial five), capped by the function's ReservedConcurrentExecutions."""
+        wanted = source.maximum_concurrency or DEFAULT_SQS_CONCURRENCY
+        reserved = self.template.functions[source.function_id].reserved_concurrency
+        return max(0, min(wanted, reserved)) if reserved is not None else wanted
 
     def _spawn(self, thread: threading.Thread) -> None:
         thread.start()
@@ -570,6 +599,16 @@ class LocalApp:
             message = f"{route.function_id} raised {type(exc).__name__}; see the server's log."
             return 500, [], error_body("internal_error", message)
 
+    def redeliver_failed(self) -> int:
+        """Let the visibility timeout of failed messages pass now (a crashed job's retry comes
+        back after 16 minutes in AWS); answers how many were made visible again."""
+        with self.failed_lock:
+            failed, self.failed_deliveries = self.failed_deliveries, []
+        sqs = self.aws.client("sqs")
+        for queue_url, receipt in failed:
+            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+        return len(failed)
+
     def fire_schedule(self, source: ScheduleSource) -> Any:
         """Invoke a schedule's function once, as its rule or schedule would."""
         name = f"{self.aws.prefix}-{source.function_id}-{source.event_id}"
@@ -592,13 +631,17 @@ class LocalApp:
             *upstream("dicker_data", "Dicker Data"),
             *upstream("halo", "Halo"),
             f"  {'AWS (moto)':<12} {self.aws.endpoint_url}",
+            "  IAM:        each function calls AWS as its role from the synthesized template; "
+            "what its policies do not allow is refused",
             "  Routes:     " + ", ".join(r.route_key for r in self.template.routes),
         ]
         if self.template.sqs_sources:
             lines.append(
                 "  Queues:     "
-                + ", ".join(s.queue_id for s in self.template.sqs_sources)
-                + " (drained in-process)"
+                + ", ".join(
+                    f"{s.queue_id} ({self.concurrency(s)} at once)" for s in self.template.sqs_sources
+                )
+                + ", drained in-process"
             )
         if self.schedule_every and self.template.schedules:
             lines.append(f"  Schedules:  fired every {self.schedule_every:g} s")

@@ -91,6 +91,8 @@ class Function:
     memory_size: int
     environment: dict[str, Any]
     function_name: str | None = None
+    # ReservedConcurrentExecutions: at most this many invocations at once (None: no cap).
+    reserved_concurrency: int | None = None
 
     @property
     def module_path(self) -> Path:
@@ -127,6 +129,8 @@ class SqsSource:
     batch_size: int
     report_batch_item_failures: bool
     enabled: bool = True
+    # ScalingConfig.MaximumConcurrency: invocations the event source runs at once (None: unset).
+    maximum_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,7 @@ def load_template(path: Path | str) -> Template:
             memory_size=_as_int(static.resolve(props.get("MemorySize")), DEFAULT_MEMORY_SIZE),
             environment=env,
             function_name=_opt_str(static.resolve(props.get("FunctionName"))),
+            reserved_concurrency=_opt_int(static.resolve(props.get("ReservedConcurrentExecutions"))),
         )
         for event_id, event in (res.properties.get("Events") or {}).items():
             etype, eprops = event.get("Type"), dict(event.get("Properties") or {})
@@ -274,6 +279,9 @@ def _sqs(function_id: str, event_id: str, props: dict[str, Any], static: Resolve
         batch_size=_as_int(static.resolve(props.get("BatchSize")), DEFAULT_SQS_BATCH_SIZE),
         report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
         enabled=static.resolve(props.get("Enabled", True)) not in (False, "false", "False"),
+        maximum_concurrency=_opt_int(
+            static.resolve((props.get("ScalingConfig") or {}).get("MaximumConcurrency"))
+        ),
     )
 
 
@@ -315,6 +323,14 @@ def _as_int(value: Any, default: int) -> int:
         return int(value)
     except (TypeError, ValueError):
         return default
+
+
+def _opt_int(value: Any) -> int | None:
+    """An integer property, or None when it is absent or not a number (an unresolved reference)."""
+    try:
+        return None if value is None or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _opt_str(value: Any) -> str | None:

@@ -24,3 +24,13 @@ def test_brackets_inside_strings_do_not_count_as_nesting(api):
     response = api.session.put(api.url + "/settings", data=body, headers=JSON, timeout=60)
     assert response.status_code == 200, response.text
     assert response.json()["halo_tenant"] == "[{" * 40
+
+
+def test_a_percent_encoded_path_id_is_decoded(api):
+    """API Gateway's HTTP API decodes the path before the handler sees it; so does `make serve`."""
+    run_id = api.post("/customers/import", {"dry_run": True}).json()["run_id"]
+    encoded = "".join(f"%{ord(ch):02X}" if ch == "-" else ch for ch in run_id)
+    assert encoded != run_id
+    response = api.get(f"/runs/{encoded}")
+    assert response.status_code == 200, response.text
+    assert response.json()["run_id"] == run_id

@@ -118,7 +118,9 @@ def test_bad_input_is_a_4xx_and_starts_nothing(api, body, status, fragment):
     assert api.get("/runs").json()["runs"] == []
 
 
-def test_run_interrupted_between_halo_create_and_mapping_write_converges(api, halo_fake, monkeypatch):
+def test_run_interrupted_between_halo_create_and_mapping_write_converges(
+    api, local_app, halo_fake, monkeypatch
+):
     """The worker dies after Halo created the clients but before any mapping was stored."""
     real_put = store_module.Store.put_mapping
 
@@ -138,7 +140,11 @@ def test_run_interrupted_between_halo_create_and_mapping_write_converges(api, ha
     assert api.get(f"/runs/{run_id}").json()["status"] == "running"  # the crashed run never finished
     monkeypatch.setattr(store_module.Store, "put_mapping", real_put)
 
-    rerun = api.run("/customers/import")
+    second = api.post("/customers/import").json()["run_id"]  # waits for the crashed run's turn
+    assert local_app.redeliver_failed() == 1  # its retry, after SQS's visibility timeout
+    retried = api.wait_run(run_id)
+    assert retried["status"] == "succeeded" and retried["counts"]["failed"] == 0, retried
+    rerun = api.wait_run(second)
     assert rerun["status"] == "succeeded" and rerun["counts"]["created"] == 0
     for tenant_id in (WIDEWORLD, TAILSPIN, CONTOSO):
         assert len(clients_with_tenant(halo_fake, tenant_id)) == 1
@@ -177,3 +183,20 @@ def test_a_halo_whose_lists_hide_tenant_links_still_converges_without_writes(api
     second = api.run("/customers/import", {"update_main_site_address": True})
     assert second["counts"]["updated"] == second["counts"]["created"] == 0
     assert halo_fake.writes == 0
+
+
+def test_a_customer_without_a_name_in_get_tenant_is_named_by_its_subscriptions(
+    api, halo_fake, dicker_data_fake
+):
+    (contoso,) = [t for t in dicker_data_fake.tenants if t["TenantId"] == CONTOSO]
+    name = contoso["CompanyName"]
+    contoso["CompanyName"] = contoso["TenantDescription"] = ""
+    listed = api.get("/mappings").json()
+    assert any(
+        u["dicker_customer_id"] == CONTOSO and u["dicker_customer_name"] == name for u in listed["unmapped"]
+    )
+    run = api.run("/customers/import", {"customer_ids": [CONTOSO]})
+    assert run["status"] == "succeeded", run
+    (item,) = run["items"]
+    assert item["name"] == name and item["result"] == "created"
+    assert halo_fake.clients[item["halo_id"]]["name"] == name

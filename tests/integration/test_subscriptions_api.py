@@ -187,7 +187,7 @@ def test_unmapped_customer_ids_are_a_4xx_listing_them(api, mapped):
     assert "nobody-1, nobody-2" in response.json()["error"]["message"]
 
 
-def test_crash_between_halo_create_and_link_write_converges(api, mapped, halo_fake, monkeypatch):
+def test_crash_between_halo_create_and_link_write_converges(api, local_app, mapped, halo_fake, monkeypatch):
     real = store_module.Store.put_links
 
     def crash(self, links):
@@ -207,8 +207,31 @@ def test_crash_between_halo_create_and_link_write_converges(api, mapped, halo_fa
     assert api.get(f"/runs/{first}").json()["status"] == "running"
     created = len(ours(halo_fake))
     monkeypatch.setattr(store_module.Store, "put_links", real)
-    run = api.run("/subscriptions/import")
+    second = api.post("/subscriptions/import").json()["run_id"]
+    time.sleep(0.5)
+    waiting = api.get(f"/runs/{second}").json()
+    assert waiting["status"] == "queued" and first in waiting["waiting_for"]  # not beside the crashed run
+    assert local_app.redeliver_failed() == 1  # the visibility timeout passes: the crashed job comes back
+    assert api.wait_run(first)["status"] == "succeeded"
+    run = api.wait_run(second)
     assert run["counts"]["created"] == 0 and len(ours(halo_fake)) == created  # ours() fails on duplicates
     halo_fake.reset_calls()
     assert api.run("/subscriptions/import")["counts"]["updated"] == 0 and halo_fake.writes == 0
     assert json.dumps(run)  # serialisable run answer
+
+
+@pytest.mark.parametrize("shape", ["null", "missing"])
+def test_a_customer_whose_subscriptions_are_all_gone_has_its_licences_made_inactive(
+    api, mapped, halo_fake, dicker_data_fake, shape
+):
+    """Dicker Data answers such a customer with `Out` null or missing (no error): no rows."""
+    api.run("/subscriptions/import", {"customer_ids": [FABRIKAM]})
+    gone = [s["SubscriptionId"] for s in dicker_data_fake.subscriptions if s["TenantId"] == FABRIKAM]
+    for sub_id in gone:
+        dicker_data_fake.remove_subscription(sub_id)
+    dicker_data_fake.empty_out = shape
+    run = api.run("/subscriptions/import", {"customer_ids": [FABRIKAM]})
+    assert run["status"] == "succeeded", run
+    licences = ours(halo_fake)
+    assert gone and all(licences[s]["is_active"] is False for s in gone)
+    assert {i["dicker_id"] for i in run["items"] if i["result"] == "updated"} == set(gone)

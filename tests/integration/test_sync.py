@@ -181,6 +181,7 @@ def test_a_sync_with_faults_converges_to_the_clean_state(monkeypatch):
         )
         monkeypatch.setattr(jobs, "CHUNK_WRITES", 6)
         halo.error_rate_429, halo.error_rate_5xx, dd.error_rate_5xx = 0.15, 0.1, 0.1
+        halo.fail_next(2, 429, data_only=True)  # at least these, whichever worker meets them
         real = store_module.Store.put_links
 
         def crash_once(self, links):
@@ -205,7 +206,8 @@ def test_a_sync_with_faults_converges_to_the_clean_state(monkeypatch):
         stop.set()
         dd.stop()
         halo.stop()
-    assert crashed == [True] and halo.throttled > 0 and faulty_run["throttled"] > 0
+    # (The run's own throttle count may miss 429s met by the job that was killed: it recorded nothing.)
+    assert crashed == [True] and halo.throttled >= 2
     assert clean_run["status"] == faulty_run["status"] == "succeeded"
     assert faulty_run["counts"]["failed"] == 0
     assert faulty == clean

@@ -41,7 +41,7 @@ def test_minimum_is_paged_reads_full_batches_and_a_token_per_cold_container():
     )
     assert parts == {
         "tokens": 2,  # one per worker container
-        "client_pages": 2,  # 1,500 clients in pages of 1,000
+        "client_pages": 15,  # 1,500 clients in Halo's pages of 100
         "site_pages": 0,
         "licence_pages": 1,  # an empty list still costs one request
         "client_creates": 3,
@@ -49,7 +49,7 @@ def test_minimum_is_paged_reads_full_batches_and_a_token_per_cold_container():
         "site_updates": 0,
         "licence_creates": 21,
         "licence_updates": 1,
-        "total": 31,
+        "total": 44,
     }
 
 

@@ -176,6 +176,7 @@ SYNTHETIC = """
 Transform: AWS::Serverless-2016-10-31
 Globals:
   Function:
+    Runtime: python3.13
     Timeout: 5
     Environment:
       Variables:
@@ -194,6 +195,8 @@ Resources:
     Properties:
       CodeUri: fn/
       Handler: handlers.enqueue
+      Policies:
+        - SQSSendMessagePolicy: {{QueueName: !GetAtt WorkQueue.QueueName}}
       Events:
         Enqueue: {{Type: HttpApi, Properties: {{Method: POST, Path: "/jobs/{{name}}"}}}}
   Boom:

@@ -15,6 +15,7 @@ Transform: AWS::Serverless-2016-10-31
 Parameters:
   Stage: {Type: String, Default: dev}
   Verbose: {Type: String, Default: "true"}
+  Workers: {Type: Number, Default: 3}
 Conditions:
   IsProd: !Equals [!Ref Stage, prod]
 Globals:
@@ -49,6 +50,7 @@ Resources:
       Handler: pkg.main.handle
       Timeout: 120
       MemorySize: 1024
+      ReservedConcurrentExecutions: 4
       Environment:
         Variables:
           OVERRIDDEN: own
@@ -61,6 +63,7 @@ Resources:
             Queue: !GetAtt Queue.Arn
             BatchSize: 5
             FunctionResponseTypes: [ReportBatchItemFailures]
+            ScalingConfig: {MaximumConcurrency: !Ref Workers}
         Nightly:
           Type: Schedule
           Properties:
@@ -110,6 +113,12 @@ def test_real_template_functions_have_globals_applied():
     assert ROOT / "shared" in template.layer_dirs
 
 
+def test_real_template_worker_runs_at_worker_concurrency():
+    template = load_template(ROOT / "template.yaml")
+    (source,) = template.sqs_sources
+    assert (source.function_id, source.batch_size, source.maximum_concurrency) == ("WorkerFunction", 1, 2)
+
+
 def test_real_template_routes_and_resources():
     template = load_template(ROOT / "template.yaml")
     keys = {(r.route_key, r.function_id, r.auth) for r in template.routes}
@@ -147,6 +156,9 @@ def test_event_sources(synthetic):
         5,
         True,
     )
+    assert sqs.maximum_concurrency == 3  # the parameter's default
+    assert synthetic.functions["Worker"].reserved_concurrency == 4
+    assert synthetic.functions["Web"].reserved_concurrency is None
     schedules = {s.event_id: s for s in synthetic.schedules}
     assert schedules["Nightly"].expression == "cron(0 1 * * ? *)"
     assert schedules["Nightly"].input == '{"full": true}'
