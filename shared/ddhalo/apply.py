@@ -12,18 +12,17 @@ import json
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from ddhalo.errors import IntegrationError, OutOfTimeError, RejectedError
 from ddhalo.halo.client import HaloClient, halo_id
 from ddhalo.models import RunItem
 
 CREATE_ROUNDS = 3
-T = TypeVar("T")
 
 
 @dataclass
-class Applied(Generic[T]):
+class Applied[T]:
     """What an apply step did: one item per record done, and the work it had no time left for
     (handed to a follow-up job, which reports those records)."""
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -24,7 +24,6 @@ DEFAULT_KEY_LIFETIME = 1800.0
 ERROR_STATUSES = frozenset({"ERROR", "DENIED", "FAILED", "FAILURE", "INVALID", "EXPIRED"})
 AUTH_WORDS = ("key", "token", "expire", "authori", "authenti")
 
-T = TypeVar("T")
 
 ACCESS_ADVICE = (
     "Check the access token and account code with your Dicker Data account manager; "
@@ -44,7 +43,7 @@ class InvalidRecord:
 
 
 @dataclass
-class Parsed(Generic[T]):
+class Parsed[T]:
     items: list[T] = field(default_factory=list)
     invalid: list[InvalidRecord] = field(default_factory=list)
 
@@ -306,7 +305,7 @@ def _building(
     return hook
 
 
-def _parse(rows: list[Any], model: type[T], key: str, build: Callable[[dict[str, Any]], T]) -> Parsed[T]:
+def _parse[T](rows: list[Any], model: type[T], key: str, build: Callable[[dict[str, Any]], T]) -> Parsed[T]:
     parsed: Parsed[T] = Parsed()
     for index, row in enumerate(rows):
         rows[index] = None  # consumed: each decoded row is freed as its record is made
