@@ -1,5 +1,6 @@
 """Test-wide environment: no real AWS, no tracing daemon, fakes available as fixtures."""
 
+import io
 import os
 import socket
 
@@ -43,3 +44,14 @@ def _cold_container() -> None:
 
     container_limiter.cache_clear()
     container_tokens.cache_clear()
+
+
+@pytest.fixture
+def log_lines():
+    """Everything the handlers' real Logger writes (its own handler and formatter), in memory."""
+    from ddhalo.api.app import logger
+
+    stream = io.StringIO()
+    previous = logger.registered_handler.setStream(stream)
+    yield stream
+    logger.registered_handler.setStream(previous)

@@ -1,7 +1,6 @@
 """With real credentials configured, no answer and no log line carries one (logs read off the
 process's own stdout/stderr, as CloudWatch would receive them)."""
 
-import io
 import json
 
 import pytest
@@ -9,15 +8,6 @@ import pytest
 from ddhalo.api.app import logger
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def log_lines():
-    """Everything the handlers' real Logger writes (its own handler and formatter), in memory."""
-    stream = io.StringIO()
-    previous = logger.registered_handler.setStream(stream)
-    yield stream
-    logger.registered_handler.setStream(previous)
 
 
 def test_no_response_or_log_line_carries_a_secret(api, log_lines, capfd, dicker_data_fake, halo_fake):

@@ -3,7 +3,6 @@ the synthesized template, so a permission missing from template.yaml fails here 
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -129,17 +128,6 @@ def _without_runs_read_policy(resources: dict) -> None:
 
 
 NEW_SECRET = {"halo_client_secret": "local-halo-secret"}  # the fake's own secret: it still connects
-
-
-@pytest.fixture
-def log_lines():
-    """What the handlers' Logger writes (its own handler and formatter), in memory."""
-    from ddhalo.api.app import logger
-
-    stream = io.StringIO()
-    previous = logger.registered_handler.setStream(stream)
-    yield stream
-    logger.registered_handler.setStream(previous)
 
 
 def test_without_put_secret_value_put_settings_fails_with_access_denied(tmp_path, log_lines):
