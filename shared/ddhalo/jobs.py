@@ -24,10 +24,12 @@ Time and the Halo lock:
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
 
 from ddhalo.deadline import Deadline
@@ -57,9 +59,13 @@ MAX_HANDOVERS = 8
 # A job waiting for another run's Halo lock comes back after 5 s, 10 s, ... at most 5 minutes.
 LOCK_WAIT_FIRST = 5
 LOCK_WAIT_MAX = 300
+# How long a chunk's execution is held when the invocation's own end is unknown (Lambda's limit).
+LEASE_SECONDS = 15 * 60
 # Writes per apply chunk: ~10 Halo calls, well inside one invocation at any sane rate limit.
 CHUNK_WRITES = 1000
 WRITES = ("create", "update")
+# A child of the handlers' Logger: same service, handler and redaction.
+logger = Logger(child=True)
 GAVE_UP = "Halo's rate limit stayed full through {n} invocations; the next run tries again."
 
 
@@ -133,22 +139,33 @@ class Pipeline:
     def execute(
         self, job: Job, run: Run, upstreams: Upstreams | None = None, deadline: Deadline | None = None
     ) -> Run:
-        if not run.dry_run and run.status not in FINISHED:
-            holder = self.runner.hold_halo(run)
-            if holder is not None:
-                return self._wait_for(job, run, holder)
         phases = {
             "customers": self._customers,
             "plan-subscriptions": self._plan,
             "apply-subscriptions": self._apply,
         }
         work = phases[job.phase]
+        if run.dry_run or run.status in FINISHED:
+            return self.runner.execute(run, lambda r, store, up: work(r, up, job), upstreams, chunk=job.chunk)
+        holder = self.runner.hold_halo(run)
+        if holder is not None:
+            return self._wait_for(job, run, holder)
+        # SQS delivers at least once: a copy of this job may be running in another worker now.
+        # Only one execution of a chunk at a time (a second would create what the first does).
+        store, owner = self.runner.store, uuid.uuid4().hex
+        lease = f"CHUNK#{run.run_id}#{job.chunk}"
+        lasts = int(deadline.left()) + 60 if deadline is not None else LEASE_SECONDS
+        if store.acquire_lock(lease, owner, max(60, lasts)) is not None:
+            logger.warning("a copy of this job is running elsewhere: this delivery is dropped")
+            return store.get_run(run.run_id) or run
         try:
             return self.runner.execute(
                 run, lambda r, store, up: work(r, up, job), upstreams, chunk=job.chunk, deadline=deadline
             )
         except OutOfTimeError as exc:
             return self._hand_over(job, exc)
+        finally:
+            store.release_lock(lease, owner)
 
     def _wait_for(self, job: Job, run: Run, holder: str) -> Run:
         """Another run is writing to Halo: come back later (two imports at once would both create)."""

@@ -30,10 +30,20 @@ def test_wrong_environment_or_base_url(api, dicker_data_fake):
     assert "environment" in body["dicker_data"]["hint"]
 
 
-def test_unreachable_host(api):
-    body = api.post("/config/test", {"dicker_data_base_url": "http://127.0.0.1:9/api/"}).json()
-    assert body["dicker_data"]["ok"] is False
-    assert "Could not reach" in body["dicker_data"]["message"]
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:9/api/", "the connection was refused"),
+        ("http://b2b-api.unresolvable.example/api/", "its host name could not be resolved"),
+    ],
+)
+def test_unreachable_host(api, url, why):
+    """A refused connection and a name that does not resolve both say the host is unreachable."""
+    body = api.post("/config/test", {"dicker_data_base_url": url, "halo_api_url": url}).json()
+    for system in ("dicker_data", "halo"):
+        assert body[system]["ok"] is False
+        assert "Could not reach" in body[system]["message"] and why in body[system]["message"]
+        assert "may or may not" not in body[system]["message"]
 
 
 def test_unconfirmed_nz_host_says_so(api, monkeypatch):

@@ -82,3 +82,21 @@ def test_follow_up_chunks_are_numbered_by_generation():
     assert jobs.generation(jobs.APPLY_BASE + 3) == 0
     follow = jobs.APPLY_BASE + 3 + 2 * jobs.FOLLOW_UP_STEP
     assert jobs.generation(follow) == 2 and follow % jobs.FOLLOW_UP_STEP == jobs.APPLY_BASE + 3
+
+
+def test_a_second_delivery_of_a_running_job_is_dropped(runner, store):
+    """SQS delivers at least once: while one worker runs a chunk, a copy of it does nothing."""
+    dispatcher = ListDispatcher()
+    job = started(runner, dispatcher)
+    assert store.acquire_lock(f"CHUNK#{job['run_id']}#0", "the-first-delivery", 600) is None
+    out_of_time = Upstreams(dicker_data=OutOfTimeReading(), halo=None)  # type: ignore[arg-type]
+    run = jobs.Pipeline(runner, dispatcher).execute(
+        jobs.Job.model_validate(job), store.get_run(job["run_id"]), out_of_time
+    )
+    assert run.status == "queued" and dispatcher.jobs == []  # never started: no read, no hand-over
+    store.release_lock(f"CHUNK#{job['run_id']}#0", "the-first-delivery")
+    jobs.Pipeline(runner, dispatcher).execute(
+        jobs.Job.model_validate(job), store.get_run(job["run_id"]), out_of_time
+    )
+    assert len(dispatcher.jobs) == 1  # the lease freed: this delivery ran (and was handed over)
+    assert store.get_lock(f"CHUNK#{job['run_id']}#0") is None  # and gave its lease back
