@@ -1,9 +1,9 @@
 """The integrator: one sync at a time, from the schedule or ``POST /sync``, as the settings say.
 
 A sync is a run of kind ``sync``: customers (all of them) then subscriptions (all mapped
-customers), each switchable, regardless of earlier manual choices. A DynamoDB lock with an
-expiry keeps syncs from overlapping; a trigger that finds the lock taken is recorded as a
-skipped run, and a lock older than ``STUCK_AFTER`` is reported so an alarm can fire.
+customers), each switchable, regardless of earlier manual choices. The Halo lock (one writing run
+at a time, ``runs.HALO_LOCK``) is taken at the trigger: a trigger that finds it taken is recorded
+as a skipped run, and a lock held longer than ``STUCK_AFTER`` is reported so an alarm can fire.
 """
 
 from __future__ import annotations
