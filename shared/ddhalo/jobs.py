@@ -36,6 +36,7 @@ from ddhalo.deadline import Deadline
 from ddhalo.errors import InputError, OutOfTimeError, ThrottledError
 from ddhalo.importers.customers import CustomerOptions, import_customers
 from ddhalo.importers.subscriptions import (
+    LicenceRead,
     SubscriptionAction,
     apply_subscriptions,
     from_payload,
@@ -49,6 +50,8 @@ from ddhalo.runs import Dispatcher, Runner, Upstreams
 Phase = Literal["customers", "plan-subscriptions", "apply-subscriptions"]
 CUSTOMERS_CHUNK = 0
 PLAN_CHUNK = 1
+# The payload holding a plan job's licence read, when its invocation ended in the middle of it.
+READ_CHECKPOINT = 2
 APPLY_BASE = 1000
 # The follow-up of chunk n (its work continued in a new invocation) is chunk n + FOLLOW_UP_STEP.
 FOLLOW_UP_STEP = 1_000_000
@@ -77,6 +80,15 @@ class Job(BaseModel):
     customer_ids: list[str] | None = None  # a customers follow-up: only the customers not reached
     handovers: int = 0  # times this job was sent again whole, its time out while reading
     waits: int = 0  # times this job came back waiting for another run's Halo lock
+    resume: bool = False  # a plan job going on with the licence read an earlier one began
+
+
+class _ReadOn(Exception):
+    """The plan job's time ran out in the middle of the licence read; what it read is kept."""
+
+    def __init__(self, page: int) -> None:
+        super().__init__(page)
+        self.page = page
 
 
 def first_phase(run: Run) -> Phase:
@@ -146,7 +158,12 @@ class Pipeline:
         }
         work = phases[job.phase]
         if run.dry_run or run.status in FINISHED:
-            return self.runner.execute(run, lambda r, store, up: work(r, up, job), upstreams, chunk=job.chunk)
+            try:
+                return self.runner.execute(
+                    run, lambda r, store, up: work(r, up, job), upstreams, chunk=job.chunk
+                )
+            except OutOfTimeError as exc:  # a dry run answers within its request: no follow-up
+                return self.runner.fail(run.run_id, exc)
         holder = self.runner.hold_halo(run)
         if holder is not None:
             return self._wait_for(job, run, holder)
@@ -164,6 +181,10 @@ class Pipeline:
             )
         except OutOfTimeError as exc:
             return self._hand_over(job, exc)
+        except _ReadOn as more:
+            self.dispatcher.send(job.model_copy(update={"resume": True, "handovers": 0}).model_dump())
+            logger.info("out of time while reading: the next job reads on", extra={"next_page": more.page})
+            return store.get_run(run.run_id) or run
         finally:
             store.release_lock(lease, owner)
 
@@ -216,7 +237,17 @@ class Pipeline:
         store = self.runner.store
         chosen = run.options.get("customer_ids") if run.kind == "subscriptions" else None
         customer_ids = [str(c) for c in chosen] if isinstance(chosen, list) else None
-        actions, items = plan_subscriptions(store, upstreams, customer_ids)
+        read = LicenceRead()
+        if job.resume and (saved := store.get_payload(run.run_id, READ_CHECKPOINT)) is not None:
+            read = LicenceRead.from_payload(saved)
+        started_at = read.cursor.next_page
+        try:
+            actions, items = plan_subscriptions(store, upstreams, customer_ids, read)
+        except OutOfTimeError:
+            if run.dry_run or read.cursor.next_page == started_at:
+                raise  # nothing new to keep: the job is handed over as it is
+            store.put_payload(run.run_id, READ_CHECKPOINT, read.to_payload())
+            raise _ReadOn(read.cursor.next_page) from None
         # Partition by action, never by list membership: dataclass equality made that O(n²).
         writes = [a for a in actions if a.action in WRITES]
         if run.dry_run:

@@ -46,6 +46,8 @@ MAX_PAGE = 1000
 # A read-change-write under a mutex takes well under a second; a dead holder frees it after this.
 MUTEX_TTL_SECONDS = 30
 MUTEX_WAIT_SECONDS = 10.0
+# Compressed payloads are cut into parts this big (an item may hold 400 KB).
+PAYLOAD_PART_BYTES = 350 * 1024
 # Runs, their items and chunk bookkeeping are history: kept this long, then DynamoDB's TTL deletes them.
 RUN_RETENTION_DAYS = 90
 
@@ -102,6 +104,10 @@ def _guard_sk(halo_client_id: int) -> str:
 
 def _run_pk(run_id: str) -> str:
     return f"RUN#{run_id}"
+
+
+def _payload_sk(chunk: int, part: int) -> str:
+    return f"PAYLOAD#{chunk:06d}" + (f"#{part}" if part else "")
 
 
 def _item_sk(item: RunItem) -> str:
@@ -424,22 +430,36 @@ class Store:
         return True
 
     def put_payload(self, run_id: str, chunk: int, payload: Any) -> None:
-        """A chunk's planned work, compressed (DynamoDB items stop at 400 KB)."""
+        """A chunk's planned work (or a read to resume), compressed and cut into items below
+        DynamoDB's 400 KB: ``PAYLOAD#<n>`` holds the first part and how many there are."""
         data = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
-        self.table.put_item(
-            Item={
-                "pk": _run_pk(run_id),
-                "sk": f"PAYLOAD#{chunk:06d}",
-                "data": data,
-                "expires_at": self._expires(),
-            }
-        )
+        parts = [data[i : i + PAYLOAD_PART_BYTES] for i in range(0, len(data), PAYLOAD_PART_BYTES)] or [b""]
+        expires = self._expires()
+        with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for i, part in reversed(list(enumerate(parts))):  # the first part last: it says "complete"
+                item = {
+                    "pk": _run_pk(run_id),
+                    "sk": _payload_sk(chunk, i),
+                    "data": part,
+                    "expires_at": expires,
+                }
+                if i == 0:
+                    item["parts"] = len(parts)
+                batch.put_item(Item=item)
 
     def get_payload(self, run_id: str, chunk: int) -> Any:
-        item = self.table.get_item(
-            Key={"pk": _run_pk(run_id), "sk": f"PAYLOAD#{chunk:06d}"}, ConsistentRead=True
+        first = self.table.get_item(
+            Key={"pk": _run_pk(run_id), "sk": _payload_sk(chunk, 0)}, ConsistentRead=True
         ).get("Item")
-        return json.loads(zlib.decompress(bytes(item["data"]))) if item else None
+        if not first:
+            return None
+        data = bytes(first["data"])
+        for i in range(1, int(first.get("parts", 1))):
+            item = self.table.get_item(
+                Key={"pk": _run_pk(run_id), "sk": _payload_sk(chunk, i)}, ConsistentRead=True
+            )["Item"]
+            data += bytes(item["data"])
+        return json.loads(zlib.decompress(data))
 
     def _once(
         self, run_id: str, marker_sk: str, adds: dict[str, int], marker: dict[str, Any] | None = None

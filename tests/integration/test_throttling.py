@@ -62,3 +62,35 @@ def test_a_window_kept_full_past_the_invocation_is_waited_out_and_handed_on(
     # The apply job ran out of invocation time and handed the rest to follow-up jobs.
     assert run["chunks_total"] >= 3, run
     assert set(markers(halo_fake).values()) == {1} and len(markers(halo_fake)) == expected
+
+
+def test_a_licence_read_longer_than_an_invocation_goes_on_where_it_stopped(
+    compressed, local_app, halo_fake, dicker_data_fake, monkeypatch, log_lines
+):
+    """Halo's 100 records per page make the bulk licence read the longest step of a big sync: an
+    invocation that ends in the middle of it keeps what it read, and the next job reads on."""
+    from ddhalo.importers import subscriptions
+
+    api = compressed
+    api.post("/mappings/generate")
+    assert api.run("/customers/import")["status"] == "succeeded"
+    contoso = next(c for c in halo_fake.clients.values() if c["name"] == "Contoso Pty Ltd")
+    for n in range(3000):  # someone else's licences on a mapped client: read, kept, left alone
+        halo_fake.add_licence(contoso["id"], f"Other vendor licence {n:04d}")
+    monkeypatch.setattr(subscriptions, "PER_CUSTOMER_READS", 0)  # the bulk read, as for many customers
+    invoker = local_app.invoker
+    invoker.functions[WORKER] = dataclasses.replace(invoker.functions[WORKER], timeout=3)
+    halo_fake.reset_calls()
+    halo_fake.latency = 0.25  # 31 pages take ~8 s: three invocations or more
+    run = api.wait_run(api.post("/subscriptions/import", {}).json()["run_id"], timeout=120)
+    halo_fake.latency = 0
+    assert run["status"] == "succeeded" and run["counts"]["failed"] == 0, run
+    pages = [
+        int(r.query["page_no"])
+        for r in halo_fake.requests
+        if r.path == "/api/SoftwareLicence" and r.method == "GET"
+    ]
+    total = -(-len(halo_fake.licences) // 100)
+    assert pages == list(range(1, total + 1))  # every page once: resumed, never read again from page 1
+    assert log_lines.getvalue().count("the next job reads on") >= 2  # over three invocations at least
+    assert run["counts"]["created"] == sum(1 for s in dicker_data_fake.subscriptions if s["TenantId"])

@@ -177,3 +177,22 @@ def test_a_mutex_waits_for_its_holder_then_gives_up_readably(store):
     with store.mutex("SETTINGS", wait_seconds=0):  # released on the way out
         assert store.get_lock("SETTINGS") is not None
     assert store.get_lock("SETTINGS") is None
+
+
+def test_a_payload_larger_than_an_item_is_kept_in_parts(store):
+    import random
+
+    from boto3.dynamodb.conditions import Key
+
+    rng = random.Random(7)
+    big = {
+        "rows": ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=64)) for _ in range(20_000)]
+    }
+    store.put_payload("r1", 2, big)  # ~1.3 MB of JSON, ~800 KB compressed: three items
+    parts = store.table.query(
+        KeyConditionExpression=Key("pk").eq("RUN#r1") & Key("sk").begins_with("PAYLOAD#")
+    )
+    assert len(parts["Items"]) >= 2
+    assert store.get_payload("r1", 2) == big
+    store.put_payload("r1", 2, {"small": True})  # a smaller one replaces it
+    assert store.get_payload("r1", 2) == {"small": True}

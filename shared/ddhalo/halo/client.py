@@ -59,6 +59,17 @@ class SaveResult:
     unsent: list[bool] = field(default_factory=list)
 
 
+@dataclass
+class PageCursor:
+    """Where a paged read stands: the next page to ask for, how many records the pages so far
+    held, the ids already met. Kept by a job that runs out of time, it resumes the read."""
+
+    next_page: int = 1
+    read: int = 0
+    ids: set[int] = field(default_factory=set)
+    done: bool = False
+
+
 class HaloClient:
     def __init__(
         self,
@@ -212,36 +223,44 @@ class HaloClient:
     def fetch_all(self, entity: str, **filters: Any) -> list[dict[str, Any]]:
         return list(self.iter_list(entity, **filters))
 
-    def iter_list(self, entity: str, **filters: Any) -> Iterator[dict[str, Any]]:
+    def iter_list(
+        self, entity: str, *, cursor: PageCursor | None = None, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
         """Every record of a paged list (``pageinate=true``), reading keyed or bare answers.
 
         A page shorter than asked is not the last one (Halo caps pages below what is asked): read
         on until ``record_count`` records are read or a page is empty. A record met twice (the list
-        shifted while we paged, or a server that ignores paging) is yielded once.
+        shifted while we paged, or a server that ignores paging) is yielded once. ``cursor`` says
+        where the read stands, so one that ran out of time can go on from there in a later job.
         """
         params = {k: _param(v) for k, v in filters.items() if v is not None}
-        read, ids = 0, set()
-        for page_no in range(1, MAX_PAGES + 1):
+        at = cursor or PageCursor()
+        while not at.done:
             body = self.request(
                 "GET",
                 entity,
-                params={**params, "pageinate": "true", "page_size": self.page_size, "page_no": page_no},
+                params={**params, "pageinate": "true", "page_size": self.page_size, "page_no": at.next_page},
             )
             records, total = _records(body, entity)
-            fresh = 0
+            fresh = []
             for record in records:
                 if not isinstance(record, dict):
                     continue
                 key = halo_id(record.get("id"))
-                if key is not None and key in ids:
+                if key is not None and key in at.ids:
                     continue
                 if key is not None:
-                    ids.add(key)
-                fresh += 1
-                yield record
-            read += len(records)
-            if not records or not fresh or (total is not None and read >= total):
-                return
+                    at.ids.add(key)
+                fresh.append(record)
+            at.read += len(records)
+            at.next_page += 1
+            at.done = (
+                not records
+                or not fresh
+                or (total is not None and at.read >= total)
+                or at.next_page > MAX_PAGES
+            )
+            yield from fresh
 
     def get(self, entity: str, record_id: int, **params: Any) -> dict[str, Any] | None:
         try:
@@ -264,9 +283,9 @@ class HaloClient:
     def licences(self, **filters: Any) -> list[dict[str, Any]]:
         return list(self.iter_licences(**filters))
 
-    def iter_licences(self, **filters: Any) -> Iterator[dict[str, Any]]:
+    def iter_licences(self, cursor: PageCursor | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
         """Licences page by page, so a caller keeping part of each holds one page at a time."""
-        return self.iter_list("SoftwareLicence", includeinactive=True, **filters)
+        return self.iter_list("SoftwareLicence", cursor=cursor, includeinactive=True, **filters)
 
     # -- writes ---------------------------------------------------------------------------
     def save(self, entity: str, records: Sequence[dict[str, Any]]) -> SaveResult:

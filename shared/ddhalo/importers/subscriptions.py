@@ -28,7 +28,7 @@ from ddhalo.apply import Applied, content_hash, create_reconciled, holds, reason
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.errors import ConflictError, IntegrationError
-from ddhalo.halo.client import HaloClient, halo_id
+from ddhalo.halo.client import HaloClient, PageCursor, halo_id
 from ddhalo.models import LinkFieldsNotRead, Mapping, RunItem, SubscriptionLink, compact_json
 from ddhalo.runs import Upstreams
 from ddhalo.store import Store
@@ -437,17 +437,52 @@ def validate_request(options: SubscriptionOptions, mappings: dict[str, Mapping])
         )
 
 
+@dataclass
+class LicenceRead:
+    """The bulk read of every licence that is ours to plan (slim), and where it stands. Halo's
+    100 records per page make it the longest step of a large sync: when an invocation ends in the
+    middle of it, what was read is kept (``to_payload``) and the next job reads on."""
+
+    cursor: PageCursor = field(default_factory=PageCursor)
+    by_client: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    unassigned: list[dict[str, Any]] = field(default_factory=list)  # listed without a client_id
+
+    def keep(self, licence: dict[str, Any], clients: set[int], linked: set[int]) -> None:
+        owner = halo_id(licence.get("client_id"))
+        if owner is None or owner in clients:  # other clients' licences are not ours to plan
+            slim = _slim(licence, halo_id(licence.get("id")) in linked)
+            (self.by_client[owner] if owner else self.unassigned).append(slim)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "next_page": self.cursor.next_page,
+            "read": self.cursor.read,
+            "ids": sorted(self.cursor.ids),
+            "by_client": {str(k): v for k, v in self.by_client.items()},
+            "unassigned": self.unassigned,
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> LicenceRead:
+        cursor = PageCursor(next_page=int(data["next_page"]), read=int(data["read"]), ids=set(data["ids"]))
+        read = cls(cursor)
+        read.by_client.update({int(k): v for k, v in data["by_client"].items()})
+        read.unassigned = list(data["unassigned"])
+        return read
+
+
 def read_scopes(
-    mappings: list[Mapping], upstreams: Upstreams, store: Store
+    mappings: list[Mapping], upstreams: Upstreams, store: Store, licences: LicenceRead | None = None
 ) -> tuple[list[CustomerScope], list[RunItem]]:
-    """Read both sides for these customers: per customer when few, in bulk when many."""
+    """Read both sides for these customers: per customer when few, in bulk when many (going on
+    with ``licences`` when an earlier job began the bulk read)."""
     dd, halo = upstreams.dicker_data, upstreams.halo
     failures: list[RunItem] = []
     per_customer = len(mappings) <= PER_CUSTOMER_READS
     tenants_by_id = {t.tenant_id: t for t in dd.get_tenants().items}
     subs_by_customer: dict[str, Parsed[Subscription]] = defaultdict(Parsed)
-    licences_by_client: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    unassigned: list[dict[str, Any]] = []  # licences a list answered without a client_id
+    read = licences or LicenceRead()
+    licences_by_client, unassigned = read.by_client, read.unassigned
     in_scope = {m.dicker_customer_id for m in mappings}
     links_by_customer: dict[str, dict[str, SubscriptionLink]] = defaultdict(dict)
     if not per_customer:
@@ -467,11 +502,15 @@ def read_scopes(
             links_by_customer[found.dicker_customer_id][found.subscription_id] = found
         linked = {lk.halo_licence_id for links in links_by_customer.values() for lk in links.values()}
         clients = {m.halo_client_id for m in mappings}
-        for licence in halo.iter_licences():
-            owner = halo_id(licence.get("client_id"))
-            if owner is None or owner in clients:  # other clients' licences are not ours to plan
-                slim = _slim(licence, halo_id(licence.get("id")) in linked)
-                (licences_by_client[owner] if owner else unassigned).append(slim)
+        for licence in halo.iter_licences(cursor=read.cursor):
+            read.keep(licence, clients, linked)
+        # A licence we linked but the pages did not show (the list shifted while it was read, over
+        # minutes or invocations) is read by its id: planned as missing, it would be created again.
+        ours = {lk.halo_licence_id for c in in_scope for lk in links_by_customer.get(c, {}).values()}
+        for licence_id in sorted(ours - read.cursor.ids):
+            record = halo.get("SoftwareLicence", licence_id)
+            if record is not None:
+                read.keep(record, clients, linked)
     scopes = []
     for mapping in mappings:
         customer_id = mapping.dicker_customer_id
@@ -535,15 +574,16 @@ def _claimed(
 
 
 def plan_subscriptions(
-    store: Store, upstreams: Upstreams, customer_ids: list[str] | None
+    store: Store, upstreams: Upstreams, customer_ids: list[str] | None, licences: LicenceRead | None = None
 ) -> tuple[list[SubscriptionAction], list[RunItem]]:
     """Read and plan the chosen mapped customers (all when ``None``): actions, plus an item for
-    each customer that could not be read."""
+    each customer that could not be read. ``licences``: a bulk read to go on with (and to keep
+    track of, should this invocation end while reading)."""
     mappings = {m.dicker_customer_id: m for m in store.list_mappings()}
     options = SubscriptionOptions(customer_ids=customer_ids)
     validate_request(options, mappings)
     chosen = customer_ids if customer_ids is not None else sorted(mappings)
-    scopes, failures = read_scopes([mappings[i] for i in dict.fromkeys(chosen)], upstreams, store)
+    scopes, failures = read_scopes([mappings[i] for i in dict.fromkeys(chosen)], upstreams, store, licences)
     actions: list[SubscriptionAction] = []
     scopes.reverse()
     while scopes:  # popped as planned, so each customer's reads are freed as its actions are made
