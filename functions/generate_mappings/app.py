@@ -5,7 +5,7 @@ from typing import Any
 from ddhalo.api.app import caller, http_handler, logger, make_resolver, services, time_left
 from ddhalo.api.models import responses
 from ddhalo.mappings import GenerateResult, generate_mappings
-from ddhalo.snapshot import DickerDataCustomers, HaloClients
+from ddhalo.pipeline.customers.read import DickerDataCustomers, HaloClients
 
 app = make_resolver()
 
@@ -18,7 +18,7 @@ def generate() -> dict[str, Any]:
     svc = services()
     upstreams = svc.runner.upstreams(time_left(app.lambda_context))
     customers = DickerDataCustomers.read(upstreams.dicker_data)
-    clients = HaloClients.from_records(upstreams.halo.clients())
+    clients = HaloClients.read(upstreams.halo)
     result = generate_mappings(svc.store, customers, clients, created_by=caller(app))
     logger.info(
         "mappings generated",

@@ -10,8 +10,9 @@ from ddhalo.api.app import http_handler, logger, make_resolver, run_response, se
 from ddhalo.api.idempotency import idempotent
 from ddhalo.api.models import RUN_ANSWERS, CustomerImportRequest
 from ddhalo.configuration import load_connection
-from ddhalo.importers.customers import CustomerOptions, validate_request
-from ddhalo.snapshot import DickerDataCustomers
+from ddhalo.pipeline.customers import validate_request
+from ddhalo.pipeline.customers.read import DickerDataCustomers
+from ddhalo.pipeline.options import CustomerOptions
 
 app = make_resolver()
 
@@ -44,7 +45,7 @@ def start(request: CustomerImportRequest) -> Response[Any]:
         svc.runner,
         svc.dispatcher,
         "customers",
-        options.model_dump(),
+        options,
         dry_run=request.dry_run,
         trigger="api",
         upstreams=upstreams,

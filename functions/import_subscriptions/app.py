@@ -9,7 +9,8 @@ from ddhalo import jobs
 from ddhalo.api.app import http_handler, logger, make_resolver, run_response, services
 from ddhalo.api.idempotency import idempotent
 from ddhalo.api.models import RUN_ANSWERS, SubscriptionImportRequest
-from ddhalo.importers.subscriptions import SubscriptionOptions, validate_request
+from ddhalo.pipeline.options import SubscriptionOptions
+from ddhalo.pipeline.subscriptions import validate_request
 
 app = make_resolver()
 
@@ -33,7 +34,7 @@ def start(request: SubscriptionImportRequest) -> Response[Any]:
         svc.runner,
         svc.dispatcher,
         "subscriptions",
-        options.model_dump(),
+        options,
         dry_run=request.dry_run,
         trigger="api",
     )

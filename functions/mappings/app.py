@@ -10,7 +10,7 @@ from ddhalo.api.models import CustomerId, Deleted, MappingRequest, responses
 from ddhalo.errors import IntegrationError
 from ddhalo.mappings import MappingOverview, add_mapping, mapping_overview
 from ddhalo.models import Mapping
-from ddhalo.snapshot import DickerDataCustomers, HaloClients
+from ddhalo.pipeline.customers.read import DickerDataCustomers, HaloClients
 
 app = make_resolver()
 
@@ -32,7 +32,7 @@ def list_mappings() -> dict[str, Any]:
         except IntegrationError as exc:
             warnings.append(str(exc))
         try:
-            clients = HaloClients.from_records(upstreams.halo.clients())
+            clients = HaloClients.read(upstreams.halo)
         except IntegrationError as exc:
             warnings.append(str(exc))
     return mapping_overview(svc.store, customers, clients, warnings).model_dump(mode="json")

@@ -75,6 +75,69 @@ class TokenCache:
                 del self._tokens[key]
 
 
+class Credential:
+    """A bearer credential (Halo's token, Dicker Data's access key): asked for when none is cached
+    or it is about to expire, kept in a :class:`TokenCache`, and renewed once when refused.
+
+    Both upstreams refuse a stale credential with a 401 (or, for Dicker Data, an expired-key
+    message); the fix is the same: forget it, get a fresh one and send once more. A second refusal
+    is the caller's to word (the credential itself is wrong).
+    """
+
+    def __init__(
+        self,
+        cache: TokenCache,
+        key: str,
+        fetch: Callable[[], tuple[str, float]],
+        *,
+        clock: Callable[[], float] = time.time,
+        margin: float = 120.0,
+    ) -> None:
+        self.cache = cache
+        self.key = key
+        self._fetch = fetch  # answers the credential and when it expires (epoch seconds)
+        self._clock = clock
+        self.margin = margin
+
+    def current(self) -> str:
+        cached = self.cache.get(self.key, self._clock(), self.margin)
+        if cached:
+            return cached
+        value, expires = self._fetch()
+        self.cache.put(self.key, value, expires)
+        return value
+
+    def send(
+        self,
+        transport: Transport,
+        method: str,
+        path: str,
+        *,
+        headers: Callable[[str], Mapping[str, str]],
+        refused: Callable[[requests.Response], bool],
+        **kwargs: Any,
+    ) -> tuple[requests.Response, bool]:
+        """Send with the current credential (``headers`` makes each attempt's headers from it);
+        answer the response and whether it was refused even with a fresh credential."""
+        sent: list[str] = []  # what each attempt sent (the transport may retry within one)
+
+        def with_credential() -> Mapping[str, str]:
+            value = self.current()
+            sent.append(value)
+            return headers(value)
+
+        for attempt in (1, 2):
+            response = transport.send(method, path, headers=with_credential, **kwargs)
+            if not refused(response):
+                return response, False
+            if attempt == 2:
+                return response, True
+            for value in sent:  # another client may already have replaced it: drop only ours
+                self.cache.drop(self.key, value)
+            sent.clear()
+        raise AssertionError("unreachable")
+
+
 class RateLimiter:
     """At most ``max_calls`` request starts in any rolling ``window`` seconds (a sliding log).
 
@@ -159,6 +222,8 @@ class CallStats:
     retries: int = 0
     throttled: int = 0
     by_endpoint: dict[str, int] = field(default_factory=dict)
+    paced_seconds: float = 0.0  # held back by the rate limiter (our own pace)
+    backoff_seconds: float = 0.0  # slept between retries and while a 429's window frees
 
     def count(self, key: str) -> None:
         self.calls += 1
@@ -330,7 +395,7 @@ class Transport:
         while True:
             if self.deadline is not None and self.deadline.left() <= 0:
                 raise out_of_time(self.system, "another request")
-            self.limiter.wait(self.deadline, self.system)
+            self.stats.paced_seconds += self.limiter.wait(self.deadline, self.system)
             self.stats.count(endpoint)
             try:
                 response = self.session.request(
@@ -391,6 +456,7 @@ class Transport:
         if self.deadline is not None and seconds > self.deadline.left():
             raise out_of_time(self.system, why)
         self.stats.retries += 1
+        self.stats.backoff_seconds += seconds
         self.sleep(seconds)
 
     def _read_capped(self, response: requests.Response) -> None:

@@ -32,19 +32,22 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
 
+from ddhalo import observe
 from ddhalo.deadline import Deadline
 from ddhalo.errors import InputError, OutOfTimeError, ThrottledError
-from ddhalo.importers.customers import CustomerOptions, import_customers
-from ddhalo.importers.subscriptions import (
-    LicenceRead,
-    SubscriptionAction,
-    apply_subscriptions,
-    from_payload,
-    licence_finder,
-    plan_subscriptions,
-    to_payload,
-)
 from ddhalo.models import FINISHED, Run, RunItem, RunKind, RunTrigger
+from ddhalo.pipeline.customers import import_customers
+from ddhalo.pipeline.options import (
+    RunOptions,
+    SyncOptions,
+    customer_options,
+    options_of,
+    subscription_scope,
+)
+from ddhalo.pipeline.subscriptions import plan_subscriptions
+from ddhalo.pipeline.subscriptions.apply import apply_subscriptions, from_payload, licence_finder, to_payload
+from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
+from ddhalo.pipeline.subscriptions.read import LicenceRead
 from ddhalo.runs import Dispatcher, Runner, Upstreams
 
 Phase = Literal["customers", "plan-subscriptions", "apply-subscriptions"]
@@ -92,7 +95,8 @@ class _ReadOn(Exception):
 
 
 def first_phase(run: Run) -> Phase:
-    if run.kind == "subscriptions" or (run.kind == "sync" and not run.options.get("customers", True)):
+    options = options_of(run)
+    if run.kind == "subscriptions" or (isinstance(options, SyncOptions) and not options.customers):
         return "plan-subscriptions"
     return "customers"
 
@@ -101,7 +105,7 @@ def start(
     runner: Runner,
     dispatcher: Dispatcher,
     kind: RunKind,
-    options: dict[str, Any],
+    options: RunOptions,
     *,
     dry_run: bool,
     trigger: RunTrigger,
@@ -160,7 +164,7 @@ class Pipeline:
         if run.dry_run or run.status in FINISHED:
             try:
                 return self.runner.execute(
-                    run, lambda r, store, up: work(r, up, job), upstreams, chunk=job.chunk
+                    run, lambda r, store, up: work(r, up, job), upstreams, chunk=job.chunk, phase=job.phase
                 )
             except OutOfTimeError as exc:  # a dry run answers within its request: no follow-up
                 return self.runner.fail(run.run_id, exc)
@@ -177,7 +181,12 @@ class Pipeline:
             return store.get_run(run.run_id) or run
         try:
             return self.runner.execute(
-                run, lambda r, store, up: work(r, up, job), upstreams, chunk=job.chunk, deadline=deadline
+                run,
+                lambda r, store, up: work(r, up, job),
+                upstreams,
+                chunk=job.chunk,
+                deadline=deadline,
+                phase=job.phase,
             )
         except OutOfTimeError as exc:
             return self._hand_over(job, exc)
@@ -216,7 +225,7 @@ class Pipeline:
         return True
 
     def _customers(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
-        options = CustomerOptions.model_validate(run.options.get("customer_options", run.options))
+        options = customer_options(run)
         if job.customer_ids is not None:
             options = options.model_copy(update={"customer_ids": job.customer_ids})
         applied = import_customers(run, self.runner.store, upstreams, options)
@@ -227,7 +236,8 @@ class Pipeline:
                 RunItem(type="customer", dicker_id=i, result="failed", reason=reason)
                 for i in applied.remaining
             ]
-        subscriptions_next = run.kind == "sync" and run.options.get("subscriptions", True)
+        sync = options_of(run)
+        subscriptions_next = isinstance(sync, SyncOptions) and sync.subscriptions
         if not applied.remaining and subscriptions_next and not run.dry_run:
             plan = Job(run_id=run.run_id, kind=run.kind, phase="plan-subscriptions", chunk=PLAN_CHUNK)
             self._spawn(run, job.chunk, [plan])
@@ -235,8 +245,7 @@ class Pipeline:
 
     def _plan(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
         store = self.runner.store
-        chosen = run.options.get("customer_ids") if run.kind == "subscriptions" else None
-        customer_ids = [str(c) for c in chosen] if isinstance(chosen, list) else None
+        customer_ids = subscription_scope(run)
         read = LicenceRead()
         if job.resume and (saved := store.get_payload(run.run_id, READ_CHECKPOINT)) is not None:
             read = LicenceRead.from_payload(saved)
@@ -258,6 +267,7 @@ class Pipeline:
             store,
             licence_finder(upstreams.halo),
         ).items
+        observe.step("unchanged items made")
         groups = _chunks(writes)
         if not groups:
             return items
@@ -272,6 +282,7 @@ class Pipeline:
             jobs.append(
                 Job(run_id=run.run_id, kind=run.kind, phase="apply-subscriptions", chunk=APPLY_BASE + i)
             )
+        observe.step("write chunks stored")
         for next_job in jobs:
             self.dispatcher.send(next_job.model_dump())
         return items

@@ -11,10 +11,8 @@ from ddhalo.errors import ConflictError, InputError, NotFoundError
 from ddhalo.halo.client import HaloClient
 from ddhalo.matching import Customer, match_exact
 from ddhalo.models import Mapping
-from ddhalo.snapshot import DickerDataCustomers, HaloClients
+from ddhalo.pipeline.customers.read import NO_TENANT_REASON, DickerDataCustomers, HaloClients
 from ddhalo.store import Store
-
-NO_TENANT_REASON = "No CSP tenant is assigned to this customer in Dicker Data, so it cannot be imported."
 
 
 class Suggestion(BaseModel):
@@ -195,7 +193,7 @@ def add_mapping(
             f"Dicker Data customer {dicker_customer_id} is already mapped.",
             "Remove the existing mapping first (DELETE /mappings/{dicker_customer_id}).",
         )
-    client = halo.get("Client", halo_client_id)
+    client = halo.client(halo_client_id)
     if client is None:
         raise NotFoundError(
             f"Halo has no client with id {halo_client_id}.", "Use an id from Halo's client list."
@@ -204,7 +202,7 @@ def add_mapping(
         dicker_customer_id=dicker_customer_id,
         dicker_customer_name=tenant.name,
         halo_client_id=halo_client_id,
-        halo_client_name=str(client.get("name") or ""),
+        halo_client_name=client.name,
         source="manual",
         created_by=created_by,
     )

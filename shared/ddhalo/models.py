@@ -87,14 +87,6 @@ class Run(BaseModel):
     throttled: int = 0
 
 
-class LinkFieldsNotRead(Exception):
-    """A link was read without what it wrote, and the plan needs it: read this customer's links whole."""
-
-    def __init__(self, dicker_customer_id: str) -> None:
-        super().__init__(dicker_customer_id)
-        self.dicker_customer_id = dicker_customer_id
-
-
 @pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="ignore"))
 class SubscriptionLink:
     """Dicker Data subscription ↔ Halo licence, with what we last wrote (DynamoDB is the authority).
@@ -120,9 +112,10 @@ class SubscriptionLink:
         return data
 
     @property
-    def fields(self) -> dict[str, Any]:
+    def fields(self) -> dict[str, Any] | None:
+        """What we last wrote; None when the link was read without it."""
         if self.fields_json is None:
-            raise LinkFieldsNotRead(self.dicker_customer_id)
+            return None
         value = json.loads(self.fields_json)
         return value if isinstance(value, dict) else {}
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel
 
 from ddhalo.configuration import load_connection
 from ddhalo.deadline import Deadline
 from ddhalo.errors import IntegrationError, OutOfTimeError
 from ddhalo.models import FINISHED, Run, RunItem, RunKind, RunStatus, RunTrigger
+from ddhalo.observe import Observer, observing, step
 from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection
 from ddhalo.store import Store
@@ -37,11 +40,17 @@ class Upstreams:
     halo: HaloClient
 
     def stats(self) -> dict[str, int]:
+        """What a run adds up (its counters)."""
         return {
             "halo_calls": self.halo.transport.stats.calls,
             "dicker_data_calls": self.dicker_data.transport.stats.calls,
             "throttled": self.halo.transport.stats.throttled + self.dicker_data.transport.stats.throttled,
         }
+
+    def waits(self) -> dict[str, float]:
+        """How long this job's Halo calls were held back: by our pace, by retries and 429s."""
+        halo = self.halo.transport.stats
+        return {"halo_paced_seconds": halo.paced_seconds, "halo_backoff_seconds": halo.backoff_seconds}
 
 
 def connect(conn: Connection, rate_share: int = 1, deadline: Deadline | None = None) -> Upstreams:
@@ -76,7 +85,9 @@ class Runner:
     store: Store
     secrets: SecretStore
     rate_share: int = 1
+    # How a job gets its clients (tests and the bench may give their own).
     make_upstreams: Callable[[Connection, int, Deadline | None], Upstreams] = connect
+    observer: Observer = field(default_factory=Observer)
 
     def upstreams(self, deadline: Deadline | None = None) -> Upstreams:
         return self.connect(load_connection(self.store, self.secrets), deadline)
@@ -88,8 +99,15 @@ class Runner:
         """Take (or keep) the Halo lock for ``run``; answer the run holding it otherwise."""
         return self.store.acquire_lock(HALO_LOCK, run.run_id, LOCK_TTL, kind=run.kind)
 
-    def create(self, kind: RunKind, options: dict[str, Any], *, dry_run: bool, trigger: RunTrigger) -> Run:
-        run = Run(run_id=new_run_id(), kind=kind, trigger=trigger, dry_run=dry_run, options=options)
+    def create(self, kind: RunKind, options: BaseModel, *, dry_run: bool, trigger: RunTrigger) -> Run:
+        """A new ``queued`` run; ``options``: its kind's (``ddhalo.pipeline.options``)."""
+        run = Run(
+            run_id=new_run_id(),
+            kind=kind,
+            trigger=trigger,
+            dry_run=dry_run,
+            options=options.model_dump(mode="json"),
+        )
         self.store.create_run(run)
         return run
 
@@ -100,6 +118,7 @@ class Runner:
         upstreams: Upstreams | None = None,
         chunk: int = 0,
         deadline: Deadline | None = None,
+        phase: str = "",
     ) -> Run:
         """Run ``work`` for one chunk of ``run`` and record it; the last chunk finishes the run.
         An :class:`OutOfTimeError` is not a failure: it goes to the caller, which hands the chunk on."""
@@ -107,15 +126,23 @@ class Runner:
         if current.status in FINISHED or self.store.chunk_recorded(run.run_id, chunk):
             return current
         self.store.set_run_status(run.run_id, "running", only_if=("queued", "running"))
+        clients: Upstreams | None = upstreams
+        self.observer.job_started(phase, chunk)
         try:
-            clients = upstreams or self.upstreams(deadline)
-            items = work(current, self.store, clients)
+            with observing(self.observer):
+                clients = clients or self.upstreams(deadline)
+                items = work(current, self.store, clients)
+                self.store.record_chunk(run.run_id, chunk, items, clients.stats())
+                step("items recorded")
         except OutOfTimeError:
             raise
         except IntegrationError as exc:
             self.store.set_run_status(run.run_id, "failed", error=exc.message, hint=exc.hint or "")
             return self._finished(run.run_id)
-        self.store.record_chunk(run.run_id, chunk, items, clients.stats())
+        finally:
+            self.observer.job_finished(
+                phase, chunk, {**clients.stats(), **clients.waits()} if clients else {}
+            )
         return self.finish_if_done(run.run_id)
 
     def fail(self, run_id: str, error: IntegrationError) -> Run:

@@ -15,6 +15,7 @@ from datetime import datetime
 from ddhalo import jobs
 from ddhalo.errors import InputError
 from ddhalo.models import Run, RunTrigger
+from ddhalo.pipeline.options import CustomerOptions, SyncOptions
 from ddhalo.runs import HALO_LOCK, Dispatcher, Runner
 from ddhalo.settings import Settings
 
@@ -29,7 +30,7 @@ class SyncStart:
     running_run_id: str | None = None
 
 
-def sync_options(settings: Settings, customers: bool | None, subscriptions: bool | None) -> dict[str, object]:
+def sync_options(settings: Settings, customers: bool | None, subscriptions: bool | None) -> SyncOptions:
     want_customers = settings.integrator.sync_customers if customers is None else customers
     want_subscriptions = settings.integrator.sync_subscriptions if subscriptions is None else subscriptions
     if not (want_customers or want_subscriptions):
@@ -38,16 +39,16 @@ def sync_options(settings: Settings, customers: bool | None, subscriptions: bool
             'Send {"customers": true} or {"subscriptions": true}, '
             "or switch one on in the integrator settings.",
         )
-    return {
-        "customers": want_customers,
-        "subscriptions": want_subscriptions,
+    return SyncOptions(
+        customers=want_customers,
+        subscriptions=want_subscriptions,
         # All customers, with the settings' top level and address choice: the schedule's rules.
-        "customer_options": {
-            "customer_ids": None,
-            "top_level_id": settings.top_level_id,
-            "update_main_site_address": settings.update_main_site_address,
-        },
-    }
+        customer_options=CustomerOptions(
+            customer_ids=None,
+            top_level_id=settings.top_level_id,
+            update_main_site_address=settings.update_main_site_address,
+        ),
+    )
 
 
 def start_sync(

@@ -17,7 +17,7 @@ def test_lists_are_paged_until_the_last_record(make_halo, halo_fake):
     client = make_halo(page_size=10)
     records = client.clients()
     assert len(records) == len(halo_fake.clients)
-    assert len({r["id"] for r in records}) == len(records)
+    assert len({r.id for r in records}) == len(records)
     assert halo_fake.calls["GET /api/Client"] == -(-len(halo_fake.clients) // 10)
 
 
@@ -28,7 +28,7 @@ def test_a_page_shorter_than_asked_is_not_taken_as_the_last(make_halo, halo_fake
     client = make_halo(page_size=1000)
     records = client.clients()
     assert len(records) == len(halo_fake.clients) > 260
-    assert len({r["id"] for r in records}) == len(records)
+    assert len({r.id for r in records}) == len(records)
     assert halo_fake.calls["GET /api/Client"] == -(-len(halo_fake.clients) // 100)
 
 
@@ -52,21 +52,21 @@ def test_a_list_that_ignores_paging_is_read_once(halo_client, halo_fake, monkeyp
     monkeypatch.setattr(halo_fake, "_list", every_record_on_every_page)
     first = halo_client.clients()
     request_pages = [r.query["page_no"] for r in halo_fake.requests if r.path == "/api/Client"]
-    assert len({c["id"] for c in first}) == len(first) == len(halo_fake.clients)
+    assert len({c.id for c in first}) == len(first) == len(halo_fake.clients)
     assert request_pages == ["1", "2"]
 
 
 def test_inactive_records_and_azure_tenants_are_included(halo_client, halo_fake):
     client = halo_fake.add_client("Dormant", inactive=True)
-    records = {r["id"]: r for r in halo_client.clients()}
+    records = {r.id: r for r in halo_client.clients()}
     assert client["id"] in records
-    assert all("azure_tenants" in r for r in records.values())
+    assert all(r.tenant_links is not None for r in records.values())  # asked for, so shown
 
 
 @pytest.mark.parametrize("style", ["keyed", "bare"])
 def test_top_levels_are_read_keyed_or_bare(halo_client, halo_fake, style):
     halo_fake.toplevel_style = style
-    assert {t["id"] for t in halo_client.top_levels()} == set(halo_fake.toplevels)
+    assert halo_client.top_level_ids() == set(halo_fake.toplevels)
 
 
 def test_token_is_reused_and_renewed_once_on_401(halo_client, halo_fake):
@@ -155,7 +155,7 @@ def test_rate_limit_of_the_fake_is_respected_by_pacing(make_halo, halo_fake):
     client = make_halo(limiter=RateLimiter(5, window=1.05), page_size=1)
     for i in range(8):
         halo_fake.add_toplevel(f"T{i}")
-    client.top_levels()
+    client.top_level_ids()
     assert halo_fake.throttled == 0
 
 
@@ -232,3 +232,16 @@ def test_updates_are_retried_after_a_500(make_halo, halo_fake):
     result = client.save("Client", [{"id": existing["id"], "website": "https://x.example"}])
     assert result.errors == [None]
     assert halo_fake.clients[existing["id"]]["website"] == "https://x.example"
+
+
+def test_records_are_read_tolerantly_from_the_wire(halo_client, halo_fake):
+    """Ids as text, a client_id as a double, links without an id: read as Halo means them."""
+    client = halo_fake.add_client("Wire shapes")
+    halo_fake.clients[client["id"]]["azure_tenants"] = [{"azure_tenant_id": " T-1 ", "azure_tenant_name": "A"}]
+    licence = halo_fake.add_licence(client["id"], "Licence")
+    halo_fake.licences[licence["id"]]["notes"] = "Dicker Data subscription: sub 1 \nmore"
+    (record,) = [c for c in halo_client.clients() if c.id == client["id"]]
+    assert record.tenant_ids() == ["t-1"] and record.name == "Wire shapes"
+    (found,) = halo_client.licences(client_id=client["id"])
+    assert (found.id, found.client_id, found.marker) == (licence["id"], client["id"], "sub 1")
+    assert halo_client.client(client["id"], with_links=True).tenant_links[0].name == "A"

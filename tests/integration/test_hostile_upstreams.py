@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from ddhalo import http as http_module
-from ddhalo.importers import subscriptions as subscriptions_module
+from ddhalo.pipeline.subscriptions import read as subscriptions_module
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes._server import HTML_TYPE, JSON_TYPE, Request, Response, json_response
 from local.fakes.sample_data import make_subscription, sample_dicker_data, sample_halo, tenant_guid

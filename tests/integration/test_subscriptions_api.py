@@ -35,7 +35,7 @@ def ours(halo_fake) -> dict[str, dict]:
 @pytest.fixture(params=["per-customer", "bulk"])
 def read_mode(request, monkeypatch):
     """Both read strategies: per customer (few customers) and one bulk read of each side (many)."""
-    from ddhalo.importers import subscriptions
+    from ddhalo.pipeline.subscriptions import read as subscriptions
 
     if request.param == "bulk":
         monkeypatch.setattr(subscriptions, "PER_CUSTOMER_READS", 0)

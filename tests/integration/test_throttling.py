@@ -69,7 +69,7 @@ def test_a_licence_read_longer_than_an_invocation_goes_on_where_it_stopped(
 ):
     """Halo's 100 records per page make the bulk licence read the longest step of a big sync: an
     invocation that ends in the middle of it keeps what it read, and the next job reads on."""
-    from ddhalo.importers import subscriptions
+    from ddhalo.pipeline.subscriptions import read as subscriptions
 
     api = compressed
     api.post("/mappings/generate")

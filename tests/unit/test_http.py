@@ -4,7 +4,7 @@ import time
 import pytest
 import requests
 
-from ddhalo.http import RateLimiter, RetryPolicy, describe_body, parse_retry_after
+from ddhalo.http import Credential, RateLimiter, RetryPolicy, TokenCache, describe_body, parse_retry_after
 
 
 def _response(status: int, body: bytes, content_type: str = "application/json") -> requests.Response:
@@ -107,3 +107,53 @@ def test_backoff_is_jittered_and_capped():
     rng = random.Random(1)
     delays = [policy.backoff(attempt, rng) for attempt in range(10) for _ in range(20)]
     assert max(delays) <= 8 and min(delays) >= 0 and len(set(delays)) > 100
+
+
+class _Answers:
+    """A transport stand-in that answers the given statuses in turn and keeps the headers sent."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = list(statuses)
+        self.sent: list[dict[str, str]] = []
+
+    def send(self, method, path, *, headers, **kwargs):
+        self.sent.append(dict(headers()))
+        return _response(self.statuses.pop(0), b"{}")
+
+
+def _credential(cache):
+    issued = iter(["first", "second", "third"])
+    return Credential(cache, "who", lambda: (next(issued), time.time() + 3600))
+
+
+def test_a_refused_credential_is_renewed_once_and_the_request_sent_again():
+    cache = TokenCache()
+    credential, transport = _credential(cache), _Answers(401, 200)
+    response, refused = credential.send(
+        transport, "GET", "x", headers=lambda v: {"Authorization": v}, refused=lambda r: r.status_code == 401
+    )
+    assert (response.status_code, refused) == (200, False)
+    assert [h["Authorization"] for h in transport.sent] == ["first", "second"]
+    assert cache.get("who", time.time(), 0) == "second"  # the fresh one is kept for the next client
+
+
+def test_a_credential_refused_twice_is_the_callers_to_word():
+    credential, transport = _credential(TokenCache()), _Answers(401, 401, 200)
+    response, refused = credential.send(
+        transport, "GET", "x", headers=lambda v: {"Authorization": v}, refused=lambda r: r.status_code == 401
+    )
+    assert (response.status_code, refused) == (401, True) and len(transport.sent) == 2
+
+
+def test_renewal_drops_only_the_credential_that_was_refused():
+    """Another client in the container may already have put a fresh one: it stays."""
+    cache = TokenCache()
+    credential = _credential(cache)
+    transport = _Answers(401, 200)
+
+    def refused(response):
+        cache.put("who", "someone-elses-fresh-one", time.time() + 3600)
+        return response.status_code == 401
+
+    credential.send(transport, "GET", "x", headers=lambda v: {"Authorization": v}, refused=refused)
+    assert [h["Authorization"] for h in transport.sent] == ["first", "someone-elses-fresh-one"]

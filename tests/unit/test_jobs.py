@@ -7,6 +7,7 @@ import pytest
 
 from ddhalo import jobs
 from ddhalo.errors import OutOfTimeError
+from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.queue import ListDispatcher
 from ddhalo.runs import HALO_LOCK, Runner, Upstreams
 
@@ -23,8 +24,8 @@ def runner(store, secrets):
     return Runner(store, secrets)
 
 
-def started(runner: Runner, dispatcher: ListDispatcher, kind: str = "customers") -> dict[str, Any]:
-    run = jobs.start(runner, dispatcher, kind, {}, dry_run=False, trigger="api")  # type: ignore[arg-type]
+def started(runner: Runner, dispatcher: ListDispatcher) -> dict[str, Any]:
+    run = jobs.start(runner, dispatcher, "customers", CustomerOptions(), dry_run=False, trigger="api")
     (job,) = dispatcher.jobs
     dispatcher.jobs.clear()
     dispatcher.delays.clear()

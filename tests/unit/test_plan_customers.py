@@ -1,9 +1,12 @@
 """The customer plan is pure: every rule is checked here without I/O."""
 
 from ddhalo.dicker_data.models import Tenant
-from ddhalo.importers.customers import CustomerOptions, halo_address, plan_customers, site_address
+from ddhalo.halo.records import ClientRecord, SiteRecord
 from ddhalo.models import Mapping
-from ddhalo.snapshot import DickerDataCustomers, HaloClients
+from ddhalo.pipeline.customers.plan import halo_address, plan_customers, tenant_link
+from ddhalo.pipeline.customers.read import CustomerInputs, DickerDataCustomers, HaloClients
+from ddhalo.pipeline.options import CustomerOptions
+from ddhalo.pipeline.reconcile import content_hash
 
 ADDRESS = {
     "Address01": "1 George St",
@@ -42,15 +45,24 @@ def mapped(tid: str, client_id: int) -> dict[str, Mapping]:
 
 
 def plan(dd, halo_records, mappings=None, sites=None, **options):
-    return plan_customers(
-        dd, mappings or {}, HaloClients.from_records(halo_records), sites or {}, CustomerOptions(**options)
+    """Halo's side as it answers on the wire, read into records as the client does."""
+    inputs = CustomerInputs(
+        customers=dd,
+        clients=HaloClients.of([ClientRecord.from_wire(r) for r in halo_records]),
+        sites={i: SiteRecord.from_wire(s) for i, s in (sites or {}).items()},
+        mappings=mappings or {},
     )
+    return plan_customers(inputs, CustomerOptions(**options))
+
+
+def address_of(dd: DickerDataCustomers, tid: str) -> dict:
+    return halo_address(dd.by_id[tid]).to_wire()
 
 
 def test_unmapped_customer_is_created_with_tenant_link_and_main_site_address():
     (action,) = plan(customers(tenant("t1", "Contoso", **ADDRESS)), [], top_level_id=3)
     assert action.action == "create" and action.tenant_marker == "t1"  # what a re-read looks for
-    assert action.record == {
+    assert action.create is not None and action.create.to_wire() == {
         "name": "Contoso",
         "toplevel_id": 3,
         "azure_tenants": [link("t1", "Contoso")],
@@ -106,19 +118,23 @@ def test_main_site_address_is_updated_only_when_asked_and_different():
     assert not_asked.action == "unchanged"
     (asked,) = plan(dd, halo, mapped("t1", 9), sites, update_main_site_address=True)
     assert asked.action == "update" and asked.changes == ["main_site_address"]
-    assert asked.site_patch == {"id": 40, "delivery_address": halo_address(dd.by_id["t1"].address)}
-    same = {40: {"id": 40, "delivery_address": halo_address(dd.by_id["t1"].address)}}
+    assert asked.site_patch == {"id": 40, "delivery_address": address_of(dd, "t1")}
+    same = {40: {"id": 40, "delivery_address": address_of(dd, "t1")}}
     (again,) = plan(dd, halo, mapped("t1", 9), same, update_main_site_address=True)
     assert again.action == "unchanged"
 
 
 def test_site_address_reads_flat_list_columns():
-    site = {
-        "delivery_address_line1": "1 George St",
-        "delivery_address_line2": "",
-        "delivery_address_line3": "Sydney",
-    }
-    assert site_address(site)["line1"] == "1 George St" and site_address(site)["line3"] == "Sydney"
+    site = SiteRecord.from_wire(
+        {
+            "id": "40",
+            "delivery_address_line1": "1 George St",
+            "delivery_address_line2": "",
+            "delivery_address_line3": "Sydney",
+        }
+    )
+    assert site is not None and site.id == 40
+    assert (site.address.line1, site.address.line2, site.address.line3) == ("1 George St", "", "Sydney")
 
 
 def test_unmapped_customer_already_marked_in_halo_is_adopted_not_created():
@@ -165,20 +181,28 @@ def test_plan_is_deterministic():
 def test_a_list_view_without_tenant_links_is_never_overwritten_blind():
     halo = [{"id": 9, "name": "X"}]  # this Halo list view leaves azure_tenants out
     (action,) = plan(customers(tenant("t1", "Contoso")), halo, mapped("t1", 9))
-    assert action.action == "update" and action.client_patch == {"id": 9}  # completed after a read
+    assert action.action == "update" and action.changes == ["azure_tenants"]
+    assert action.links_unread and action.client_patch is None  # completed after a read of the client
 
 
 def test_what_we_wrote_before_counts_when_halo_does_not_show_it():
-    from ddhalo.apply import content_hash
-    from ddhalo.importers.customers import tenant_link
-
     dd = customers(tenant("t1", "Contoso", **ADDRESS))
     written = {
-        "azure_tenants": content_hash(tenant_link(dd.by_id["t1"])),
-        "main_site_address": content_hash(halo_address(dd.by_id["t1"].address)),
+        "azure_tenants": content_hash(tenant_link(dd.by_id["t1"]).ours()),
+        "main_site_address": content_hash(address_of(dd, "t1")),
     }
     mapping = {"t1": Mapping(dicker_customer_id="t1", halo_client_id=9, source="import", written=written)}
     halo = [{"id": 9, "name": "X", "main_site_id": 40}]
     sites = {40: {"id": 40, "delivery_address_line1": "1 George St"}}  # no postcode in this view
     (action,) = plan(dd, halo, mapping, sites, update_main_site_address=True)
     assert action.action == "unchanged" and action.written == {}
+
+
+def test_hashes_remembered_by_earlier_versions_stay_valid():
+    """Mappings store a hash of what we wrote; the records must hash exactly as the wire dicts
+    did, or every customer would read as changed after an upgrade."""
+    dd = customers(tenant("t1", "Contoso", **ADDRESS))
+    assert content_hash(tenant_link(dd.by_id["t1"]).ours()) == content_hash(link("t1", "Contoso"))
+    assert content_hash(address_of(dd, "t1")) == content_hash(
+        {"line1": "1 George St", "line2": "Level 2", "line3": "Sydney", "line4": "NSW", "postcode": "2000"}
+    )

@@ -2,20 +2,13 @@
 
 import dataclasses
 
-import pytest
-
 from ddhalo.dicker_data.client import InvalidRecord, Parsed
 from ddhalo.dicker_data.models import Subscription
-from ddhalo.importers.subscriptions import (
-    GONE_STATUS,
-    LICENCE_KEYS,
-    CustomerScope,
-    content_hash,
-    desired_fields,
-    marker_of,
-    plan_customer,
-)
-from ddhalo.models import LinkFieldsNotRead, Mapping, SubscriptionLink, compact_json
+from ddhalo.halo.records import OWNED_LICENCE_FIELDS, Licence, marker_in
+from ddhalo.models import Mapping, SubscriptionLink, compact_json
+from ddhalo.pipeline.reconcile import content_hash
+from ddhalo.pipeline.subscriptions.plan import GONE_STATUS, NeedsLinkFields, desired_fields, plan_customer
+from ddhalo.pipeline.subscriptions.read import CustomerScope
 
 MAPPING = Mapping(dicker_customer_id="t1", halo_client_id=7, source="manual")
 
@@ -41,7 +34,7 @@ def scope(subs, licences=(), links=()) -> CustomerScope:
         MAPPING,
         "ms-tenant",
         Parsed(items=list(subs)),
-        list(licences),
+        [Licence.from_wire(lic) for lic in licences],
         {lk.subscription_id: lk for lk in links},
     )
 
@@ -65,7 +58,7 @@ def test_desired_fields_parse_the_manufacturer_stock_code():
     fields = desired_fields(sub("a"), 7, "ms-tenant")
     assert fields["term_duration"] == "P1Y" and fields["vendor_product_sku"] == "CFQ7TTC0LH18:0001"
     assert fields["distributor"] == "Dicker Data" and fields["end_date"] == "2027-01-01"
-    assert marker_of({"notes": fields["notes"]}) == "a"
+    assert marker_in(fields["notes"]) == "a"
 
 
 def test_new_subscription_is_created():
@@ -110,10 +103,10 @@ def test_links_read_without_fields_are_only_asked_for_them_when_something_change
     inactive = {**licence_for(gone, 51), "is_active": False, "status": GONE_STATUS}
     actions = plan_customer(scope([s], [licence_for(s, 50), inactive], light))
     assert [a.action for a in actions] == ["unchanged", "unchanged"]
-    with pytest.raises(LinkFieldsNotRead):  # a's quantity changed
-        plan_customer(scope([sub("a", ConfirmedQuantity=9)], [licence_for(s, 50), inactive], light))
-    with pytest.raises(LinkFieldsNotRead):  # b vanished just now
-        plan_customer(scope([s], [licence_for(s, 50), licence_for(gone, 51)], light))
+    changed = plan_customer(scope([sub("a", ConfirmedQuantity=9)], [licence_for(s, 50), inactive], light))
+    assert changed == NeedsLinkFields("t1")  # a's quantity changed
+    vanished = plan_customer(scope([s], [licence_for(s, 50), licence_for(gone, 51)], light))
+    assert vanished == NeedsLinkFields("t1")  # b vanished just now
 
 
 def test_addon_points_at_its_base_licence():
@@ -149,7 +142,26 @@ def test_licence_of_another_client_is_never_adopted():
 
 
 def test_a_bulk_read_keeps_every_licence_field_the_plan_compares():
-    """LICENCE_KEYS is what survives of each licence in a bulk read: a field we write but do not
-    keep would read as changed on every run."""
+    """OWNED_LICENCE_FIELDS is what survives of each licence in a bulk read: a field we write but
+    do not keep would read as changed on every run."""
     wanted = {**desired_fields(sub("s1", ParentSubscriptionId="s0"), 7, "ms-tenant"), "parent_id": 1}
-    assert set(wanted) | {"id"} <= LICENCE_KEYS
+    assert set(wanted) <= OWNED_LICENCE_FIELDS
+    assert set(Licence.from_wire({"id": 1, **wanted, "price": 3}).owned) == set(wanted)
+
+
+def test_an_adopted_licence_that_differs_from_dicker_data_is_patched_field_by_field():
+    """No link yet (found by its marker): the plan compares with Halo's own record, so a
+    comparison that always said "same" would leave Halo wrong forever."""
+    s = sub("a")
+    halo_view = {**licence_for(s, 50), "count": 5.0, "status": "Suspended", "end_date": "2027-01-01T00:00"}
+    (action,) = plan_customer(scope([s], [halo_view]))
+    assert action.action == "update" and action.relink and action.changes == ["count", "status"]
+    assert action.patch == {"id": 50, "count": 3, "status": "Active"}
+
+
+def test_a_linked_licence_is_patched_where_dicker_data_differs_from_what_we_wrote():
+    s = sub("a")
+    moved = sub("a", ConfirmedQuantity=4, StockDescription="Renamed")
+    (action,) = plan_customer(scope([moved], [licence_for(s, 50)], [link_for(s, 50)]))
+    assert action.changes == ["name", "count"]
+    assert action.patch == {"id": 50, "name": "Renamed", "count": 4}

@@ -7,14 +7,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
 
 from ddhalo.dicker_data.models import Subscription, Tenant, clean_text
 from ddhalo.errors import AuthenticationError, UpstreamError
-from ddhalo.http import TokenCache, Transport, describe_body, json_body
+from ddhalo.http import Credential, TokenCache, Transport, describe_body, json_body
 from ddhalo.redact import remember
 
 SYSTEM = "Dicker Data"
@@ -62,8 +61,13 @@ class DickerDataClient:
         self.account_code = account_code
         self._access_token = access_token
         self._clock = clock
-        self._keys = keys or TokenCache()
-        self._cache_key = TokenCache.key(transport.base_url, account_code, secret=access_token)
+        self.key = Credential(
+            keys or TokenCache(),
+            TokenCache.key(transport.base_url, account_code, secret=access_token),
+            self._new_key,
+            clock=clock,
+            margin=KEY_REFRESH_MARGIN,
+        )
         self.key_requests = 0
 
     @property
@@ -71,10 +75,7 @@ class DickerDataClient:
         return self.transport.base_url
 
     # -- auth -----------------------------------------------------------------------------
-    def _access_key(self) -> str:
-        cached = self._keys.get(self._cache_key, self._clock(), KEY_REFRESH_MARGIN)
-        if cached:
-            return cached
+    def _new_key(self) -> tuple[str, float]:
         self.key_requests += 1
         response = self.transport.send(
             "POST",
@@ -111,12 +112,10 @@ class DickerDataClient:
                 system=SYSTEM,
             )
         remember(str(key))
-        self._keys.put(self._cache_key, str(key), _expiry(body.get("ExpireDateTime"), self._clock()))
-        return str(key)
+        return str(key), _expiry(body.get("ExpireDateTime"), self._clock())
 
-    def _headers(self, sent: list[str]) -> dict[str, str]:
-        key = self._access_key()
-        sent.append(key)
+    @staticmethod
+    def _headers(key: str) -> dict[str, str]:
         return {
             "Authorization": f"Bearer {key}",
             "DD-TransactionID": str(uuid.uuid4()),
@@ -133,25 +132,23 @@ class DickerDataClient:
     ) -> list[Any]:
         """POST with the key; on 401/403 or an expired-key message, re-key once and retry.
         ``row_hook`` (a JSON ``object_pairs_hook``) may turn rows into records while decoding."""
-        for attempt in (1, 2):
-            sent: list[str] = []
-            response = self.transport.send(
-                "POST", path, json={"In": payload}, headers=partial(self._headers, sent)
+        last: list[Any] = [None]  # the last answer's body, decoded once (it can be tens of MB)
+
+        def refused(response: Any) -> bool:
+            last[0] = json_body(response, SYSTEM, path, row_hook) if response.status_code < 400 else None
+            return response.status_code in (401, 403) or _is_key_error(last[0])
+
+        response, refused_again = self.key.send(
+            self.transport, "POST", path, json={"In": payload}, headers=self._headers, refused=refused
+        )
+        if refused_again:
+            raise AuthenticationError(
+                f"Dicker Data refused a fresh access key for {path} ({describe_body(response)}).",
+                ACCESS_ADVICE,
+                system=SYSTEM,
             )
-            body = json_body(response, SYSTEM, path, row_hook) if response.status_code < 400 else None
-            if response.status_code in (401, 403) or _is_key_error(body):
-                if attempt == 1:
-                    for key in sent:
-                        self._keys.drop(self._cache_key, key)
-                    continue
-                raise AuthenticationError(
-                    f"Dicker Data refused a fresh access key for {path} ({describe_body(response)}).",
-                    ACCESS_ADVICE,
-                    system=SYSTEM,
-                )
-            self._raise_for_status(response, path)
-            return _out(body, path)
-        raise AssertionError("unreachable")
+        self._raise_for_status(response, path)
+        return _out(last[0], path)
 
     def get_tenants(self, tenant_id: str | None = None) -> Parsed[Tenant]:
         payload: dict[str, Any] = {"SubscriptionType": "CSP"}

@@ -2,6 +2,7 @@
 
 Pacing, retries and ``Retry-After`` come from :class:`ddhalo.http.Transport`; this module adds
 what is Halo's own: the token, list shapes, and splitting a rejected batch to find the bad record.
+Reads answer the typed records of :mod:`ddhalo.halo.records`; writes take what those build.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import requests
@@ -23,7 +23,8 @@ from ddhalo.errors import (
     UpstreamError,
 )
 from ddhalo.halo.limits import PAGE_SIZE
-from ddhalo.http import TokenCache, Transport, describe_body, json_body
+from ddhalo.halo.records import ClientRecord, Licence, SiteRecord, halo_id
+from ddhalo.http import Credential, TokenCache, Transport, describe_body, json_body
 from ddhalo.redact import remember
 
 SYSTEM = "Halo"
@@ -94,15 +95,17 @@ class HaloClient:
         self._clock = clock
         self.page_size = page_size
         self.write_batch = write_batch
-        self._tokens = tokens or TokenCache()
-        self._token_key = TokenCache.key(self.auth_url, tenant or "", client_id, scope, secret=client_secret)
+        self.token = Credential(
+            tokens or TokenCache(),
+            TokenCache.key(self.auth_url, tenant or "", client_id, scope, secret=client_secret),
+            self._new_token,
+            clock=clock,
+            margin=TOKEN_REFRESH_MARGIN,
+        )
         self.token_requests = 0
 
     # -- auth -----------------------------------------------------------------------------
-    def _access_token(self) -> str:
-        cached = self._tokens.get(self._token_key, self._clock(), TOKEN_REFRESH_MARGIN)
-        if cached:
-            return cached
+    def _new_token(self) -> tuple[str, float]:
         self.token_requests += 1
         response = self.transport.send(
             "POST",
@@ -130,8 +133,7 @@ class HaloClient:
         except (TypeError, ValueError):
             lifetime = 3600.0
         remember(str(token))
-        self._tokens.put(self._token_key, str(token), self._clock() + lifetime)
-        return str(token)
+        return str(token), self._clock() + lifetime
 
     def _token_error(self, response: requests.Response) -> IntegrationError:
         detail = describe_body(response)
@@ -164,31 +166,21 @@ class HaloClient:
             status_code=response.status_code,
         )
 
-    def _headers(self, sent: list[str]) -> dict[str, str]:
-        token = self._access_token()
-        sent.append(token)
-        return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-
     # -- requests -------------------------------------------------------------------------
     def request(self, method: str, path: str, *, retry_ambiguous: bool = True, **kwargs: Any) -> Any:
         """One API call answering decoded JSON; a 401 gets a new token and one more try."""
-        for attempt in (1, 2):
-            sent: list[str] = []
-            response = self.transport.send(
-                method,
-                path,
-                headers=partial(self._headers, sent),
-                retry_ambiguous=retry_ambiguous,
-                **kwargs,
-            )
-            if response.status_code == 401 and attempt == 1:
-                for token in sent:
-                    self._tokens.drop(self._token_key, token)
-                continue
-            if response.status_code < 400:
-                return json_body(response, SYSTEM, f"{method} {path}") if response.content else None
-            raise self._api_error(response, method, path)
-        raise AssertionError("unreachable")
+        response, _ = self.token.send(
+            self.transport,
+            method,
+            path,
+            headers=_bearer,
+            refused=lambda r: r.status_code == 401,
+            retry_ambiguous=retry_ambiguous,
+            **kwargs,
+        )
+        if response.status_code < 400:
+            return json_body(response, SYSTEM, f"{method} {path}") if response.content else None
+        raise self._api_error(response, method, path)
 
     def _api_error(self, response: requests.Response, method: str, path: str) -> IntegrationError:
         status, detail = response.status_code, describe_body(response)
@@ -220,9 +212,6 @@ class HaloClient:
         )
 
     # -- reads ----------------------------------------------------------------------------
-    def fetch_all(self, entity: str, **filters: Any) -> list[dict[str, Any]]:
-        return list(self.iter_list(entity, **filters))
-
     def iter_list(
         self, entity: str, *, cursor: PageCursor | None = None, **filters: Any
     ) -> Iterator[dict[str, Any]]:
@@ -271,21 +260,42 @@ class HaloClient:
             raise
         return body if isinstance(body, dict) else None
 
-    def clients(self, **filters: Any) -> list[dict[str, Any]]:
-        return self.fetch_all("Client", includeinactive=True, includeazuretenants=True, **filters)
+    def clients(self, **filters: Any) -> list[ClientRecord]:
+        """Every client, with its tenant links."""
+        raw = self.iter_list("Client", includeinactive=True, includeazuretenants=True, **filters)
+        return [c for r in raw if (c := ClientRecord.from_wire(r)) is not None]
 
-    def sites(self, **filters: Any) -> list[dict[str, Any]]:
-        return self.fetch_all("Site", includeinactive=True, **filters)
+    def client(self, client_id: int, *, with_links: bool = False) -> ClientRecord | None:
+        """One client; ``with_links``: with its tenant links (a single GET takes
+        ``includedetails``, not the list's flags)."""
+        params = {"includedetails": True} if with_links else {}
+        return ClientRecord.from_wire(self.get("Client", client_id, **params))
 
-    def top_levels(self) -> list[dict[str, Any]]:
-        return self.fetch_all("TopLevel")
+    def sites(self) -> list[SiteRecord]:
+        """Every site, with its delivery address."""
+        raw = self.iter_list("Site", includeinactive=True, includeaddress=True)
+        return [s for r in raw if (s := SiteRecord.from_wire(r)) is not None]
 
-    def licences(self, **filters: Any) -> list[dict[str, Any]]:
-        return list(self.iter_licences(**filters))
+    def top_level_ids(self) -> set[int]:
+        return {i for t in self.iter_list("TopLevel") if isinstance(t, dict) and (i := halo_id(t.get("id")))}
 
-    def iter_licences(self, cursor: PageCursor | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
-        """Licences page by page, so a caller keeping part of each holds one page at a time."""
-        return self.iter_list("SoftwareLicence", cursor=cursor, includeinactive=True, **filters)
+    def licences(self, client_id: int | None = None) -> list[Licence]:
+        """Every licence (of one client, when given), with the fields we own."""
+        return list(self.iter_licences(client_id=client_id))
+
+    def iter_licences(
+        self, cursor: PageCursor | None = None, slim: frozenset[int] | set[int] = frozenset(), **filters: Any
+    ) -> Iterator[Licence]:
+        """Licences page by page, so a caller keeping part of each holds one page at a time;
+        those in ``slim`` keep only their identity and marker (their link holds what we wrote)."""
+        raw = self.iter_list("SoftwareLicence", cursor=cursor, includeinactive=True, **filters)
+        for record in raw:
+            licence = Licence.from_wire(record, slim=halo_id(record.get("id")) in slim)
+            if licence is not None:
+                yield licence
+
+    def licence(self, licence_id: int) -> Licence | None:
+        return Licence.from_wire(self.get("SoftwareLicence", licence_id))
 
     # -- writes ---------------------------------------------------------------------------
     def save(self, entity: str, records: Sequence[dict[str, Any]]) -> SaveResult:
@@ -340,18 +350,8 @@ class HaloClient:
             result.saved[i] = record if isinstance(record, dict) else None
 
 
-def halo_id(value: Any) -> int | None:
-    """A Halo record id, when the value is one (a positive integer, maybe as text); else None.
-
-    Halo answers are not trusted to carry clean ids: null, "abc", 0 or a float all read as None.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value) or None
-    return None
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
 
 def _param(value: Any) -> Any:

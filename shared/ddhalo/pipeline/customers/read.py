@@ -1,14 +1,19 @@
-"""The "read" step: both sides read once per run, in bulk, into indexes the planners use."""
+"""Customers, read: both sides once per run, in bulk, into the indexes the plan uses."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ddhalo.dicker_data.client import DickerDataClient, InvalidRecord
 from ddhalo.dicker_data.models import Tenant
-from ddhalo.halo.client import halo_id
+from ddhalo.halo.client import HaloClient
+from ddhalo.halo.records import ClientRecord, SiteRecord
 from ddhalo.matching import Candidate, ClientIndex
+from ddhalo.models import Mapping
+from ddhalo.pipeline.options import CustomerOptions
+from ddhalo.store import Store
+
+NO_TENANT_REASON = "No CSP tenant is assigned to this customer in Dicker Data, so it cannot be imported."
 
 
 @dataclass
@@ -44,49 +49,62 @@ class DickerDataCustomers:
         return [i for i in ids if i not in self.by_id]
 
 
-def tenant_ids_of(client: dict[str, Any]) -> list[str]:
-    """The Microsoft tenant ids linked on a Halo client: our marker for find-before-create."""
-    tenants = client.get("azure_tenants") or []
-    if not isinstance(tenants, list):
-        return []
-    return [
-        str(t.get("azure_tenant_id")).strip().lower()
-        for t in tenants
-        if isinstance(t, dict) and t.get("azure_tenant_id")
-    ]
-
-
 @dataclass
 class HaloClients:
     """Halo clients by id and by the Microsoft tenant ids linked on them."""
 
-    by_id: dict[int, dict[str, Any]] = field(default_factory=dict)
+    by_id: dict[int, ClientRecord] = field(default_factory=dict)
     by_tenant: dict[str, list[int]] = field(default_factory=dict)
     _index: ClientIndex | None = field(default=None, repr=False)
 
     @classmethod
-    def from_records(cls, records: list[dict[str, Any]]) -> HaloClients:
+    def of(cls, records: list[ClientRecord]) -> HaloClients:
         snapshot = cls()
         for record in records:
-            client_id = halo_id(record.get("id"))
-            if client_id is None:
-                continue
-            snapshot.by_id[client_id] = record
-            for tenant_id in tenant_ids_of(record):
-                snapshot.by_tenant.setdefault(tenant_id, []).append(client_id)
+            snapshot.by_id[record.id] = record
+            for tenant_id in record.tenant_ids():
+                snapshot.by_tenant.setdefault(tenant_id, []).append(record.id)
         return snapshot
+
+    @classmethod
+    def read(cls, halo: HaloClient) -> HaloClients:
+        return cls.of(halo.clients())
 
     def with_tenant(self, azure_tenant_id: str) -> list[int]:
         return self.by_tenant.get(azure_tenant_id.strip().lower(), [])
 
     def name(self, client_id: int) -> str:
         record = self.by_id.get(client_id)
-        return str(record.get("name") or "") if record else ""
+        return record.name if record else ""
 
     def index(self) -> ClientIndex:
         """Built on first use and kept: the records do not change within a run's read."""
         if self._index is None:
-            self._index = ClientIndex(
-                Candidate(id=i, name=str(r.get("name") or "")) for i, r in self.by_id.items() if r.get("name")
-            )
+            self._index = ClientIndex(Candidate(id=i, name=r.name) for i, r in self.by_id.items() if r.name)
         return self._index
+
+
+@dataclass
+class CustomerInputs:
+    """Everything the customers plan needs."""
+
+    customers: DickerDataCustomers
+    clients: HaloClients
+    sites: dict[int, SiteRecord]
+    mappings: dict[str, Mapping]
+
+
+def read_sites(halo: HaloClient) -> dict[int, SiteRecord]:
+    return {site.id: site for site in halo.sites()}
+
+
+def read_customers(
+    dicker_data: DickerDataClient, halo: HaloClient, store: Store, options: CustomerOptions
+) -> CustomerInputs:
+    """Dicker Data's customers, every Halo client, the sites only when addresses are updated."""
+    return CustomerInputs(
+        customers=DickerDataCustomers.read(dicker_data),
+        clients=HaloClients.read(halo),
+        sites=read_sites(halo) if options.update_main_site_address else {},
+        mappings={m.dicker_customer_id: m for m in store.list_mappings()},
+    )

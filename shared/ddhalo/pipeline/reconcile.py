@@ -1,8 +1,8 @@
-"""Writing a plan to Halo safely: batched creates reconciled after ambiguous failures.
+"""Writing a plan to Halo safely, shared by every entity's apply step.
 
-Shared by every importer. A create batch whose answer was lost (timeout, 500/502/504) may have
-landed, so it is never re-sent blindly: Halo is read again, records carrying our marker are
-adopted, and only the rest is created in the next round.
+A create batch whose answer was lost (timeout, 500/502/504) may have landed, so it is never re-sent
+blindly: Halo is read again, records carrying our marker are adopted, and only the rest is created
+in the next round. A patch whose every answer was lost is read back.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddhalo.errors import IntegrationError, OutOfTimeError, RejectedError
-from ddhalo.halo.client import HaloClient, halo_id
+from ddhalo.halo.client import HaloClient
+from ddhalo.halo.records import halo_id
 from ddhalo.models import RunItem
 
 CREATE_ROUNDS = 3

@@ -1,1 +1,0 @@
-"""Per-entity rules of the read → plan → apply pipeline (customers, subscriptions)."""

@@ -1,0 +1,44 @@
+"""Hooks for watching a job from outside (the bench measures through them; production leaves
+them off): the job runner announces each job and each step of the pipeline to an ``Observer``.
+
+The current observer is carried in a context variable, so steps deep in the pipeline announce
+themselves without every function taking it as an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+
+class Observer:
+    """Does nothing; subclass what you want to watch."""
+
+    def job_started(self, phase: str, chunk: int) -> None:
+        """A job begins (after it took its locks)."""
+
+    def step(self, name: str) -> None:
+        """A step of the job just ended (e.g. ``"licences read"``, ``"planned"``)."""
+
+    def job_finished(self, phase: str, chunk: int, stats: dict[str, float]) -> None:
+        """A job ended, however it ended; ``stats``: its upstream calls and waits, when it connected."""
+
+
+_CURRENT: ContextVar[Observer | None] = ContextVar("observer", default=None)
+
+
+def step(name: str) -> None:
+    """Announce that ``name`` just ended to the job's observer (nothing, when none watches)."""
+    observer = _CURRENT.get()
+    if observer is not None:
+        observer.step(name)
+
+
+@contextmanager
+def observing(observer: Observer) -> Iterator[None]:
+    token = _CURRENT.set(observer)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)

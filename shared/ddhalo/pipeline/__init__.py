@@ -1,0 +1,12 @@
+"""Every import is one pipeline: read → plan → apply, a package per entity.
+
+| step    | customers                     | subscriptions                               |
+|---------|-------------------------------|---------------------------------------------|
+| read    | ``customers.read``            | ``subscriptions.read``                      |
+| plan    | ``customers.plan`` (pure)     | ``subscriptions.plan`` (pure)               |
+| apply   | ``customers.apply``           | ``subscriptions.apply``                     |
+
+``reconcile`` is what both apply steps share: batched creates that look for a lost answer before
+sending again, patches read back when their answer was lost. ``options`` are each run kind's
+options, typed. How the steps are cut into queued jobs is :mod:`ddhalo.jobs`.
+"""

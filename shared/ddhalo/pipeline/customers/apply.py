@@ -1,0 +1,148 @@
+"""Customers, apply: batched Halo writes, each new mapping stored right after its client is created."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ddhalo.errors import ConflictError, OutOfTimeError
+from ddhalo.halo.client import HaloClient
+from ddhalo.halo.records import ClientRecord, client_links_patch, links_with
+from ddhalo.models import Mapping
+from ddhalo.pipeline.customers.plan import TENANT_LINKS, CustomerAction, tenant_link
+from ddhalo.pipeline.customers.read import HaloClients
+from ddhalo.pipeline.reconcile import Applied, create_reconciled, save_patches
+from ddhalo.store import Store
+
+
+def apply_customers(
+    actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str = "import"
+) -> Applied[str]:
+    """Write the plan; customers it had no time for are ``remaining`` (their ids), for a follow-up
+    job that plans them again from fresh reads (a create that landed is then found by its tenant)."""
+    done: Applied[str] = Applied()
+    for action in actions:
+        if action.action in ("skip", "fail"):
+            done.items.append(action.item())
+    updates = [a for a in actions if a.action in ("update", "unchanged")]
+    for part in (
+        _apply_updates(updates, halo, store, created_by),
+        _apply_creates([a for a in actions if a.action == "create"], halo, store, created_by),
+    ):
+        done.items += part.items
+        done.remaining += part.remaining
+    return done
+
+
+def _store_mapping(
+    action: CustomerAction, client_id: int, client_name: str, store: Store, created_by: str
+) -> str | None:
+    try:
+        store.put_mapping(
+            Mapping(
+                dicker_customer_id=action.dicker_id,
+                dicker_customer_name=action.name,
+                halo_client_id=client_id,
+                halo_client_name=client_name,
+                source="import",
+                created_by=created_by,
+                written=action.written,
+            )
+        )
+    except ConflictError as exc:
+        return exc.message
+    return None
+
+
+def _apply_updates(
+    actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str
+) -> Applied[str]:
+    later: set[str] = set()
+    for action in actions:
+        if action.links_unread:
+            try:
+                _complete_link_patch(action, halo)
+            except OutOfTimeError:
+                later.add(action.dicker_id)
+    clients = save_patches(
+        halo,
+        "Client",
+        {a.dicker_id: a.client_patch for a in actions if a.client_patch and a.dicker_id not in later},
+    )
+    later.update(clients.unsent)
+    failed = clients.failed
+    sites = save_patches(
+        halo,
+        "Site",
+        {
+            a.dicker_id: a.site_patch
+            for a in actions
+            if a.site_patch and a.dicker_id not in failed and a.dicker_id not in later
+        },
+    )
+    later.update(sites.unsent)
+    failed.update(sites.failed)
+    done: Applied[str] = Applied(remaining=sorted(later))
+    for action in actions:
+        if action.dicker_id in later:
+            continue
+        if action.new_mapping and action.halo_client_id is not None:
+            conflict = _store_mapping(action, action.halo_client_id, "", store, created_by)
+            if conflict:
+                failed.setdefault(action.dicker_id, conflict)
+        if action.dicker_id in failed:
+            done.items.append(action.item("failed", reason=failed[action.dicker_id]))
+            continue
+        if not action.new_mapping:
+            store.remember_written(action.dicker_id, action.written)
+        done.items.append(action.item())
+    return done
+
+
+def _complete_link_patch(action: CustomerAction, halo: HaloClient) -> None:
+    """Read the one client whose list record hid its tenant links, then patch only if needed."""
+    assert action.halo_client_id is not None
+    assert action.tenant is not None
+    client = halo.client(action.halo_client_id, with_links=True)
+    links = links_with((client.tenant_links or ()) if client else (), tenant_link(action.tenant))
+    action.links_unread = False
+    if links is None:
+        action.changes.remove(TENANT_LINKS)
+        if not action.changes:
+            action.action = "unchanged"
+    else:
+        action.client_patch = client_links_patch(action.halo_client_id, links)
+
+
+def _apply_creates(
+    actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str
+) -> Applied[str]:
+    by_id = {a.dicker_id: a for a in actions}
+
+    def find_landed(keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found = HaloClients.read(halo)
+        landed = {}
+        for key in keys:
+            ids = found.with_tenant(by_id[key].tenant_marker)
+            if ids:
+                landed[key] = {"id": ids[0], "name": found.name(ids[0])}
+        return landed
+
+    records = {a.dicker_id: a.create.to_wire() for a in actions if a.create is not None}
+    outcome = create_reconciled(halo, "Client", records, find_landed)
+    done: Applied[str] = Applied(remaining=sorted(outcome.unfinished))
+    for action in actions:
+        if action.dicker_id in outcome.unfinished:
+            continue
+        record = ClientRecord.from_wire(outcome.saved.get(action.dicker_id))
+        if record is None:
+            done.items.append(action.item("failed", reason=outcome.failed.get(action.dicker_id)))
+            continue
+        conflict = _store_mapping(action, record.id, record.name, store, created_by)
+        if conflict:
+            done.items.append(
+                action.item("failed", halo_id=record.id, reason=f"Created in Halo but not mapped: {conflict}")
+            )
+        else:
+            done.items.append(action.item("created", halo_id=record.id))
+    return done

@@ -1,0 +1,228 @@
+"""Customers, plan: one action per Dicker Data customer. Pure: the same inputs, the same plan.
+
+Crash safety: a created Halo client carries the customer's Microsoft tenant id in its tenant
+links. An unmapped customer whose tenant id is already on a Halo client is adopted (mapping
+stored, no create), so a run killed between the Halo create and the mapping write converges on
+the next run instead of creating a duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ddhalo.dicker_data.models import Tenant
+from ddhalo.halo.records import (
+    Address,
+    ClientRecord,
+    NewClient,
+    SiteRecord,
+    TenantLink,
+    client_links_patch,
+    links_with,
+    site_address_patch,
+)
+from ddhalo.models import Mapping, RunItem
+from ddhalo.pipeline.customers.read import NO_TENANT_REASON, CustomerInputs, HaloClients
+from ddhalo.pipeline.options import CustomerOptions
+from ddhalo.pipeline.reconcile import content_hash
+
+MAX_NAME = 255
+# Field groups we own on a client: what each mapping remembers writing (their hashes).
+TENANT_LINKS = "azure_tenants"
+MAIN_SITE_ADDRESS = "main_site_address"
+
+
+@dataclass
+class CustomerAction:
+    action: Literal["create", "update", "unchanged", "skip", "fail"]
+    dicker_id: str
+    name: str
+    halo_client_id: int | None = None
+    reason: str | None = None
+    changes: list[str] = field(default_factory=list)
+    create: NewClient | None = None
+    tenant_marker: str = ""  # the Microsoft tenant id that marks the client as this customer's
+    written: dict[str, str] = field(default_factory=dict)  # field group -> hash, stored once applied
+    tenant: Tenant | None = None
+    client_patch: dict[str, Any] | None = None
+    # The list did not show the client's tenant links: read it before patching, never blind.
+    links_unread: bool = False
+    site_patch: dict[str, Any] | None = None
+    new_mapping: bool = False  # adopt an existing Halo client found by its tenant marker
+    occurrence: int = 0
+
+    def item(self, result: str | None = None, **overrides: Any) -> RunItem:
+        values: dict[str, Any] = {
+            "type": "customer",
+            "dicker_id": self.dicker_id,
+            "halo_id": self.halo_client_id,
+            "result": result or _RESULTS[self.action],
+            "reason": self.reason,
+            "name": self.name,
+            "changes": self.changes,
+            "occurrence": self.occurrence,
+        }
+        values.update(overrides)
+        return RunItem.model_validate(values)
+
+
+_RESULTS = {
+    "create": "created",
+    "update": "updated",
+    "unchanged": "unchanged",
+    "skip": "skipped",
+    "fail": "failed",
+}
+
+
+def tenant_link(tenant: Tenant) -> TenantLink:
+    return TenantLink(tenant.azure_tenant_id, tenant.name, tenant.domain)
+
+
+def halo_address(tenant: Tenant) -> Address:
+    """Dicker Data's address shape → Halo's AddressStore lines."""
+    address = tenant.address
+    street = ", ".join(part for part in (address.line2, address.line3) if part)
+    return Address(address.line1, street, address.suburb, address.state, address.postcode)
+
+
+def plan_customers(inputs: CustomerInputs, options: CustomerOptions) -> list[CustomerAction]:
+    """One action per customer in scope."""
+    customers = inputs.customers
+    actions: list[CustomerAction] = []
+    if options.customer_ids is None:
+        in_scope = list(customers.by_id.values())
+        actions += [
+            CustomerAction("skip", t.tenant_id, t.name, reason=NO_TENANT_REASON)
+            for t in customers.without_tenant
+        ]
+        actions += [
+            CustomerAction(
+                "fail",
+                bad.ref,
+                bad.name,
+                reason=f"Dicker Data record unreadable: {bad.reason}",
+                occurrence=bad.index + 1,
+            )
+            for bad in customers.invalid
+        ]
+    else:
+        in_scope = [customers.by_id[i] for i in dict.fromkeys(options.customer_ids) if i in customers.by_id]
+    for tenant in sorted(in_scope, key=lambda t: (t.name.casefold(), t.tenant_id)):
+        mapping = inputs.mappings.get(tenant.tenant_id)
+        actions.append(_plan_one(tenant, mapping, inputs.clients, inputs.sites, options))
+    return actions
+
+
+def _plan_one(
+    tenant: Tenant,
+    mapping: Mapping | None,
+    clients: HaloClients,
+    sites: dict[int, SiteRecord],
+    options: CustomerOptions,
+) -> CustomerAction:
+    name = tenant.name
+    if not name:
+        return CustomerAction(
+            "fail", tenant.tenant_id, name, reason="Dicker Data answered this customer with no name."
+        )
+    if mapping is not None:
+        client = clients.by_id.get(mapping.halo_client_id)
+        if client is None:
+            return CustomerAction(
+                "fail",
+                tenant.tenant_id,
+                name,
+                halo_client_id=mapping.halo_client_id,
+                reason=(
+                    f"The mapped Halo client {mapping.halo_client_id} no longer exists in Halo; "
+                    "remove the mapping (or map another client) and import again."
+                ),
+            )
+        return _plan_update(tenant, client, sites, options, new_mapping=False, written=mapping.written)
+    marked = clients.with_tenant(tenant.azure_tenant_id)
+    if len(marked) > 1:
+        return CustomerAction(
+            "fail",
+            tenant.tenant_id,
+            name,
+            reason=f"Halo clients {sorted(marked)} all carry this Microsoft tenant; map one by hand.",
+        )
+    if marked:
+        return _plan_update(tenant, clients.by_id[marked[0]], sites, options, new_mapping=True)
+    if len(name) > MAX_NAME:
+        return CustomerAction(
+            "fail",
+            tenant.tenant_id,
+            name[:80] + "…",
+            reason=f"The name is longer than Halo's {MAX_NAME} characters.",
+        )
+    link = tenant_link(tenant)
+    address = None if tenant.address.is_empty() else halo_address(tenant)
+    written = {TENANT_LINKS: content_hash(link.ours())}
+    if address is not None:
+        written[MAIN_SITE_ADDRESS] = content_hash(address.to_wire())
+    return CustomerAction(
+        "create",
+        tenant.tenant_id,
+        name,
+        create=NewClient(name, link, options.top_level_id, address=address),
+        changes=["client", TENANT_LINKS, "main_site"],
+        tenant_marker=tenant.azure_tenant_id,
+        written=written,
+    )
+
+
+def _plan_update(
+    tenant: Tenant,
+    client: ClientRecord,
+    sites: dict[int, SiteRecord],
+    options: CustomerOptions,
+    *,
+    new_mapping: bool,
+    written: dict[str, str] | None = None,
+) -> CustomerAction:
+    """Compare with Halo's record; where Halo's view leaves a field out, with what we last wrote."""
+    written = written or {}
+    action = CustomerAction(
+        "unchanged",
+        tenant.tenant_id,
+        tenant.name,
+        halo_client_id=client.id,
+        new_mapping=new_mapping,
+        tenant=tenant,
+    )
+    link = tenant_link(tenant)
+    link_hash = content_hash(link.ours())
+    if client.tenant_links is None:
+        if written.get(TENANT_LINKS) != link_hash:
+            action.links_unread = True
+            action.changes.append(TENANT_LINKS)
+            action.written[TENANT_LINKS] = link_hash
+    else:
+        links = links_with(client.tenant_links, link)
+        if links is not None:
+            action.client_patch = client_links_patch(client.id, links)
+            action.changes.append(TENANT_LINKS)
+        action.written[TENANT_LINKS] = link_hash
+    if options.update_main_site_address and not tenant.address.is_empty():
+        wanted = halo_address(tenant)
+        address_hash = content_hash(wanted.to_wire())
+        site = sites.get(client.main_site_id or 0)
+        # When we wrote exactly this address before, a partial list view of the site cannot overrule it.
+        if written.get(MAIN_SITE_ADDRESS) != address_hash:
+            if site is None:
+                action.reason = "The Halo client has no main site, so its address was not updated."
+            else:
+                if site.address != wanted:
+                    action.site_patch = site_address_patch(site.id, wanted)
+                    action.changes.append(MAIN_SITE_ADDRESS)
+                action.written[MAIN_SITE_ADDRESS] = address_hash
+    # Store only what is new: an unchanged re-run writes nothing to Halo or DynamoDB.
+    action.written = {
+        group: digest for group, digest in action.written.items() if written.get(group) != digest
+    }
+    if action.changes:
+        action.action = "update"
+    return action

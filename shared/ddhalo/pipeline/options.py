@@ -1,0 +1,53 @@
+"""What each kind of run is asked to do, typed (a run stores them as JSON in ``Run.options``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from ddhalo.models import Run
+
+
+class CustomerOptions(BaseModel):
+    customer_ids: list[str] | None = None  # None: every Dicker Data customer
+    top_level_id: int | None = None
+    update_main_site_address: bool = False
+
+
+class SubscriptionOptions(BaseModel):
+    customer_ids: list[str] | None = None  # None: every mapped customer
+
+
+class SyncOptions(BaseModel):
+    """A sync: customers (all of them, with the settings' rules) then every mapped customer's
+    subscriptions, each switchable."""
+
+    customers: bool = True
+    subscriptions: bool = True
+    customer_options: CustomerOptions = CustomerOptions()
+
+
+RunOptions = CustomerOptions | SubscriptionOptions | SyncOptions
+
+
+def options_of(run: Run) -> RunOptions:
+    if run.kind == "customers":
+        return CustomerOptions.model_validate(run.options)
+    if run.kind == "subscriptions":
+        return SubscriptionOptions.model_validate(run.options)
+    return SyncOptions.model_validate(run.options)
+
+
+def customer_options(run: Run) -> CustomerOptions:
+    """The customers step's options, whichever kind of run takes it."""
+    options = options_of(run)
+    if isinstance(options, SyncOptions):
+        return options.customer_options
+    if isinstance(options, CustomerOptions):
+        return options
+    raise ValueError(f"A {run.kind} run has no customers step.")
+
+
+def subscription_scope(run: Run) -> list[str] | None:
+    """The customers whose subscriptions the run plans (None: every mapped customer)."""
+    options = options_of(run)
+    return options.customer_ids if isinstance(options, SubscriptionOptions) else None

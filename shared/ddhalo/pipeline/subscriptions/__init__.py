@@ -1,0 +1,50 @@
+"""Import subscriptions: each mapped customer's Dicker Data subscriptions → Halo licences
+(read → plan → apply; the plan job and the apply chunks are :mod:`ddhalo.jobs`)."""
+
+from __future__ import annotations
+
+from ddhalo import observe
+from ddhalo.errors import ConflictError
+from ddhalo.models import Mapping, RunItem
+from ddhalo.pipeline.options import SubscriptionOptions
+from ddhalo.pipeline.subscriptions.plan import NeedsLinkFields, SubscriptionAction, plan_customer
+from ddhalo.pipeline.subscriptions.read import LicenceRead, read_scopes
+from ddhalo.runs import Upstreams
+from ddhalo.store import Store
+
+
+def validate_request(options: SubscriptionOptions, mappings: dict[str, Mapping]) -> None:
+    if options.customer_ids is None:
+        return
+    unmapped = [i for i in dict.fromkeys(options.customer_ids) if i not in mappings]
+    if unmapped:
+        shown = ", ".join(unmapped[:20]) + (f" and {len(unmapped) - 20} more" if len(unmapped) > 20 else "")
+        raise ConflictError(
+            f"These Dicker Data customers are not mapped to a Halo client: {shown}.",
+            "Map them first (POST /mappings or POST /mappings/generate), or import customers.",
+        )
+
+
+def plan_subscriptions(
+    store: Store, upstreams: Upstreams, customer_ids: list[str] | None, licences: LicenceRead | None = None
+) -> tuple[list[SubscriptionAction], list[RunItem]]:
+    """Read and plan the chosen mapped customers (all when ``None``): actions, plus an item for
+    each customer that could not be read. ``licences``: a bulk read to go on with (and to keep
+    track of, should this invocation end while reading)."""
+    mappings = {m.dicker_customer_id: m for m in store.list_mappings()}
+    validate_request(SubscriptionOptions(customer_ids=customer_ids), mappings)
+    chosen = customer_ids if customer_ids is not None else sorted(mappings)
+    scopes, failures = read_scopes([mappings[i] for i in dict.fromkeys(chosen)], upstreams, store, licences)
+    actions: list[SubscriptionAction] = []
+    scopes.reverse()
+    while scopes:  # popped as planned, so each customer's reads are freed as its actions are made
+        scope = scopes.pop()
+        planned = plan_customer(scope)
+        if isinstance(planned, NeedsLinkFields):
+            # Something changed or vanished: compare with what we wrote, read for this customer only.
+            scope.links = {lk.subscription_id: lk for lk in store.list_links(planned.customer_id)}
+            planned = plan_customer(scope)
+            assert not isinstance(planned, NeedsLinkFields)  # read whole: every link has its fields
+        actions += planned
+    observe.step("planned")
+    return actions, failures

@@ -1,0 +1,294 @@
+"""Subscriptions, plan: Dicker Data subscriptions → Halo licences (``SoftwareLicence``). Pure.
+
+Fields we own on a licence, and why (docs/HALO_FIELDS_USED.md has the full table): ``client_id``
+(the mapped client), ``name`` (StockDescription), ``count`` (ConfirmedQuantity), ``distributor`` =
+"Dicker Data", ``manufacturer``/``vendor`` = "Microsoft", ``product_sku`` (StockCode),
+``vendor_product_sku`` (Microsoft product:SKU), ``term_duration`` (P1M/P1Y), ``billing_cycle``,
+``status``, ``is_active``, ``end_date`` (ExpiryDate), ``tenant_id`` (the Microsoft tenant),
+``parent_id`` (the base licence of an add-on) and ``notes``, whose first line is our marker
+(:func:`ddhalo.halo.records.marker_line`). Halo has no external-id field, so DynamoDB links are
+the authority and the marker lets a crash between the Halo create and the link write converge
+instead of duplicating. Nothing is ever deleted: gone or cancelled subscriptions become inactive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ddhalo.dicker_data.models import Subscription
+from ddhalo.halo.records import Licence, LicenceFields, licence_patch, marker_line
+from ddhalo.models import RunItem, SubscriptionLink
+from ddhalo.pipeline.reconcile import content_hash, holds
+from ddhalo.pipeline.subscriptions.read import CustomerScope
+
+DISTRIBUTOR = "Dicker Data"
+MANUFACTURER = "Microsoft"
+MAX_NAME = 255
+STATUS_NAMES = {
+    "ACTIVE": "Active",
+    "SUSPENDED": "Suspended",
+    "CANCELLED": "Cancelled",
+    "CANCELED": "Cancelled",
+}
+GONE_STATUS = "Removed in Dicker Data"
+BILLING_NAMES = {"1": "Monthly", "M": "Monthly", "Y": "Annual", "A": "Annual", "3": "Triennial"}
+
+
+def desired_fields(sub: Subscription, client_id: int, tenant_id: str) -> LicenceFields:
+    """What Halo should hold for this subscription (everything but ``parent_id``)."""
+    msc = sub.msc
+    name = sub.stock_description or sub.reference or sub.stock_code or sub.subscription_id
+    status = sub.status.upper()
+    notes = [marker_line(sub.subscription_id)]
+    if sub.reference:
+        notes.append(f"Reference: {sub.reference}")
+    if sub.next_billing_date:
+        notes.append(f"Next billing: {sub.next_billing_date.isoformat()}")
+    if sub.last_billing_date:
+        notes.append(f"Last billing: {sub.last_billing_date.isoformat()}")
+    if msc.raw:
+        notes.append(f"Manufacturer stock code: {msc.raw}")
+    return {
+        "client_id": client_id,
+        "name": name[:MAX_NAME],
+        "count": max(0, sub.quantity),
+        "distributor": DISTRIBUTOR,
+        "manufacturer": MANUFACTURER,
+        "vendor": MANUFACTURER,
+        "product_sku": sub.stock_code,
+        "vendor_product_sku": ":".join(p for p in (msc.product_id, msc.sku_id) if p),
+        "term_duration": msc.term,
+        "billing_cycle": sub.billing_frequency or BILLING_NAMES.get(msc.billing.upper(), msc.billing),
+        "status": STATUS_NAMES.get(status, status.title()),
+        "is_active": sub.is_active,
+        "end_date": sub.expiry_date.isoformat() if sub.expiry_date else None,
+        "tenant_id": tenant_id,
+        "notes": "\n".join(notes),
+    }
+
+
+_RESULTS = {"create": "created", "update": "updated", "unchanged": "unchanged", "fail": "failed"}
+
+
+@dataclass(slots=True)  # a plan holds one per subscription: tens of thousands
+class SubscriptionAction:
+    action: Literal["create", "update", "unchanged", "fail"]
+    customer_id: str
+    subscription_id: str
+    name: str
+    halo_id: int | None = None
+    fields: dict[str, Any] = field(default_factory=dict)  # desired LicenceFields, without parent_id
+    patch: dict[str, Any] | None = None
+    parent_subscription_id: str = ""
+    parent_licence_id: int | None = None
+    reason: str | None = None
+    changes: list[str] = field(default_factory=list)
+    relink: bool = False  # store the link even if Halo needs no write (adopted by marker)
+    occurrence: int = 0  # >0 for a duplicate row of the same id, reported as its own item
+    maybe_landed: bool = False  # an earlier create lost its answer: look for it before creating
+
+    @property
+    def key(self) -> str:
+        return f"{self.customer_id}#{self.subscription_id}"
+
+    def item(self, result: str | None = None, **overrides: Any) -> RunItem:
+        values: dict[str, Any] = {
+            "type": "subscription",
+            "dicker_id": self.subscription_id,
+            "halo_id": self.halo_id,
+            "result": result or _RESULTS[self.action],
+            "reason": self.reason,
+            "name": self.name,
+            "customer_id": self.customer_id,
+            "changes": self.changes,
+            "occurrence": self.occurrence,
+        }
+        values.update(overrides)
+        return RunItem.model_validate(values)
+
+    def written(self) -> dict[str, Any]:
+        """Every field as written, ``parent_id`` included: what its link remembers."""
+        return {**self.fields, "parent_id": self.parent_licence_id}
+
+    def full_hash(self) -> str:
+        return content_hash(self.written())
+
+    def create_record(self) -> dict[str, Any]:
+        """The licence to create: no nulls (Halo's defaults stand), the parent when known."""
+        record = {k: v for k, v in self.fields.items() if v is not None}
+        if self.parent_licence_id is not None:
+            record["parent_id"] = self.parent_licence_id
+        return record
+
+
+@dataclass(frozen=True)
+class NeedsLinkFields:
+    """This customer's plan must compare with what we last wrote (something changed or vanished),
+    and its links were read without it: read them whole and plan it again."""
+
+    customer_id: str
+
+
+CustomerPlan = list[SubscriptionAction] | NeedsLinkFields
+
+
+def plan_customer(scope: CustomerScope) -> CustomerPlan:
+    """One action per subscription of this customer (and per licence of ours that vanished)."""
+    customer_id = scope.mapping.dicker_customer_id
+    if scope.subscriptions is None:
+        return []
+    client_id = scope.mapping.halo_client_id
+    licences = {lic.id: lic for lic in scope.licences}
+    by_marker: dict[str, int] = {}
+    for licence_id, licence in sorted(licences.items()):
+        if licence.marker and licence.is_ours_for(client_id):
+            by_marker.setdefault(licence.marker, licence_id)
+
+    unique: dict[str, Subscription] = {}
+    actions: list[SubscriptionAction] = []
+    for sub in scope.subscriptions.items:
+        if sub.tenant_id != customer_id:
+            owner = (
+                f"another customer ({sub.tenant_id[:40]})" if sub.tenant_id else "no customer (no TenantId)"
+            )
+            reason = f"Dicker Data answered it for {owner}."
+        elif sub.subscription_id in unique:
+            reason = "Dicker Data answered this SubscriptionId twice; the first is used."
+        else:
+            unique[sub.subscription_id] = sub
+            continue
+        occurrence = sum(1 for a in actions if a.subscription_id == sub.subscription_id) + 1
+        actions.append(
+            SubscriptionAction(
+                "fail",
+                customer_id,
+                sub.subscription_id,
+                sub.stock_description,
+                reason=reason,
+                occurrence=occurrence,
+            )
+        )
+    licence_of: dict[str, int] = {}
+    for sub_id in unique:
+        link = scope.links.get(sub_id)
+        if link is not None and link.halo_licence_id in licences:
+            licence_of[sub_id] = link.halo_licence_id
+        elif sub_id in by_marker:
+            licence_of[sub_id] = by_marker[sub_id]
+    answered = {s.subscription_id for s in scope.subscriptions.items}
+    # Base subscriptions before add-ons, so an add-on can name its parent's licence.
+    for sub in sorted(unique.values(), key=lambda s: (bool(s.parent_subscription_id), s.subscription_id)):
+        planned = _plan_one(sub, scope, client_id, licences, licence_of, answered)
+        if isinstance(planned, NeedsLinkFields):
+            return planned
+        actions.append(planned)
+    for sub_id, link in sorted(scope.links.items()):
+        if sub_id not in unique:
+            gone = _plan_gone(customer_id, sub_id, link.halo_licence_id, licences, link)
+            if isinstance(gone, NeedsLinkFields):
+                return gone
+            actions.extend(gone)
+    for marker, licence_id in sorted(by_marker.items()):
+        if marker not in scope.links and marker not in unique:
+            gone = _plan_gone(customer_id, marker, licence_id, licences, None)
+            assert not isinstance(gone, NeedsLinkFields)  # no link: nothing to read
+            actions.extend(gone)
+    actions += [
+        SubscriptionAction(
+            "fail",
+            customer_id,
+            bad.ref,
+            bad.name,
+            reason=f"Dicker Data record unreadable: {bad.reason}",
+            occurrence=bad.index + 1,
+        )
+        for bad in scope.subscriptions.invalid
+    ]
+    return actions
+
+
+def _plan_one(
+    sub: Subscription,
+    scope: CustomerScope,
+    client_id: int,
+    licences: dict[int, Licence],
+    licence_of: dict[str, int],
+    answered: set[str],
+) -> SubscriptionAction | NeedsLinkFields:
+    customer_id = scope.mapping.dicker_customer_id
+    desired = desired_fields(sub, client_id, scope.tenant_id)
+    fields: dict[str, Any] = dict(desired)
+    action = SubscriptionAction(
+        "unchanged",
+        customer_id,
+        sub.subscription_id,
+        desired["name"],
+        fields=fields,
+        parent_subscription_id=sub.parent_subscription_id,
+    )
+    if sub.parent_subscription_id:
+        action.parent_licence_id = licence_of.get(sub.parent_subscription_id)
+        if action.parent_licence_id is None and sub.parent_subscription_id not in answered:
+            action.reason = (
+                f"The base subscription {sub.parent_subscription_id} is not in Dicker Data's answer."
+            )
+    licence_id = licence_of.get(sub.subscription_id)
+    if licence_id is None:
+        action.action = "create"
+        action.changes = ["licence"]
+        return action
+    action.halo_id = licence_id
+    link = scope.links.get(sub.subscription_id)
+    wanted = action.written()
+    if link is not None and link.halo_licence_id == licence_id:
+        if link.content_hash == content_hash(wanted):
+            action.fields = {}  # neither written nor linked again: only its item is needed
+            return action
+        last = link.fields
+        if last is None:
+            return NeedsLinkFields(customer_id)
+        changed = [k for k, v in wanted.items() if last.get(k) != v and not (v is None and k not in last)]
+    else:
+        action.relink = True
+        current = licences[licence_id]
+        changed = [k for k, v in wanted.items() if not holds(v, current.value(k))]
+    changed = [k for k in changed if not (k == "parent_id" and action.parent_licence_id is None)]
+    if changed:
+        action.action = "update"
+        action.changes = changed
+        action.patch = licence_patch(licence_id, {k: wanted[k] for k in changed})
+    return action
+
+
+def _plan_gone(
+    customer_id: str,
+    sub_id: str,
+    licence_id: int,
+    licences: dict[int, Licence],
+    link: SubscriptionLink | None,
+) -> list[SubscriptionAction] | NeedsLinkFields:
+    """A subscription no longer answered by Dicker Data: its licence becomes inactive, never deleted."""
+    licence = licences.get(licence_id)
+    if licence is None:
+        return []
+    action = SubscriptionAction(
+        "unchanged",
+        customer_id,
+        sub_id,
+        licence.name,
+        halo_id=licence_id,
+        reason="No longer in Dicker Data's answer: kept in Halo as inactive.",
+    )
+    if licence.is_active is False and licence.status == GONE_STATUS:
+        return [action]  # made inactive by an earlier run: nothing to write, no need of the link's fields
+    last = link.fields if link else {}
+    if last is None:
+        return NeedsLinkFields(customer_id)
+    gone = {"is_active": False, "status": GONE_STATUS}
+    action.fields = {**last, **gone}
+    action.action = "update"
+    action.changes = list(gone)
+    action.patch = licence_patch(licence_id, gone)
+    action.relink = True
+    return [action]

@@ -1,0 +1,171 @@
+"""Subscriptions, read: each mapped customer's subscriptions, licences and links.
+
+Per customer when few are asked for; above ``PER_CUSTOMER_READS``, one bulk read of each side
+(Dicker Data answers every subscription in a few calls; Halo's licences are paged 100 at a time,
+which makes this the longest step of a large sync, so the read can stop and go on: ``LicenceRead``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ddhalo import observe
+from ddhalo.dicker_data.client import Parsed
+from ddhalo.dicker_data.models import Subscription
+from ddhalo.errors import IntegrationError
+from ddhalo.halo.client import PageCursor
+from ddhalo.halo.records import Licence
+from ddhalo.models import Mapping, RunItem, SubscriptionLink
+from ddhalo.pipeline.reconcile import reason
+from ddhalo.runs import Upstreams
+from ddhalo.store import Store
+
+# Up to this many customers, read per customer; above it, one bulk read of each side is cheaper.
+PER_CUSTOMER_READS = 10
+
+
+@dataclass
+class CustomerScope:
+    """One mapped customer's inputs to the plan."""
+
+    mapping: Mapping
+    tenant_id: str
+    subscriptions: Parsed[Subscription] | None  # None: Dicker Data could not be read for it
+    licences: list[Licence]
+    links: dict[str, SubscriptionLink]
+
+
+@dataclass
+class LicenceRead:
+    """The bulk read of every licence that is ours to plan, and where it stands: when an
+    invocation ends in the middle of it, what was read is kept (``to_payload``) and the next job
+    reads on. A licence we have a link to is kept slim (its link holds what we wrote)."""
+
+    cursor: PageCursor = field(default_factory=PageCursor)
+    by_client: dict[int, list[Licence]] = field(default_factory=lambda: defaultdict(list))
+    unassigned: list[Licence] = field(default_factory=list)  # listed without a client_id
+
+    def keep(self, licence: Licence, clients: set[int]) -> None:
+        owner = licence.client_id
+        if owner is None:
+            self.unassigned.append(licence)
+        elif owner in clients:  # other clients' licences are not ours to plan
+            self.by_client[owner].append(licence)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "next_page": self.cursor.next_page,
+            "read": self.cursor.read,
+            "ids": sorted(self.cursor.ids),
+            "by_client": {str(k): [lic.to_wire() for lic in v] for k, v in self.by_client.items()},
+            "unassigned": [lic.to_wire() for lic in self.unassigned],
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> LicenceRead:
+        cursor = PageCursor(next_page=int(data["next_page"]), read=int(data["read"]), ids=set(data["ids"]))
+        read = cls(cursor)
+        for client_id, licences in data["by_client"].items():
+            read.by_client[int(client_id)] = _licences(licences)
+        read.unassigned = _licences(data["unassigned"])
+        return read
+
+
+def _licences(rows: list[dict[str, Any]]) -> list[Licence]:
+    """A checkpoint's licences, as kept (slim ones have no owned fields to read back)."""
+    return [lic for row in rows if (lic := Licence.from_wire(row)) is not None]
+
+
+def read_scopes(
+    mappings: list[Mapping], upstreams: Upstreams, store: Store, licences: LicenceRead | None = None
+) -> tuple[list[CustomerScope], list[RunItem]]:
+    """Read both sides for these customers: per customer when few, in bulk when many (going on
+    with ``licences`` when an earlier job began the bulk read)."""
+    dd, halo = upstreams.dicker_data, upstreams.halo
+    failures: list[RunItem] = []
+    per_customer = len(mappings) <= PER_CUSTOMER_READS
+    tenants_by_id = {t.tenant_id: t for t in dd.get_tenants().items}
+    subs_by_customer: dict[str, Parsed[Subscription]] = defaultdict(Parsed)
+    read = licences or LicenceRead()
+    in_scope = {m.dicker_customer_id for m in mappings}
+    links_by_customer: dict[str, dict[str, SubscriptionLink]] = defaultdict(dict)
+    if not per_customer:
+        everything = dd.get_subscriptions()
+        observe.step("Dicker Data subscriptions parsed")
+        for sub in everything.items:
+            if sub.tenant_id in in_scope:
+                subs_by_customer[sub.tenant_id].items.append(sub)
+            elif not sub.tenant_id:
+                failures.append(_unattributed(sub.subscription_id, "it has no TenantId", 0))
+        for bad in everything.invalid:
+            if bad.tenant_id in in_scope:
+                subs_by_customer[bad.tenant_id].invalid.append(bad)
+            else:
+                failures.append(_unattributed(bad.ref, bad.reason, bad.index + 1))
+        del everything
+        for found in store.list_links(with_fields=False):  # the plan asks for them when it needs them
+            links_by_customer[found.dicker_customer_id][found.subscription_id] = found
+        observe.step("links read")
+        linked = {lk.halo_licence_id for links in links_by_customer.values() for lk in links.values()}
+        clients = {m.halo_client_id for m in mappings}
+        for licence in halo.iter_licences(cursor=read.cursor, slim=linked):
+            read.keep(licence, clients)
+        # A licence we linked but the pages did not show (the list shifted while it was read, over
+        # minutes or invocations) is read by its id: planned as missing, it would be created again.
+        ours = {lk.halo_licence_id for c in in_scope for lk in links_by_customer.get(c, {}).values()}
+        for licence_id in sorted(ours - read.cursor.ids):
+            record = halo.licence(licence_id)
+            if record is not None:
+                read.keep(record, clients)
+        observe.step("Halo licences read")
+    scopes = []
+    for mapping in mappings:
+        customer_id = mapping.dicker_customer_id
+        tenant = tenants_by_id.get(customer_id)
+        scope = CustomerScope(mapping, tenant.azure_tenant_id if tenant else customer_id, None, [], {})
+        try:
+            if per_customer:
+                scope.subscriptions = dd.get_subscriptions(tenant_id=customer_id)
+                scope.licences = halo.licences(client_id=mapping.halo_client_id)
+                scope.links = {lk.subscription_id: lk for lk in store.list_links(customer_id)}
+            else:
+                scope.subscriptions = subs_by_customer.get(customer_id, Parsed())
+                scope.links = links_by_customer.get(customer_id, {})
+                scope.licences = read.by_client.get(mapping.halo_client_id, []) + _claimed(
+                    read.unassigned, scope.subscriptions, scope.links
+                )
+        except IntegrationError as exc:
+            scope.subscriptions = None
+            failures.append(
+                RunItem(
+                    type="customer",
+                    dicker_id=customer_id,
+                    halo_id=mapping.halo_client_id,
+                    result="failed",
+                    name=mapping.dicker_customer_name,
+                    reason=f"Could not read this customer's subscriptions: {reason(exc)}",
+                )
+            )
+        scopes.append(scope)
+    return scopes, failures
+
+
+def _unattributed(ref: str, why: str, occurrence: int) -> RunItem:
+    return RunItem(
+        type="subscription",
+        dicker_id=ref,
+        result="failed",
+        reason=f"Dicker Data answered a subscription that belongs to no mapped customer: {why}",
+        occurrence=occurrence,
+    )
+
+
+def _claimed(
+    unassigned: list[Licence], subs: Parsed[Subscription], links: dict[str, SubscriptionLink]
+) -> list[Licence]:
+    """Licences listed without a client_id that are this customer's by our link or marker."""
+    ids = {link.halo_licence_id for link in links.values()}
+    markers = {s.subscription_id for s in subs.items} | set(links)
+    return [lic for lic in unassigned if lic.id in ids or lic.marker in markers]
