@@ -237,7 +237,9 @@ def test_updates_are_retried_after_a_500(make_halo, halo_fake):
 def test_records_are_read_tolerantly_from_the_wire(halo_client, halo_fake):
     """Ids as text, a client_id as a double, links without an id: read as Halo means them."""
     client = halo_fake.add_client("Wire shapes")
-    halo_fake.clients[client["id"]]["azure_tenants"] = [{"azure_tenant_id": " T-1 ", "azure_tenant_name": "A"}]
+    halo_fake.clients[client["id"]]["azure_tenants"] = [
+        {"azure_tenant_id": " T-1 ", "azure_tenant_name": "A"}
+    ]
     licence = halo_fake.add_licence(client["id"], "Licence")
     halo_fake.licences[licence["id"]]["notes"] = "Dicker Data subscription: sub 1 \nmore"
     (record,) = [c for c in halo_client.clients() if c.id == client["id"]]
