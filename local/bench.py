@@ -53,7 +53,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import requests
+from local.client import LocalApi
+from local.tables import table
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT_ID = "123456789012"  # moto's default account, as local.aws uses
@@ -423,6 +424,7 @@ class _Meter:
     def __init__(self) -> None:
         self.local = threading.local()
         self.always = False
+        self.trace_memory = False
         self.reset()
 
     def reset(self) -> None:
@@ -477,121 +479,71 @@ class _Meter:
         return metered
 
     def install(self) -> None:
-        """In a worker process: wrap botocore's request method and a few ddhalo.http methods."""
+        """In a worker process: meter botocore's requests, and watch each job through the
+        product's observer hook (``ddhalo.observe``)."""
         import botocore.client
 
-        from ddhalo import http, runs
+        from ddhalo import observe
 
-        meter = self
         botocore.client.BaseClient._make_api_call = self._metered(botocore.client.BaseClient._make_api_call)
-
-        wait = http.RateLimiter.wait
-
-        def timed_wait(limiter: http.RateLimiter, *args: Any, **kwargs: Any) -> float:
-            waited = wait(limiter, *args, **kwargs)
-            meter.limiter_wait += waited
-            return waited
-
-        http.RateLimiter.wait = timed_wait  # type: ignore[method-assign, assignment]
-
-        init = http.Transport.__init__
-
-        def counted_init(transport: http.Transport, *args: Any, **kwargs: Any) -> None:
-            init(transport, *args, **kwargs)
-            sleep = transport.sleep
-
-            def counted_sleep(seconds: float) -> None:
-                meter.retry_sleep += seconds
-                sleep(seconds)
-
-            transport.sleep = counted_sleep
-
-        http.Transport.__init__ = counted_init  # type: ignore[method-assign, assignment]
-
-        stats = runs.Upstreams.stats
-
-        def kept_stats(upstreams: runs.Upstreams) -> dict[str, int]:
-            meter.stats = stats(upstreams)
-            return meter.stats
-
-        runs.Upstreams.stats = kept_stats  # type: ignore[method-assign, assignment]
+        observe.install(_JobWatch(self))
 
 
-def _run_after(owner: Any, name: str, then: Callable[[], None]) -> None:
-    """Wrap ``owner.name`` so ``then()`` runs after each call; where ``ddhalo.jobs`` imported it by
-    name, it gets the wrapper too."""
-    import ddhalo.jobs
+def _job_watch_type() -> type[Any]:
+    from ddhalo.observe import Observer
 
-    original = getattr(owner, name)
+    class JobWatch(Observer):
+        """What the bench reads of each job through the product's hook: the RSS and peak RSS
+        after each step (reading /proc is cheap, so this is always on: which step sets the job's
+        peak), its calls and waits, and with ``--trace-memory`` where the subscription plan job's
+        memory is, by the line of our code that allocated it (tracing only that job: tracemalloc
+        slows everything it watches)."""
 
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        result = original(*args, **kwargs)
-        then()
-        return result
+        def __init__(self, meter: _Meter) -> None:
+            self.meter = meter
+            self.tracing = False
 
-    setattr(owner, name, wrapped)
-    if vars(ddhalo.jobs).get(name) is original:
-        vars(ddhalo.jobs)[name] = wrapped
+        def job_started(self, phase: str, chunk: int) -> None:
+            if self.meter.trace_memory and phase == "plan-subscriptions":
+                tracemalloc.start(12)
+                self.tracing = True
+
+        def step(self, name: str) -> None:
+            timeline = self.meter.timeline
+            if not timeline or timeline[-1][0] != name:  # one mark per run of a step
+                timeline.append((name, _rss_kb("VmRSS") / 1024, _rss_kb("VmHWM") / 1024))
+            if self.tracing and name in ("Halo licences read", "planned"):
+                self._snapshot(f"after {name}")
+
+        def job_finished(self, phase: str, chunk: int, stats: dict[str, float]) -> None:
+            meter = self.meter
+            meter.stats = {
+                k: int(v) for k, v in stats.items() if k in ("halo_calls", "dicker_data_calls", "throttled")
+            }
+            meter.limiter_wait += float(stats.get("halo_paced_seconds", 0.0))
+            meter.retry_sleep += float(stats.get("halo_backoff_seconds", 0.0))
+            if self.tracing:
+                self._snapshot("job end")
+                meter.traced_peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+                tracemalloc.stop()
+                self.tracing = False
+
+        def _snapshot(self, moment: str, top: int = 8) -> None:
+            # Each live block is charged to the innermost line of our code that caused it (a
+            # decoded JSON string kept by a model is the model's line, not the JSON decoder's).
+            spent: dict[str, float] = defaultdict(float)
+            for stat in tracemalloc.take_snapshot().statistics("traceback"):
+                frames = [f for f in stat.traceback if "ddhalo" in Path(f.filename).parts]
+                frame = (frames or [stat.traceback[-1]])[-1]
+                spent[f"{'/'.join(Path(frame.filename).parts[-2:])}:{frame.lineno}"] += stat.size / 1e6
+            for where, mb in sorted(spent.items(), key=lambda kv: -kv[1])[:top]:
+                self.meter.memory_top.append((moment, where, mb))
+
+    return JobWatch
 
 
-def _memory_timeline(meter: _Meter) -> None:
-    """The worker's RSS and peak RSS after each step of a subscription plan job (reading
-    /proc is cheap, so this is always on): which step sets the job's peak."""
-    from ddhalo import store
-    from ddhalo.dicker_data.client import DickerDataClient
-    from ddhalo.importers import subscriptions
-
-    def mark(step: str) -> Callable[[], None]:
-        def then() -> None:
-            if not meter.timeline or meter.timeline[-1][0] != step:  # one mark per run of a step
-                meter.timeline.append((step, _rss_kb("VmRSS") / 1024, _rss_kb("VmHWM") / 1024))
-
-        return then
-
-    _run_after(DickerDataClient, "get_subscriptions", mark("Dicker Data subscriptions parsed"))
-    _run_after(store.Store, "list_links", mark("links read"))
-    _run_after(subscriptions, "read_scopes", mark("Halo licences read (all inputs)"))
-    _run_after(subscriptions, "plan_subscriptions", mark("planned"))
-    _run_after(subscriptions, "apply_subscriptions", mark("unchanged items made"))
-    _run_after(store.Store, "put_payload", mark("write chunks stored"))
-    _run_after(store.Store, "record_chunk", mark("items written"))
-
-
-def _trace_subscription_plan(meter: _Meter, top: int = 8) -> None:
-    """``--trace-memory``: where the subscription plan job's memory is, by the line of our code
-    that allocated it, after its bulk read, after planning, and at its end (tracing only that
-    job: tracemalloc slows everything it watches)."""
-    import ddhalo.jobs
-    from ddhalo.importers import subscriptions
-
-    def snapshot(moment: str) -> None:
-        if not tracemalloc.is_tracing():
-            return
-        # Each live block is charged to the innermost line of our code that caused it (a decoded
-        # JSON string kept by a model is the model's line, not the JSON decoder's).
-        spent: dict[str, float] = defaultdict(float)
-        for stat in tracemalloc.take_snapshot().statistics("traceback"):
-            frames = [f for f in stat.traceback if "ddhalo" in Path(f.filename).parts] or [stat.traceback[-1]]
-            frame = frames[-1]
-            spent[f"{'/'.join(Path(frame.filename).parts[-2:])}:{frame.lineno}"] += stat.size / 1e6
-        for where, mb in sorted(spent.items(), key=lambda kv: -kv[1])[:top]:
-            meter.memory_top.append((moment, where, mb))
-
-    _run_after(subscriptions, "read_scopes", lambda: snapshot("after read_scopes"))
-    _run_after(subscriptions, "plan_subscriptions", lambda: snapshot("after plan_subscriptions"))
-    plan = ddhalo.jobs.Pipeline._plan
-
-    def traced_plan(self: Any, *args: Any, **kwargs: Any) -> Any:
-        tracemalloc.start(12)
-        try:
-            result = plan(self, *args, **kwargs)
-            snapshot("job end")
-            return result
-        finally:
-            meter.traced_peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
-            tracemalloc.stop()
-
-    ddhalo.jobs.Pipeline._plan = traced_plan  # type: ignore[method-assign]
+def _JobWatch(meter: _Meter) -> Any:
+    return _job_watch_type()(meter)
 
 
 def _rss_kb(field_name: str) -> int:
@@ -631,10 +583,8 @@ def _worker_main(
 
     meter = _Meter()
     meter.always = True
+    meter.trace_memory = trace_memory
     meter.install()
-    _memory_timeline(meter)
-    if trace_memory:
-        _trace_subscription_plan(meter)
     functions = load_template(template).functions
     invoker = Invoker(functions, names, region, account)
     load_handler(functions[WORKER_FUNCTION])
@@ -755,25 +705,13 @@ class WorkerPool:
 # -- one size -----------------------------------------------------------------------------------
 
 
-class _Api:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = requests.Session()
-
-    def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
-        response = self.http.request(method, self.url + path, json=body, params=params or None, timeout=300)
-        if response.status_code >= 400:
-            raise RuntimeError(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
-        return response.json()
-
-
-def _items_of(api: _Api, run_id: str) -> tuple[dict[str, int], int, int]:
+def _items_of(api: LocalApi, run_id: str) -> tuple[dict[str, int], int, int]:
     """Counts per "<type> <result>", and the customer updates that patch a client / a site."""
     counts: Counter[str] = Counter()
     client_patches = site_patches = 0
     token: str | None = None
     while True:
-        page = api.call("GET", f"/runs/{run_id}", limit=1000, **({"next_token": token} if token else {}))
+        page = api.json("GET", f"/runs/{run_id}", limit=1000, **({"next_token": token} if token else {}))
         for item in page["items"]:
             counts[f"{item['type']} {item['result']}"] += 1
             if item["type"] == "customer" and item["result"] == "updated":
@@ -786,7 +724,7 @@ def _items_of(api: _Api, run_id: str) -> tuple[dict[str, int], int, int]:
 
 def _sync(
     label: str,
-    api: _Api,
+    api: LocalApi,
     fakes: FakesProcess,
     pool: WorkerPool,
     config: BenchConfig,
@@ -797,7 +735,7 @@ def _sync(
     before = fakes.call("stats")
     fakes.call("reset")
     pool.take_jobs()
-    run_id = api.call("POST", "/sync", {})["run_id"]
+    run_id = api.json("POST", "/sync", {})["run_id"]
     run = _wait(run_id, config, label)
     wall = _iso_seconds(str(run.finished_at)) - _iso_seconds(run.started_at)
     after = fakes.call("stats")
@@ -1031,9 +969,9 @@ def _quiet() -> Iterator[None]:
 def _measure(
     app: Any, fakes: FakesProcess, customers: int, config: BenchConfig, ctx: Any, poller: Any
 ) -> SizeResult:
-    api = _Api(app.url)
-    settings = api.call("PUT", "/settings", {"halo_requests_per_minute": config.halo_requests_per_minute})
-    api.call("POST", "/mappings/generate")
+    api = LocalApi(app.url, timeout=300)
+    settings = api.json("PUT", "/settings", {"halo_requests_per_minute": config.halo_requests_per_minute})
+    api.json("POST", "/mappings/generate")
     # As deployed: WorkerConcurrency containers, each pacing to its share (the local runner alone
     # gives its one in-process worker the whole budget).
     worker_env = app.aws.function_environment(app.template.functions[WORKER_FUNCTION])
@@ -1222,25 +1160,6 @@ def measure_package(timeout: float = 300.0) -> PackageSize:
 
 
 # -- the report ---------------------------------------------------------------------------------
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain-text table, numbers right-aligned."""
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    numeric = [
-        all(re.fullmatch(r"[-+]?[\d.,]+[%x]?|n/a|", row[i]) for row in cells[1:]) for i in range(len(headers))
-    ]
-    lines = []
-    for n, row in enumerate(cells):
-        lines.append(
-            "  ".join(
-                v.rjust(widths[i]) if numeric[i] and n else v.ljust(widths[i]) for i, v in enumerate(row)
-            ).rstrip()
-        )
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def _mb(n: float | None) -> str:

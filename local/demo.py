@@ -9,48 +9,29 @@ step succeeded.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
-import requests
-
+from local.client import ApiError, LocalApi
 from local.serve import LocalApp, Upstreams
-
-FINISHED = {"succeeded", "partial", "failed"}
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
-    widths = [min(72, max(len(row[i]) for row in cells)) for i in range(len(headers))]
-    lines = []
-    for n, row in enumerate(cells):
-        lines.append("  ".join(value[: widths[i]].ljust(widths[i]) for i, value in enumerate(row)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+from local.tables import table
 
 
 class Demo:
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = requests.Session()
+        self.api = LocalApi(url, timeout=120)
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        response = self.http.request(method, self.url + path, json=body, timeout=120)
-        if response.status_code >= 400:
-            raise SystemExit(f"{method} {path} answered {response.status_code}: {response.text[:500]}")
-        return response.json()
+        try:
+            return self.api.json(method, path, body)
+        except ApiError as exc:
+            raise SystemExit(str(exc)) from None
 
     def run(self, path: str, body: Any = None) -> dict[str, Any]:
-        answer: dict[str, Any] = self.call("POST", path, body)
-        deadline = time.monotonic() + 900
-        while answer.get("status") not in FINISHED:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"run {answer['run_id']} did not finish")
-            time.sleep(0.2)
-            answer = self.call("GET", f"/runs/{answer['run_id']}")
-        return answer
+        try:
+            return self.api.run(path, body, timeout=900)
+        except ApiError as exc:
+            raise SystemExit(str(exc)) from None
 
     def main(self) -> int:
         check = self.call("POST", "/config/test")

@@ -1,5 +1,6 @@
-"""Hooks for watching a job from outside (the bench measures through them; production leaves
-them off): the job runner announces each job and each step of the pipeline to an ``Observer``.
+"""Hooks for watching jobs from outside (the bench measures through them; production leaves
+them off): the job runner announces each job and each step of the pipeline to an ``Observer``,
+its own (``Runner.observer``) or the one a measuring tool installed for the process (``install``).
 
 The current observer is carried in a context variable, so steps deep in the pipeline announce
 themselves without every function taking it as an argument.
@@ -26,6 +27,17 @@ class Observer:
 
 
 _CURRENT: ContextVar[Observer | None] = ContextVar("observer", default=None)
+_INSTALLED = Observer()
+
+
+def install(observer: Observer) -> None:
+    """Watch every job this process runs (a tool that loads the real handlers, as the bench does)."""
+    global _INSTALLED
+    _INSTALLED = observer
+
+
+def installed() -> Observer:
+    return _INSTALLED
 
 
 def step(name: str) -> None:

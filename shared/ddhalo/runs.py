@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,7 +19,7 @@ from ddhalo.configuration import load_connection
 from ddhalo.deadline import Deadline
 from ddhalo.errors import IntegrationError, OutOfTimeError
 from ddhalo.models import FINISHED, Run, RunItem, RunKind, RunStatus, RunTrigger
-from ddhalo.observe import Observer, observing, step
+from ddhalo.observe import Observer, installed, observing, step
 from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection
 from ddhalo.store import Store
@@ -87,7 +87,7 @@ class Runner:
     rate_share: int = 1
     # How a job gets its clients (tests and the bench may give their own).
     make_upstreams: Callable[[Connection, int, Deadline | None], Upstreams] = connect
-    observer: Observer = field(default_factory=Observer)
+    observer: Observer | None = None  # None: the process's (``ddhalo.observe.install``)
 
     def upstreams(self, deadline: Deadline | None = None) -> Upstreams:
         return self.connect(load_connection(self.store, self.secrets), deadline)
@@ -127,22 +127,21 @@ class Runner:
             return current
         self.store.set_run_status(run.run_id, "running", only_if=("queued", "running"))
         clients: Upstreams | None = upstreams
-        self.observer.job_started(phase, chunk)
+        observer = self.observer or installed()
+        observer.job_started(phase, chunk)
         try:
-            with observing(self.observer):
+            with observing(observer):
                 clients = clients or self.upstreams(deadline)
                 items = work(current, self.store, clients)
                 self.store.record_chunk(run.run_id, chunk, items, clients.stats())
-                step("items recorded")
+                step("items written")
         except OutOfTimeError:
             raise
         except IntegrationError as exc:
             self.store.set_run_status(run.run_id, "failed", error=exc.message, hint=exc.hint or "")
             return self._finished(run.run_id)
         finally:
-            self.observer.job_finished(
-                phase, chunk, {**clients.stats(), **clients.waits()} if clients else {}
-            )
+            observer.job_finished(phase, chunk, {**clients.stats(), **clients.waits()} if clients else {})
         return self.finish_if_done(run.run_id)
 
     def fail(self, run_id: str, error: IntegrationError) -> Run:

@@ -1,47 +1,20 @@
 """Integration harness: the real handlers behind the local API, moto's server for DynamoDB,
 Secrets Manager and SQS, and the HTTP fakes as Dicker Data and Halo (one fresh world per test)."""
 
-import time
-
 import pytest
-import requests
 
+from local.client import LocalApi
 from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, Upstreams
 
-FINISHED = {"succeeded", "partial", "failed"}
 
+class Api(LocalApi):
+    """The local API's client, with the assertion tests want when a run is refused."""
 
-class Api:
-    """A thin HTTP client for the local API, with the waits tests need."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.session = requests.Session()
-
-    def call(self, method: str, path: str, body=None, **params) -> requests.Response:
-        return self.session.request(method, self.url + path, json=body, params=params or None, timeout=60)
-
-    def get(self, path: str, **params) -> requests.Response:
-        return self.call("GET", path, **params)
-
-    def post(self, path: str, body=None) -> requests.Response:
-        return self.call("POST", path, body)
-
-    def wait_run(self, run_id: str, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            run = self.get(f"/runs/{run_id}").json()
-            if run["status"] in FINISHED:
-                return run
-            time.sleep(0.05)
-        raise AssertionError(f"run {run_id} did not finish: {run}")
-
-    def run(self, path: str, body=None) -> dict:
-        """Start an import and answer the finished run, whichever way the API answered."""
+    def run(self, path: str, body=None, timeout: float = 60) -> dict:
         response = self.post(path, body)
         assert response.status_code in (200, 202), response.text
         answer = response.json()
-        return answer if response.status_code == 200 else self.wait_run(answer["run_id"])
+        return answer if response.status_code == 200 else self.wait_run(answer["run_id"], timeout)
 
 
 @pytest.fixture

@@ -28,11 +28,12 @@ import requests
 
 from ddhalo import http as http_module
 from ddhalo.pipeline.subscriptions import read as subscriptions_module
+from local.client import FINISHED
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes._server import HTML_TYPE, JSON_TYPE, Request, Response, json_response
 from local.fakes.sample_data import make_subscription, sample_dicker_data, sample_halo, tenant_guid
 from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, Upstreams
-from tests.integration.conftest import FINISHED, Api
+from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration
 

@@ -7,6 +7,8 @@ import pytest
 
 from ddhalo import jobs
 from ddhalo.errors import OutOfTimeError
+from ddhalo.halo.client import HaloClient
+from ddhalo.http import Transport
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.queue import ListDispatcher
 from ddhalo.runs import HALO_LOCK, Runner, Upstreams
@@ -15,8 +17,20 @@ from ddhalo.runs import HALO_LOCK, Runner, Upstreams
 class OutOfTimeReading:
     """An upstream whose every read meets a full Halo window until the invocation ends."""
 
+    transport = Transport("http://127.0.0.1:9/", system="Dicker Data")  # never called: counts only
+
     def get_tenants(self) -> Any:
         raise OutOfTimeError("Halo: waiting for its rate limit to free would outlast this invocation.")
+
+
+def out_of_time_upstreams() -> Upstreams:
+    idle = HaloClient(
+        Transport("http://127.0.0.1:9/", system="Halo"),
+        auth_url="http://127.0.0.1:9/auth",
+        client_id="id",
+        client_secret="secret",
+    )
+    return Upstreams(dicker_data=OutOfTimeReading(), halo=idle)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -58,7 +72,7 @@ def test_the_wait_between_tries_is_capped(runner, store):
 def test_a_job_out_of_time_while_reading_is_handed_over_whole(runner, store):
     dispatcher = ListDispatcher()
     job = started(runner, dispatcher)
-    out_of_time = Upstreams(dicker_data=OutOfTimeReading(), halo=None)  # type: ignore[arg-type]
+    out_of_time = out_of_time_upstreams()
     run = jobs.Pipeline(runner, dispatcher).execute(
         jobs.Job.model_validate(job), store.get_run(job["run_id"]), out_of_time
     )
@@ -71,7 +85,7 @@ def test_a_job_out_of_time_while_reading_is_handed_over_whole(runner, store):
 def test_a_job_handed_over_too_often_fails_its_run_and_frees_halo(runner, store):
     dispatcher = ListDispatcher()
     job = {**started(runner, dispatcher), "handovers": jobs.MAX_HANDOVERS - 1}
-    out_of_time = Upstreams(dicker_data=OutOfTimeReading(), halo=None)  # type: ignore[arg-type]
+    out_of_time = out_of_time_upstreams()
     run = jobs.Pipeline(runner, dispatcher).execute(
         jobs.Job.model_validate(job), store.get_run(job["run_id"]), out_of_time
     )
@@ -90,7 +104,7 @@ def test_a_second_delivery_of_a_running_job_is_dropped(runner, store):
     dispatcher = ListDispatcher()
     job = started(runner, dispatcher)
     assert store.acquire_lock(f"CHUNK#{job['run_id']}#0", "the-first-delivery", 600) is None
-    out_of_time = Upstreams(dicker_data=OutOfTimeReading(), halo=None)  # type: ignore[arg-type]
+    out_of_time = out_of_time_upstreams()
     run = jobs.Pipeline(runner, dispatcher).execute(
         jobs.Job.model_validate(job), store.get_run(job["run_id"]), out_of_time
     )

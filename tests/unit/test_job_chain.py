@@ -1,0 +1,203 @@
+"""How the work is cut into jobs: apply chunks keep each customer's writes together, and what a job
+had no time for becomes its follow-up chunk (numbered by ``generation``), until there were too many."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from ddhalo import jobs
+from ddhalo.dicker_data.client import Parsed
+from ddhalo.dicker_data.models import Tenant
+from ddhalo.errors import InputError
+from ddhalo.halo.client import SaveResult
+from ddhalo.halo.records import ClientRecord, Licence
+from ddhalo.models import Run
+from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOptions
+from ddhalo.pipeline.subscriptions.apply import to_payload
+from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
+from ddhalo.queue import ListDispatcher
+from ddhalo.runs import Runner, Upstreams
+
+
+class Halo:
+    """Saves every record except those named in ``out_of_time`` (left unsent); lists nothing."""
+
+    write_batch = 100
+
+    def __init__(self, out_of_time: Sequence[str] = (), first_id: int = 101) -> None:
+        self.out_of_time = set(out_of_time)
+        self.sent: list[str] = []
+        self._next_id = first_id - 1
+
+    def save(self, entity: str, records: Sequence[dict[str, Any]]) -> SaveResult:
+        result = SaveResult()
+        for record in records:
+            name = str(record.get("name"))
+            unsent = name in self.out_of_time or "*" in self.out_of_time
+            if not unsent:
+                self.sent.append(name)
+                self._next_id += 1
+            result.saved.append(None if unsent else {**record, "id": self._next_id})
+            result.errors.append(None)
+            result.unsent.append(unsent)
+        return result
+
+    def clients(self) -> list[ClientRecord]:
+        return []
+
+    def licences(self, client_id: int | None = None) -> list[Licence]:
+        return []
+
+
+class DickerData:
+    def __init__(self, *names: tuple[str, str]) -> None:
+        self.tenants = [Tenant.from_api({"TenantId": tid, "CompanyName": name}) for tid, name in names]
+
+    def get_tenants(self) -> Parsed[Tenant]:
+        return Parsed(items=list(self.tenants))
+
+
+@pytest.fixture
+def runner(store, secrets):
+    return Runner(store, secrets)
+
+
+def upstreams(halo: Halo, dicker_data: DickerData | None = None) -> Upstreams:
+    return Upstreams(dicker_data=dicker_data, halo=halo)  # type: ignore[arg-type]
+
+
+def writes(customer: str, n: int) -> list[SubscriptionAction]:
+    return [SubscriptionAction("create", customer, f"{customer}{i}", f"Product {i}") for i in range(n)]
+
+
+def shape(chunks: list[list[SubscriptionAction]]) -> list[list[str]]:
+    return [[a.subscription_id for a in chunk] for chunk in chunks]
+
+
+# ---------------------------------------------------------------------------------- chunks
+def test_chunks_keep_a_customers_writes_together_and_pack_up_to_the_limit(monkeypatch):
+    monkeypatch.setattr(jobs, "CHUNK_WRITES", 4)
+    planned = writes("b", 2) + writes("a", 1) + writes("c", 3) + writes("d", 1)
+    assert shape(jobs._chunks(planned)) == [["a0", "b0", "b1"], ["c0", "c1", "c2", "d0"]]
+
+
+def test_a_customer_with_more_writes_than_a_chunk_holds_stays_whole(monkeypatch):
+    monkeypatch.setattr(jobs, "CHUNK_WRITES", 4)
+    planned = writes("a", 1) + writes("big", 6) + writes("c", 1)
+    assert shape(jobs._chunks(planned)) == [["a0"], [f"big{i}" for i in range(6)], ["c0"]]
+
+
+def test_a_customers_writes_met_apart_are_chunked_together_in_their_order(monkeypatch):
+    monkeypatch.setattr(jobs, "CHUNK_WRITES", 3)
+    base, addon = writes("a", 2)
+    assert shape(jobs._chunks([base, *writes("b", 2), addon])) == [["a0", "a1"], ["b0", "b1"]]
+
+
+def test_chunks_at_the_real_size():
+    assert [len(c) for c in jobs._chunks(writes("a", jobs.CHUNK_WRITES - 2) + writes("b", 2))] == [
+        jobs.CHUNK_WRITES
+    ]
+    assert [len(c) for c in jobs._chunks(writes("a", jobs.CHUNK_WRITES - 1) + writes("b", 2))] == [
+        jobs.CHUNK_WRITES - 1,
+        2,
+    ]
+    assert jobs._chunks([]) == []
+
+
+# ---------------------------------------------------------------------------------- phases
+@pytest.mark.parametrize(
+    ("kind", "options", "phase"),
+    [
+        ("customers", CustomerOptions(), "customers"),
+        ("subscriptions", SubscriptionOptions(), "plan-subscriptions"),
+        ("sync", SyncOptions(), "customers"),
+        ("sync", SyncOptions(customers=False), "plan-subscriptions"),
+    ],
+)
+def test_first_phase(kind, options, phase):
+    assert jobs.first_phase(Run(run_id="r", kind=kind, options=options.model_dump(mode="json"))) == phase
+
+
+def test_a_message_that_is_not_a_job_is_refused_and_one_for_an_unknown_run_dropped(runner):
+    dispatcher = ListDispatcher()
+    with pytest.raises(InputError, match="Not a job message"):
+        jobs.execute(runner, dispatcher, {"kind": "sync"})
+    assert jobs.execute(runner, dispatcher, {"run_id": "nobody", "kind": "sync"}) is None
+    assert dispatcher.jobs == []
+
+
+# ---------------------------------------------------------------------------------- follow-ups
+def apply_job(runner: Runner, chunk: int, **extra: Any) -> tuple[Run, jobs.Job]:
+    run = runner.create("subscriptions", SubscriptionOptions(), dry_run=False, trigger="api")
+    job = jobs.Job(run_id=run.run_id, kind="subscriptions", phase="apply-subscriptions", chunk=chunk, **extra)
+    runner.store.put_payload(run.run_id, chunk, to_payload(writes("t1", 2)))
+    return run, job
+
+
+def test_unsent_writes_of_a_chunk_become_its_follow_up_chunk(runner, store):
+    run, job = apply_job(runner, jobs.APPLY_BASE + 2, handovers=3, waits=1)
+    dispatcher = ListDispatcher()
+    items = jobs.Pipeline(runner, dispatcher)._apply(run, upstreams(Halo(["*"])), job)
+    assert items == []
+    follow = jobs.APPLY_BASE + 2 + jobs.FOLLOW_UP_STEP
+    assert dispatcher.jobs == [
+        jobs.Job(
+            run_id=run.run_id, kind="subscriptions", phase="apply-subscriptions", chunk=follow
+        ).model_dump()
+    ]
+    assert jobs.generation(follow) == 1 and follow % jobs.FOLLOW_UP_STEP == jobs.APPLY_BASE + 2
+    assert store.get_payload(run.run_id, follow) == to_payload(writes("t1", 2))
+    assert store.get_run(run.run_id).chunks_total == 2  # the follow-up is announced once
+
+
+def test_a_follow_up_of_a_follow_up_is_one_generation_deeper(runner):
+    run, job = apply_job(runner, jobs.APPLY_BASE + jobs.FOLLOW_UP_STEP)
+    dispatcher = ListDispatcher()
+    jobs.Pipeline(runner, dispatcher)._apply(run, upstreams(Halo(["*"])), job)
+    (follow,) = dispatcher.jobs
+    assert (
+        follow["chunk"] == jobs.APPLY_BASE + 2 * jobs.FOLLOW_UP_STEP and jobs.generation(follow["chunk"]) == 2
+    )
+
+
+def test_after_too_many_follow_ups_the_rest_is_reported_failed(runner, store):
+    run, job = apply_job(runner, jobs.APPLY_BASE + jobs.MAX_FOLLOW_UPS * jobs.FOLLOW_UP_STEP)
+    dispatcher = ListDispatcher()
+    items = jobs.Pipeline(runner, dispatcher)._apply(run, upstreams(Halo(["*"])), job)
+    reason = jobs.GAVE_UP.format(n=jobs.MAX_FOLLOW_UPS)
+    assert [(i.dicker_id, i.result, i.reason) for i in items] == [
+        ("t10", "failed", reason),
+        ("t11", "failed", reason),
+    ]
+    assert dispatcher.jobs == [] and store.get_run(run.run_id).chunks_total == 1
+
+
+def test_customers_not_reached_are_followed_up_before_subscriptions_are_planned(runner, store):
+    run = runner.create("sync", SyncOptions(), dry_run=False, trigger="schedule")
+    job = jobs.Job(run_id=run.run_id, kind="sync", phase="customers", chunk=jobs.CUSTOMERS_CHUNK)
+    dd = DickerData(("t1", "Contoso"), ("t2", "Fabrikam"))
+    dispatcher = ListDispatcher()
+    pipeline = jobs.Pipeline(runner, dispatcher)
+
+    items = pipeline._customers(run, upstreams(Halo(["Fabrikam"]), dd), job)
+    assert [(i.dicker_id, i.result) for i in items] == [("t1", "created")]
+    follow = job.model_copy(update={"chunk": jobs.FOLLOW_UP_STEP, "customer_ids": ["t2"]})
+    assert dispatcher.jobs == [follow.model_dump()]  # no plan job yet
+    dispatcher.jobs.clear()
+
+    halo = Halo(first_id=201)  # the same Halo, later: new ids
+    items = pipeline._customers(run, upstreams(halo, dd), follow)
+    assert [(i.dicker_id, i.result) for i in items] == [("t2", "created")] and halo.sent == ["Fabrikam"]
+    assert store.get_mapping("t2").halo_client_id == 201
+    plan = jobs.Job(run_id=run.run_id, kind="sync", phase="plan-subscriptions", chunk=jobs.PLAN_CHUNK)
+    assert dispatcher.jobs == [plan.model_dump()]
+    assert store.get_run(run.run_id).chunks_total == 3
+
+
+def test_a_customers_run_plans_no_subscriptions(runner):
+    run = runner.create("customers", CustomerOptions(), dry_run=False, trigger="api")
+    job = jobs.Job(run_id=run.run_id, kind="customers", phase="customers", chunk=jobs.CUSTOMERS_CHUNK)
+    dispatcher = ListDispatcher()
+    items = jobs.Pipeline(runner, dispatcher)._customers(run, upstreams(Halo(), DickerData(("t1", "A"))), job)
+    assert [(i.dicker_id, i.result) for i in items] == [("t1", "created")] and dispatcher.jobs == []

@@ -1,0 +1,278 @@
+"""A run's lifecycle on moto: each chunk's items and counts are recorded once, the last chunk
+finishes the run by its counts, an error fails it readably and frees Halo, and time running out is
+the caller's to hand on (nothing recorded)."""
+
+from typing import Any
+
+import pytest
+
+from ddhalo import observe
+from ddhalo.errors import ConfigurationError, OutOfTimeError, UpstreamError
+from ddhalo.models import Counts, Run, RunItem
+from ddhalo.observe import Observer
+from ddhalo.pipeline.options import CustomerOptions
+from ddhalo.runs import HALO_LOCK, Runner, run_metrics
+
+STATS = {"halo_calls": 4, "dicker_data_calls": 2, "throttled": 1}
+WAITS = {"halo_paced_seconds": 1.5, "halo_backoff_seconds": 0.25}
+
+
+class Clients:
+    """Stands in for ``Upstreams``: only what a run adds up and an observer is told."""
+
+    def stats(self) -> dict[str, int]:
+        return dict(STATS)
+
+    def waits(self) -> dict[str, float]:
+        return dict(WAITS)
+
+
+class Recorder(Observer):
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def job_started(self, phase: str, chunk: int) -> None:
+        self.events.append(("job_started", phase, chunk))
+
+    def step(self, name: str) -> None:
+        self.events.append(("step", name))
+
+    def job_finished(self, phase: str, chunk: int, stats: dict[str, float]) -> None:
+        self.events.append(("job_finished", phase, chunk, stats))
+
+
+def clients() -> Any:
+    return Clients()  # typed loosely: it stands in for Upstreams
+
+
+@pytest.fixture
+def runner(store, secrets):
+    return Runner(store, secrets)
+
+
+def new_run(runner: Runner, chunks: int = 1, *, hold: bool = True) -> Run:
+    run = runner.create("customers", CustomerOptions(), dry_run=False, trigger="api")
+    if chunks > 1:
+        runner.store.spawn(run.run_id, 99, chunks - 1)
+    if hold:
+        assert runner.hold_halo(run) is None
+    return run
+
+
+def item(dicker_id: str, result: str) -> RunItem:
+    return RunItem(type="customer", dicker_id=dicker_id, result=result)
+
+
+def returning(*items: RunItem, calls: list[str] | None = None):
+    def work(run, store, upstreams):
+        if calls is not None:
+            calls.append(run.run_id)
+        return list(items)
+
+    return work
+
+
+def counts(run: Run) -> dict[str, int]:
+    return run.counts.model_dump()
+
+
+# ---------------------------------------------------------------------------------- recording
+def test_a_chunk_is_recorded_once_even_when_executed_twice(runner, store):
+    run = new_run(runner, chunks=2)
+    calls: list[str] = []
+    work = returning(item("t1", "created"), item("t2", "failed"), calls=calls)
+    first = runner.execute(run, work, clients(), chunk=0)
+    assert first.status == "running" and first.chunks_done == 1 and first.chunks_total == 2
+    assert counts(first) == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 1}
+    assert (first.halo_calls, first.dicker_data_calls, first.throttled) == (4, 2, 1)
+    again = runner.execute(run, work, clients(), chunk=0)
+    assert calls == [run.run_id]  # the work did not run again
+    assert again == store.get_run(run.run_id) and counts(again) == counts(first)
+    assert (again.chunks_done, again.halo_calls) == (1, 4)
+    items, _ = store.list_items(run.run_id)
+    assert sorted(i.dicker_id for i in items) == ["t1", "t2"]
+    assert store.get_lock(HALO_LOCK)["owner"] == run.run_id  # not finished: Halo stays held
+
+
+@pytest.mark.parametrize(
+    ("results", "status"),
+    [
+        (["created", "updated", "unchanged"], "succeeded"),
+        (["skipped"], "succeeded"),
+        ([], "succeeded"),
+        (["created", "failed"], "partial"),
+        (["skipped", "failed"], "partial"),
+        (["failed", "failed"], "failed"),
+    ],
+)
+def test_the_last_chunk_finishes_the_run_by_its_counts_and_frees_halo(runner, store, results, status):
+    run = new_run(runner)
+    items = [item(f"t{i}", result) for i, result in enumerate(results)]
+    done = runner.execute(run, returning(*items), clients(), chunk=0)
+    assert done.status == status and done.finished_at is not None
+    assert store.get_run(run.run_id).status == status
+    assert store.get_lock(HALO_LOCK) is None
+
+
+def test_counts_of_every_chunk_decide_the_finish(runner, store):
+    run = new_run(runner, chunks=2)
+    first = runner.execute(run, returning(item("t1", "created")), clients(), chunk=0)
+    assert first.status == "running" and first.finished_at is None
+    last = runner.execute(run, returning(item("t2", "failed")), clients(), chunk=5)
+    assert last.status == "partial" and last.chunks_done == 2 and last.halo_calls == 8
+    assert store.get_lock(HALO_LOCK) is None
+
+
+def test_a_finished_run_is_not_executed_again(runner, store):
+    run = new_run(runner)
+    runner.execute(run, returning(item("t1", "created")), clients(), chunk=0)
+    calls: list[str] = []
+    late = runner.execute(run, returning(item("t9", "failed"), calls=calls), clients(), chunk=7)
+    assert calls == [] and late.status == "succeeded" and counts(late)["failed"] == 0
+
+
+# ---------------------------------------------------------------------------------- failure
+def test_an_integration_error_fails_the_run_with_message_and_hint_and_frees_halo(runner, store):
+    run = new_run(runner, chunks=2)
+
+    def work(run, store, upstreams):
+        raise UpstreamError("Halo answered HTTP 503.", "Try again later.", status_code=503)
+
+    done = runner.execute(run, work, clients(), chunk=0)
+    assert (done.status, done.error, done.hint) == ("failed", "Halo answered HTTP 503.", "Try again later.")
+    assert done.finished_at is not None and done.chunks_done == 0
+    assert store.get_lock(HALO_LOCK) is None
+    assert store.list_items(run.run_id) == ([], None)
+
+
+def test_out_of_time_propagates_and_records_nothing(runner, store):
+    run = new_run(runner)
+
+    def work(run, store, upstreams):
+        raise OutOfTimeError("Halo: waiting would outlast this invocation.")
+
+    with pytest.raises(OutOfTimeError):
+        runner.execute(run, work, clients(), chunk=0)
+    after = store.get_run(run.run_id)
+    assert after.status == "running" and after.chunks_done == 0 and after.halo_calls == 0
+    assert counts(after) == Counts().model_dump() and not store.chunk_recorded(run.run_id, 0)
+    assert store.list_items(run.run_id) == ([], None)
+    assert store.get_lock(HALO_LOCK)["owner"] == run.run_id  # still its turn: the chunk is handed on
+    # The hand-over executes the same chunk, which then records normally.
+    done = runner.execute(run, returning(item("t1", "created")), clients(), chunk=0)
+    assert done.status == "succeeded" and done.chunks_done == 1
+
+
+def test_clients_that_cannot_be_made_fail_the_run_readably(store, secrets):
+    asked: list[tuple[int, Any]] = []
+
+    def make_upstreams(conn, rate_share, deadline):
+        asked.append((rate_share, deadline))
+        raise ConfigurationError("Not configured: halo_api_url.", "Set halo_api_url with PUT /settings.")
+
+    recorder = Recorder()
+    runner = Runner(store, secrets, rate_share=3, make_upstreams=make_upstreams, observer=recorder)
+    run = new_run(runner)
+    done = runner.execute(run, returning(item("t1", "created")), chunk=0, phase="customers")
+    assert asked == [(3, None)]
+    assert (done.status, done.error, done.hint) == (
+        "failed",
+        "Not configured: halo_api_url.",
+        "Set halo_api_url with PUT /settings.",
+    )
+    assert recorder.events == [("job_started", "customers", 0), ("job_finished", "customers", 0, {})]
+    assert store.get_lock(HALO_LOCK) is None
+
+
+def test_fail_finishes_the_run_and_frees_halo(runner, store):
+    run = new_run(runner)
+    done = runner.fail(run.run_id, UpstreamError("Halo is down.", None))
+    assert (done.status, done.error, done.hint) == ("failed", "Halo is down.", "")
+    assert store.get_lock(HALO_LOCK) is None
+
+
+# ---------------------------------------------------------------------------------- metrics
+@pytest.mark.parametrize(("status", "failed_runs"), [("succeeded", 0), ("partial", 1), ("failed", 1)])
+def test_run_metrics_are_named_per_kind(status, failed_runs):
+    run = Run(
+        run_id="r1",
+        kind="sync",
+        status=status,
+        counts=Counts(created=2, updated=3, unchanged=4, skipped=5, failed=1),
+        halo_calls=10,
+        dicker_data_calls=6,
+        throttled=2,
+    )
+    assert run_metrics(run) == {
+        "sync_created": 2,
+        "sync_updated": 3,
+        "sync_unchanged": 4,
+        "sync_skipped": 5,
+        "sync_failed": 1,
+        "halo_calls": 10,
+        "dicker_data_calls": 6,
+        "throttled": 2,
+        "sync_runs_failed": failed_runs,
+    }
+
+
+def test_run_metrics_of_another_kind_carry_its_name():
+    metrics = run_metrics(Run(run_id="r1", kind="subscriptions", status="succeeded"))
+    assert sorted(k for k in metrics if k.startswith("subscriptions_")) == [
+        "subscriptions_created",
+        "subscriptions_failed",
+        "subscriptions_runs_failed",
+        "subscriptions_skipped",
+        "subscriptions_unchanged",
+        "subscriptions_updated",
+    ]
+
+
+# ---------------------------------------------------------------------------------- observer
+def test_the_observer_sees_the_job_its_steps_and_its_stats(store, secrets):
+    recorder = Recorder()
+    runner = Runner(store, secrets, observer=recorder)
+    run = new_run(runner)
+
+    def work(run, store, upstreams):
+        observe.step("customers read")
+        observe.step("planned")
+        return [item("t1", "created")]
+
+    runner.execute(run, work, clients(), chunk=0, phase="customers")
+    started, *steps, finished = recorder.events
+    assert started == ("job_started", "customers", 0)
+    assert steps[:2] == [("step", "customers read"), ("step", "planned")]
+    # The runner's own step once the items are stored (its name is the runner's to choose).
+    assert len(steps) == 3 and steps[2][0] == "step"
+    assert finished == ("job_finished", "customers", 0, {**STATS, **WAITS})
+    observe.step("after the job")  # no job running: nobody is told
+    assert len(recorder.events) == 5
+
+
+def test_the_observer_sees_a_failing_job_finish_too(store, secrets):
+    recorder = Recorder()
+    runner = Runner(store, secrets, observer=recorder)
+    run = new_run(runner)
+
+    def work(run, store, upstreams):
+        observe.step("licences read")
+        raise OutOfTimeError("Halo: waiting would outlast this invocation.")
+
+    with pytest.raises(OutOfTimeError):
+        runner.execute(run, work, clients(), chunk=3, phase="plan-subscriptions")
+    assert recorder.events == [
+        ("job_started", "plan-subscriptions", 3),
+        ("step", "licences read"),
+        ("job_finished", "plan-subscriptions", 3, {**STATS, **WAITS}),
+    ]
+
+
+def test_a_recorded_chunk_is_not_announced_to_the_observer(store, secrets):
+    recorder = Recorder()
+    runner = Runner(store, secrets, observer=recorder)
+    run = new_run(runner, chunks=2)
+    runner.execute(run, returning(), clients(), chunk=0, phase="customers")
+    recorder.events.clear()
+    runner.execute(run, returning(), clients(), chunk=0, phase="customers")
+    assert recorder.events == []

@@ -1,0 +1,130 @@
+"""The integrator's trigger on moto: the settings decide what a sync does, the Halo lock is taken
+at the trigger (a sync that meets another run is recorded as skipped), and a lock held too long is
+reported as stuck."""
+
+import time
+
+import pytest
+
+from ddhalo.errors import InputError
+from ddhalo.jobs import Job
+from ddhalo.pipeline.options import CustomerOptions, SyncOptions
+from ddhalo.queue import ListDispatcher
+from ddhalo.runs import HALO_LOCK, LOCK_TTL, Runner
+from ddhalo.settings import IntegratorSettings, Settings
+from ddhalo.sync import STUCK_AFTER, start_sync, stuck_sync, sync_options
+
+
+@pytest.fixture
+def runner(store, secrets):
+    return Runner(store, secrets)
+
+
+def settings(customers: bool = True, subscriptions: bool = True, **extra) -> Settings:
+    integrator = IntegratorSettings(sync_customers=customers, sync_subscriptions=subscriptions)
+    return Settings(integrator=integrator, **extra)
+
+
+# ---------------------------------------------------------------------------------- options
+def test_sync_options_default_to_everything_with_the_settings_rules():
+    options = sync_options(settings(top_level_id=4, update_main_site_address=True), None, None)
+    assert options == SyncOptions(
+        customers=True,
+        subscriptions=True,
+        customer_options=CustomerOptions(customer_ids=None, top_level_id=4, update_main_site_address=True),
+    )
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked", "expected"),
+    [
+        ((True, False), (None, None), (True, False)),
+        ((False, True), (None, None), (False, True)),
+        ((False, False), (True, None), (True, False)),
+        ((True, True), (False, None), (False, True)),
+        ((True, True), (None, False), (True, False)),
+        ((False, False), (True, True), (True, True)),
+    ],
+)
+def test_an_explicit_choice_wins_over_the_settings(stored, asked, expected):
+    options = sync_options(settings(*stored), *asked)
+    assert (options.customers, options.subscriptions) == expected
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked"), [((False, False), (None, None)), ((True, True), (False, False))]
+)
+def test_nothing_to_sync_is_refused(stored, asked):
+    with pytest.raises(InputError, match="both switched off"):
+        sync_options(settings(*stored), *asked)
+
+
+# ---------------------------------------------------------------------------------- start
+def test_a_sync_with_halo_free_is_queued_holding_the_lock(runner, store):
+    dispatcher = ListDispatcher()
+    start = start_sync(runner, dispatcher, settings(top_level_id=4), "schedule")
+    assert start.started is True and start.running_run_id is None
+    run = store.get_run(start.run.run_id)
+    assert (run.kind, run.status, run.trigger, run.dry_run) == ("sync", "queued", "schedule", False)
+    assert run.options["customer_options"]["top_level_id"] == 4
+    assert dispatcher.jobs == [Job(run_id=run.run_id, kind="sync", phase="customers", chunk=0).model_dump()]
+    assert dispatcher.delays == [0]
+    lock = store.get_lock(HALO_LOCK)
+    assert (lock["owner"], lock["kind"]) == (run.run_id, "sync")
+
+
+def test_a_sync_of_subscriptions_only_starts_with_their_plan(runner):
+    dispatcher = ListDispatcher()
+    start = start_sync(runner, dispatcher, settings(), "api", customers=False)
+    (job,) = dispatcher.jobs
+    assert (job["run_id"], job["phase"], job["chunk"]) == (start.run.run_id, "plan-subscriptions", 1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [("sync", "sync"), ("customers", "customers run"), ("subscriptions", "subscriptions run")],
+)
+def test_a_sync_meeting_another_run_is_recorded_as_skipped(runner, store, kind, what):
+    assert store.acquire_lock(HALO_LOCK, "other-run", LOCK_TTL, kind=kind) is None
+    dispatcher = ListDispatcher()
+    start = start_sync(runner, dispatcher, settings(), "schedule")
+    assert start.started is False and start.running_run_id == "other-run"
+    assert start.run.skipped_reason == f"Skipped: {what} other-run is still running."
+    assert store.get_run(start.run.run_id) == start.run
+    assert start.run.status == "succeeded" and start.run.finished_at is not None
+    assert dispatcher.jobs == []
+    assert store.get_lock(HALO_LOCK)["owner"] == "other-run"  # untouched
+
+
+def test_nothing_to_sync_creates_no_run(runner, store):
+    dispatcher = ListDispatcher()
+    with pytest.raises(InputError):
+        start_sync(runner, dispatcher, settings(False, False), "schedule")
+    assert store.list_runs() == ([], None) and dispatcher.jobs == []
+    assert store.get_lock(HALO_LOCK) is None
+
+
+# ---------------------------------------------------------------------------------- stuck
+def test_no_lock_is_not_stuck(runner):
+    assert stuck_sync(runner) is None
+
+
+def test_a_lock_kept_alive_longer_than_stuck_after_names_its_owner(runner, store):
+    began = time.time()
+    store.acquire_lock(HALO_LOCK, "slow-run", LOCK_TTL, now=began, kind="sync")
+    later = began + STUCK_AFTER + 60
+    store.acquire_lock(HALO_LOCK, "slow-run", LOCK_TTL, now=later)  # its jobs kept extending it
+    assert stuck_sync(runner, now=later + 1) == "slow-run"
+
+
+def test_an_expired_lock_is_not_stuck_its_holder_died(runner, store):
+    began = time.time()
+    store.acquire_lock(HALO_LOCK, "dead-run", LOCK_TTL, now=began)
+    assert stuck_sync(runner, now=began + STUCK_AFTER + 60) is None
+
+
+def test_a_lock_held_less_than_stuck_after_is_not_stuck(runner, store):
+    began = time.time()
+    store.acquire_lock(HALO_LOCK, "busy-run", STUCK_AFTER + LOCK_TTL, now=began)
+    assert stuck_sync(runner, now=began + 60) is None
+    assert stuck_sync(runner, now=began + STUCK_AFTER - 60) is None
