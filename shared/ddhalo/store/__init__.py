@@ -1,0 +1,34 @@
+"""DynamoDB access: one table, every key in this package (the design is in docs/DATA_MODEL.md).
+
+| item              | pk               | sk                          | gsi1pk / gsi1sk | module   |
+|-------------------|------------------|-----------------------------|-----------------|----------|
+| settings          | ``SETTINGS``     | ``CURRENT``                 |                 | settings |
+| mapping           | ``MAPPING``      | ``DD#<dicker_customer_id>`` |                 | mappings |
+| mapping guard     | ``MAPPING``      | ``HALO#<halo_client_id>``   |                 | mappings |
+| run               | ``RUN#<run_id>`` | ``RUN``       | ``RUNS`` / ``<started>#<id>`` | runs     |
+| run item          | ``RUN#<run_id>`` | ``ITEM#<type>#<dicker_id>`` |                 | runs     |
+| run chunk marker  | ``RUN#<run_id>`` | ``CHUNK#<n>``               |                 | chunks   |
+| subscription link | ``SUBLINK``      | ``<dicker_customer_id>#<subscription_id>`` |  | links    |
+| chunk payload     | ``RUN#<run_id>`` | ``PAYLOAD#<n>`` (and ``START#<n>``, ``SPAWN#<n>``) | | chunks   |
+| lock              | ``LOCK``         | ``HALO`` (the one run writing to Halo), ``SETTINGS`` | | locks    |
+
+The module column names the file of this package whose mixin reads and writes that item;
+``table`` holds the ``Table`` base they all subclass, the value and token codecs and
+``RUN#<run_id>`` (runs and chunks share it). ``Store`` is every mixin in one class.
+"""
+
+from __future__ import annotations
+
+from ddhalo.store.chunks import ChunksTable
+from ddhalo.store.links import LinksTable
+from ddhalo.store.locks import LocksTable
+from ddhalo.store.mappings import MappingsTable
+from ddhalo.store.runs import RunsTable
+from ddhalo.store.settings import SettingsTable
+from ddhalo.store.table import RUN_RETENTION_DAYS
+
+__all__ = ["RUN_RETENTION_DAYS", "Store"]
+
+
+class Store(SettingsTable, MappingsTable, LinksTable, RunsTable, ChunksTable, LocksTable):
+    """The one table, every item family: ``Store(table_name, resource=None, run_retention_days=...)``."""

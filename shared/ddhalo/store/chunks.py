@@ -1,0 +1,149 @@
+"""Chunks in ``RUN#<run_id>``: markers ``CHUNK#<n>``, ``SPAWN#<n>``, ``START#<n>``; ``PAYLOAD#<n>[#<i>]``."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ddhalo.models import Counts, RunItem, now_iso
+from ddhalo.store.runs import _item_sk
+from ddhalo.store.table import RUN_SK, Table, _run_pk, to_dynamo
+
+# Compressed payloads are cut into parts this big (an item may hold 400 KB).
+PAYLOAD_PART_BYTES = 350 * 1024
+
+
+def _payload_sk(chunk: int, part: int) -> str:
+    return f"PAYLOAD#{chunk:06d}" + (f"#{part}" if part else "")
+
+
+class ChunksTable(Table):
+    def record_chunk(
+        self, run_id: str, chunk: int, items: list[RunItem], stats: dict[str, int] | None = None
+    ) -> bool:
+        """Write a chunk's items, then count them once: a retried chunk overwrites its items
+        but its counts are added only by the transaction that creates the chunk marker."""
+        expires = self._expires()
+        with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for item in items:
+                batch.put_item(
+                    Item=to_dynamo(
+                        {
+                            "pk": _run_pk(run_id),
+                            "sk": _item_sk(item),
+                            **item.model_dump(mode="json"),
+                            "expires_at": expires,
+                        }
+                    )
+                )
+        counts = Counts.of(items)
+        adds: dict[str, int] = {f"counts.{name}": value for name, value in counts.model_dump().items()}
+        adds.update(stats or {})
+        adds["chunks_done"] = 1
+        return self._once(run_id, f"CHUNK#{chunk:06d}", adds)
+
+    def spawn(self, run_id: str, chunk: int, count: int) -> int:
+        """Announce ``count`` more chunks of work, once per spawning chunk (a retry reuses the
+        first announcement's count, so totals never drift)."""
+        marker = f"SPAWN#{chunk:06d}"
+        if self._once(run_id, marker, {"chunks_total": count}, {"count": count}):
+            return count
+        item = self.table.get_item(Key={"pk": _run_pk(run_id), "sk": marker}, ConsistentRead=True)["Item"]
+        return int(item["count"])
+
+    def chunk_recorded(self, run_id: str, chunk: int) -> bool:
+        key = {"pk": _run_pk(run_id), "sk": f"CHUNK#{chunk:06d}"}
+        return "Item" in self.table.get_item(Key=key, ConsistentRead=True)
+
+    def mark_started(self, run_id: str, chunk: int) -> bool:
+        """True the first time a chunk starts; False on a retry (its earlier attempt may have written)."""
+        try:
+            self.table.put_item(
+                Item={
+                    "pk": _run_pk(run_id),
+                    "sk": f"START#{chunk:06d}",
+                    "at": now_iso(),
+                    "expires_at": self._expires(),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def put_payload(self, run_id: str, chunk: int, payload: Any) -> None:
+        """A chunk's planned work (or a read to resume), compressed and cut into items below
+        DynamoDB's 400 KB: ``PAYLOAD#<n>`` holds the first part and how many there are."""
+        data = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
+        parts = [data[i : i + PAYLOAD_PART_BYTES] for i in range(0, len(data), PAYLOAD_PART_BYTES)] or [b""]
+        expires = self._expires()
+        with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for i, part in reversed(list(enumerate(parts))):  # the first part last: it says "complete"
+                item = {
+                    "pk": _run_pk(run_id),
+                    "sk": _payload_sk(chunk, i),
+                    "data": part,
+                    "expires_at": expires,
+                }
+                if i == 0:
+                    item["parts"] = len(parts)
+                batch.put_item(Item=item)
+
+    def get_payload(self, run_id: str, chunk: int) -> Any:
+        first = self.table.get_item(
+            Key={"pk": _run_pk(run_id), "sk": _payload_sk(chunk, 0)}, ConsistentRead=True
+        ).get("Item")
+        if not first:
+            return None
+        data = bytes(first["data"])
+        for i in range(1, int(first.get("parts", 1))):
+            item = self.table.get_item(
+                Key={"pk": _run_pk(run_id), "sk": _payload_sk(chunk, i)}, ConsistentRead=True
+            )["Item"]
+            data += bytes(item["data"])
+        return json.loads(zlib.decompress(data))
+
+    def _once(
+        self, run_id: str, marker_sk: str, adds: dict[str, int], marker: dict[str, Any] | None = None
+    ) -> bool:
+        """Put a marker item (only if absent) and ADD to the run's counters, in one transaction."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        parts = []
+        for i, (path, value) in enumerate(adds.items()):
+            segments = path.split(".")
+            for j, seg in enumerate(segments):
+                names[f"#n{i}_{j}"] = seg
+            parts.append(f"{'.'.join(f'#n{i}_{j}' for j in range(len(segments)))} :v{i}")
+            values[f":v{i}"] = value
+        marker_item = {
+            "pk": _run_pk(run_id),
+            "sk": marker_sk,
+            **(marker or {}),
+            "expires_at": self._expires(),
+        }
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    self._put_new(marker_item),
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": to_dynamo({"pk": _run_pk(run_id), "sk": RUN_SK}),
+                            "UpdateExpression": "ADD " + ", ".join(parts),
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": to_dynamo(values),
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                return False
+            raise
+        return True

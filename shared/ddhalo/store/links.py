@@ -1,0 +1,54 @@
+"""Subscription links: ``SUBLINK`` / ``<dicker_customer_id>#<subscription_id>``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from ddhalo.models import SubscriptionLink
+from ddhalo.store.table import Table, from_dynamo, to_dynamo
+
+LINK_PK = "SUBLINK"
+
+
+class LinksTable(Table):
+    def list_links(
+        self, dicker_customer_id: str | None = None, *, with_fields: bool = True
+    ) -> list[SubscriptionLink]:
+        """One customer's links, or every link (one partition, paged). ``with_fields=False`` leaves
+        out what each link wrote (``fields_json`` is then None): most of a link's size, and only
+        needed for the few whose hash differs."""
+        condition = Key("pk").eq(LINK_PK)
+        if dicker_customer_id is not None:
+            condition = condition & Key("sk").begins_with(f"{dicker_customer_id}#")
+        query: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
+        if not with_fields:
+            names = [f.name for f in dataclasses.fields(SubscriptionLink) if f.name != "fields_json"]
+            query["ProjectionExpression"] = ", ".join(f"#a{i}" for i in range(len(names)))
+            query["ExpressionAttributeNames"] = {f"#a{i}": name for i, name in enumerate(names)}
+        links = []
+        for item in self._query_all(**query):
+            link = from_dynamo(item)
+            if not with_fields:
+                link["fields_json"] = None
+            links.append(SubscriptionLink.from_item(link))
+        return links
+
+    def put_links(self, links: Iterable[SubscriptionLink]) -> None:
+        links = list(links)
+        if not links:
+            return
+        with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for link in links:
+                batch.put_item(
+                    Item=to_dynamo(
+                        {
+                            "pk": LINK_PK,
+                            "sk": f"{link.dicker_customer_id}#{link.subscription_id}",
+                            **link.to_item(),
+                        }
+                    )
+                )

@@ -1,0 +1,123 @@
+"""Runs and their items: ``RUN#<run_id>`` / ``RUN`` (listed by ``gsi1``) and ``ITEM#<type>#<dicker_id>``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from ddhalo.models import FINISHED, Run, RunItem, RunStatus, now_iso
+from ddhalo.store.table import MAX_PAGE, RUN_SK, Table, _run_pk, from_dynamo, to_dynamo
+
+RUNS_INDEX = "gsi1"
+RUNS_GSI_PK = "RUNS"
+
+
+def _item_sk(item: RunItem) -> str:
+    # Customers without a CSP tenant have no Dicker Data id; their name keeps them apart.
+    key = f"ITEM#{item.type}#{item.dicker_id or '~' + (item.name or '')}"
+    return f"{key}#{item.occurrence}" if item.occurrence else key
+
+
+class RunsTable(Table):
+    def create_run(self, run: Run) -> None:
+        item = {
+            "pk": _run_pk(run.run_id),
+            "sk": RUN_SK,
+            "gsi1pk": RUNS_GSI_PK,
+            "gsi1sk": f"{run.started_at}#{run.run_id}",
+            **run.model_dump(mode="json"),
+            "expires_at": self._expires(),
+        }
+        self.table.put_item(Item=to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
+
+    def get_run(self, run_id: str) -> Run | None:
+        item = self.table.get_item(Key={"pk": _run_pk(run_id), "sk": RUN_SK}, ConsistentRead=True).get("Item")
+        return Run.model_validate(from_dynamo(item)) if item else None
+
+    def set_run_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: str | None = None,
+        hint: str | None = None,
+        skipped_reason: str | None = None,
+        only_if: Iterable[str] | None = None,
+    ) -> bool:
+        """Move a run to ``status``; with ``only_if``, only from one of those statuses (races lose)."""
+        names = {"#s": "status"}
+        values: dict[str, Any] = {":s": status}
+        sets = ["#s = :s"]
+        if status in FINISHED:
+            sets.append("finished_at = :f")
+            values[":f"] = now_iso()
+        if error is not None:
+            sets.append("#e = :e")
+            names["#e"] = "error"
+            values[":e"] = error
+        if hint is not None:
+            sets.append("hint = :h")
+            values[":h"] = hint
+        if skipped_reason is not None:
+            sets.append("skipped_reason = :k")
+            values[":k"] = skipped_reason
+        update = "SET " + ", ".join(sets)
+        if status != "queued":
+            update += " REMOVE waiting_for"
+        condition = "attribute_exists(pk)"
+        if only_if:
+            allowed = list(only_if)
+            keys = [f":o{i}" for i in range(len(allowed))]
+            values.update(dict(zip(keys, allowed, strict=True)))
+            condition += f" AND #s IN ({', '.join(keys)})"
+        try:
+            self.table.update_item(
+                Key={"pk": _run_pk(run_id), "sk": RUN_SK},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def set_waiting(self, run_id: str, why: str) -> None:
+        """Say why a queued run has not started (cleared once it runs)."""
+        try:
+            self.table.update_item(
+                Key={"pk": _run_pk(run_id), "sk": RUN_SK},
+                UpdateExpression="SET waiting_for = :w",
+                ConditionExpression="attribute_exists(pk) AND #s = :q",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":w": why, ":q": "queued"},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def list_items(
+        self, run_id: str, *, limit: int = MAX_PAGE, next_token: str | None = None
+    ) -> tuple[list[RunItem], str | None]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(_run_pk(run_id)) & Key("sk").begins_with("ITEM#"),
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        items, token = self._query_page(kwargs, next_token)
+        return [RunItem.model_validate(i) for i in items], token
+
+    def list_runs(self, *, limit: int = 20, next_token: str | None = None) -> tuple[list[Run], str | None]:
+        kwargs: dict[str, Any] = {
+            "IndexName": RUNS_INDEX,
+            "KeyConditionExpression": Key("gsi1pk").eq(RUNS_GSI_PK),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        runs, token = self._query_page(kwargs, next_token)
+        return [Run.model_validate(i) for i in runs], token

@@ -1,0 +1,113 @@
+import json
+import random
+import time
+import zlib
+
+from boto3.dynamodb.conditions import Key
+
+from ddhalo.models import Run, RunItem
+from ddhalo.store import chunks
+
+
+def item(i: int, result: str = "created") -> RunItem:
+    return RunItem(type="customer", dicker_id=f"t{i}", result=result)
+
+
+def payload_parts(store, run_id: str) -> list[dict]:
+    return store.table.query(
+        KeyConditionExpression=Key("pk").eq(f"RUN#{run_id}") & Key("sk").begins_with("PAYLOAD#")
+    )["Items"]
+
+
+def compressed_size(payload) -> int:
+    return len(zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6))
+
+
+def test_a_chunk_is_counted_once_even_when_recorded_twice(store):
+    store.create_run(Run(run_id="r1", kind="customers", chunks_total=2))
+    items = [item(1), item(2, "failed"), item(3, "unchanged")]
+    assert store.record_chunk("r1", 0, items, {"halo_calls": 5}) is True
+    assert store.record_chunk("r1", 0, items, {"halo_calls": 5}) is False
+    run = store.get_run("r1")
+    assert run.counts.model_dump() == {"created": 1, "updated": 0, "unchanged": 1, "skipped": 0, "failed": 1}
+    assert run.chunks_done == 1 and run.halo_calls == 5
+    listed, token = store.list_items("r1")
+    assert len(listed) == 3 and token is None
+
+
+def test_chunks_add_up_and_a_chunk_is_recorded_only_once_recorded(store):
+    store.create_run(Run(run_id="r1", kind="customers", chunks_total=2))
+    assert store.chunk_recorded("r1", 0) is False
+    store.record_chunk("r1", 0, [item(1)], {"halo_calls": 2, "dicker_data_calls": 1})
+    store.record_chunk("r1", 1, [item(2, "updated")], {"halo_calls": 3})
+    assert (store.chunk_recorded("r1", 0), store.chunk_recorded("r1", 1), store.chunk_recorded("r1", 2)) == (
+        True,
+        True,
+        False,
+    )
+    run = store.get_run("r1")
+    assert (run.counts.created, run.counts.updated, run.chunks_done) == (1, 1, 2)
+    assert (run.halo_calls, run.dicker_data_calls) == (5, 1)
+
+
+def test_spawned_chunks_are_announced_once_per_spawning_chunk(store):
+    store.create_run(Run(run_id="r1", kind="sync", chunks_total=1))
+    assert store.spawn("r1", 0, 3) == 3
+    assert store.spawn("r1", 0, 5) == 3  # a retry gets the first announcement's count
+    assert store.spawn("r1", 1, 2) == 2
+    assert store.get_run("r1").chunks_total == 6
+
+
+def test_a_chunk_starts_once(store):
+    assert store.mark_started("r1", 4) is True
+    assert store.mark_started("r1", 4) is False
+    assert store.mark_started("r1", 5) is True
+
+
+def test_everything_a_run_writes_expires_after_the_retention(store):
+    """Every sync writes an item per record: without a TTL the table would only grow."""
+    store.run_retention_days = 30
+    store.create_run(Run(run_id="r1", kind="sync", chunks_total=2))
+    store.record_chunk("r1", 0, [item(1), item(2)])
+    store.spawn("r1", 0, 1)
+    store.mark_started("r1", 1000)
+    store.put_payload("r1", 1000, [{"a": 1}])
+    written = store.table.query(KeyConditionExpression=Key("pk").eq("RUN#r1"))["Items"]
+    assert {i["sk"].split("#")[0] for i in written} == {"RUN", "ITEM", "CHUNK", "SPAWN", "START", "PAYLOAD"}
+    in_30_days = time.time() + 30 * 86_400
+    assert all(abs(int(i["expires_at"]) - in_30_days) < 60 for i in written), written
+
+
+def test_a_payload_larger_than_an_item_is_kept_in_parts(store):
+    rng = random.Random(7)
+    big = {
+        "rows": ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=64)) for _ in range(20_000)]
+    }
+    store.put_payload("r1", 2, big)  # ~1.3 MB of JSON, ~800 KB compressed: three items
+    parts = payload_parts(store, "r1")
+    assert len(parts) >= 2
+    assert len(parts) == -(-compressed_size(big) // chunks.PAYLOAD_PART_BYTES)
+    assert store.get_payload("r1", 2) == big
+    store.put_payload("r1", 2, {"small": True})  # a smaller one replaces it
+    assert store.get_payload("r1", 2) == {"small": True}
+
+
+def test_a_payload_is_cut_at_the_part_size_and_its_first_part_counts_them(store, monkeypatch):
+    monkeypatch.setattr(chunks, "PAYLOAD_PART_BYTES", 100)
+    payload = {"rows": [f"row {i}" for i in range(200)]}
+    size = compressed_size(payload)
+    store.put_payload("r1", 7, payload)
+    parts = {i["sk"]: i for i in payload_parts(store, "r1")}
+    count = -(-size // 100)
+    assert count >= 3
+    in_order = ["PAYLOAD#000007"] + [f"PAYLOAD#000007#{n}" for n in range(1, count)]
+    assert sorted(parts) == sorted(in_order)
+    assert int(parts["PAYLOAD#000007"]["parts"]) == count
+    assert all("parts" not in parts[sk] for sk in in_order[1:])
+    sizes = [len(bytes(parts[sk]["data"])) for sk in in_order]
+    assert sizes[:-1] == [100] * (count - 1) and sum(sizes) == size
+    assert store.get_payload("r1", 7) == payload
+
+
+def test_a_missing_payload_is_none(store):
+    assert store.get_payload("r1", 0) is None

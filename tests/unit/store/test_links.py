@@ -1,0 +1,56 @@
+import dataclasses
+
+from ddhalo.models import SubscriptionLink, compact_json
+
+
+def test_links_round_trip_and_links_stored_with_a_fields_map_still_read(store):
+    link = SubscriptionLink("t1", "s1", 5, "h", compact_json({"count": 3, "parent_id": None}))
+    store.put_links([link])
+    assert store.list_links("t1") == [link]
+    # Links written before fields_json kept `fields` as a DynamoDB map.
+    store.table.put_item(
+        Item={
+            "pk": "SUBLINK",
+            "sk": "t1#s2",
+            "dicker_customer_id": "t1",
+            "subscription_id": "s2",
+            "halo_licence_id": 6,
+            "content_hash": "h2",
+            "fields": {"count": 4},
+            "updated_at": "x",
+        }
+    )
+    old = {lk.subscription_id: lk for lk in store.list_links("t1")}["s2"]
+    assert old.fields == {"count": 4} and old.halo_licence_id == 6
+
+
+def test_links_can_be_listed_without_what_they_wrote(store):
+    store.put_links([SubscriptionLink("t1", "s1", 5, "h", compact_json({"count": 3}))])
+    (light,) = store.list_links(with_fields=False)
+    assert (light.halo_licence_id, light.content_hash, light.fields_json) == (5, "h", None)
+    assert light.fields is None  # not read: the plan asks for them as a value
+    assert store.list_links("t1")[0].fields == {"count": 3}
+
+
+def test_a_light_link_is_the_link_but_for_what_it_wrote(store):
+    link = SubscriptionLink("t1", "s1", 5, "h", compact_json({"count": 3}), updated_at="2026-01-01T00:00:00Z")
+    store.put_links([link])
+    assert store.list_links("t1", with_fields=False) == [dataclasses.replace(link, fields_json=None)]
+
+
+def test_one_customers_links_leave_out_a_customer_whose_id_starts_alike(store):
+    t1 = SubscriptionLink("t1", "s1", 5, "h1")
+    t10 = SubscriptionLink("t10", "s1", 6, "h2")
+    store.put_links(iter([t10, t1]))
+    assert store.list_links("t1") == [t1]
+    assert store.list_links("t10") == [t10]
+    assert store.list_links() == [t1, t10]
+
+
+def test_a_link_is_replaced_by_its_key_and_no_links_write_nothing(store):
+    store.put_links([SubscriptionLink("t1", "s1", 5, "old")])
+    newer = SubscriptionLink("t1", "s1", 7, "new", compact_json({"count": 2}))
+    store.put_links([newer])
+    store.put_links([])
+    assert store.list_links() == [newer]
+    assert store.table.get_item(Key={"pk": "SUBLINK", "sk": "t1#s1"})["Item"]["content_hash"] == "new"

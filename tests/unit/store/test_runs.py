@@ -1,0 +1,126 @@
+import pytest
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from ddhalo.errors import InputError
+from ddhalo.models import Run, RunItem
+
+
+def item(i: int, result: str = "created") -> RunItem:
+    return RunItem(type="customer", dicker_id=f"t{i}", result=result)
+
+
+def test_run_items_page_with_a_token(store):
+    store.create_run(Run(run_id="r1", kind="customers"))
+    store.record_chunk("r1", 0, [item(i) for i in range(25)])
+    first, token = store.list_items("r1", limit=10)
+    second, token2 = store.list_items("r1", limit=10, next_token=token)
+    third, token3 = store.list_items("r1", limit=10, next_token=token2)
+    ids = [i.dicker_id for i in first + second + third]
+    assert len(ids) == 25 == len(set(ids))
+    assert token3 is None or store.list_items("r1", next_token=token3)[0] == []
+
+
+def test_customers_without_id_do_not_overwrite_each_other(store):
+    store.create_run(Run(run_id="r1", kind="customers"))
+    items = [
+        RunItem(type="customer", dicker_id="", name=name, result="skipped", reason="no tenant")
+        for name in ("A", "B")
+    ]
+    store.record_chunk("r1", 0, items)
+    assert len(store.list_items("r1")[0]) == 2
+
+
+def test_each_item_has_its_own_key(store):
+    store.create_run(Run(run_id="r1", kind="customers"))
+    items = [
+        item(1),
+        RunItem(type="customer", dicker_id="t1", result="failed", reason="a duplicate row", occurrence=1),
+        RunItem(type="subscription", dicker_id="t1", result="created"),
+        RunItem(type="customer", dicker_id="", name="A", result="skipped"),
+    ]
+    store.record_chunk("r1", 0, items)
+    written = store.table.query(
+        KeyConditionExpression=Key("pk").eq("RUN#r1") & Key("sk").begins_with("ITEM#")
+    )["Items"]
+    assert sorted(i["sk"] for i in written) == [
+        "ITEM#customer#t1",
+        "ITEM#customer#t1#1",
+        "ITEM#customer#~A",
+        "ITEM#subscription#t1",
+    ]
+    assert sorted(store.list_items("r1")[0], key=lambda i: (i.type, i.dicker_id, i.occurrence)) == [
+        items[3],
+        items[0],
+        items[1],
+        items[2],
+    ]
+
+
+def test_runs_are_listed_newest_first_with_paging(store):
+    for i in range(5):
+        store.create_run(Run(run_id=f"r{i}", kind="customers", started_at=f"2026-01-0{i + 1}T00:00:00Z"))
+    page, token = store.list_runs(limit=3)
+    rest, _ = store.list_runs(limit=3, next_token=token)
+    assert [r.run_id for r in page + rest] == ["r4", "r3", "r2", "r1", "r0"]
+
+
+def test_the_last_page_of_runs_has_no_token(store):
+    for i in range(2):
+        store.create_run(Run(run_id=f"r{i}", kind="customers", started_at=f"2026-01-0{i + 1}T00:00:00Z"))
+    runs, token = store.list_runs(limit=5)
+    assert ([r.run_id for r in runs], token) == (["r1", "r0"], None)
+
+
+def test_a_forged_token_is_a_4xx(store):
+    with pytest.raises(InputError):
+        store.list_runs(next_token="not-base64!")
+
+
+def test_a_run_reads_back_as_created_and_is_created_once(store):
+    run = Run(run_id="r1", kind="sync", trigger="schedule", options={"customers": ["t1"]}, chunks_total=3)
+    store.create_run(run)
+    assert store.get_run("r1") == run
+    with pytest.raises(ClientError) as caught:
+        store.create_run(run.model_copy(update={"kind": "customers"}))
+    assert caught.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert store.get_run("r1").kind == "sync"
+    assert store.get_run("r2") is None
+
+
+def test_status_moves_only_from_allowed_states(store):
+    store.create_run(Run(run_id="r1", kind="customers"))
+    assert store.set_run_status("r1", "succeeded", only_if=("running",)) is False
+    assert store.set_run_status("r1", "running", only_if=("queued",)) is True
+    assert store.set_run_status("r1", "partial", only_if=("running",)) is True
+    run = store.get_run("r1")
+    assert run.status == "partial" and run.finished_at
+
+
+def test_a_missing_run_has_no_status_to_move(store):
+    assert store.set_run_status("nope", "running") is False
+    assert store.get_run("nope") is None
+
+
+def test_a_finished_run_keeps_why_and_a_queued_one_says_what_it_waits_for(store):
+    store.create_run(Run(run_id="r1", kind="sync"))
+    store.set_waiting("r1", "another run writes to Halo")
+    assert store.get_run("r1").waiting_for == "another run writes to Halo"
+    assert store.set_run_status("r1", "queued") is True  # still queued: still waiting
+    assert store.get_run("r1").waiting_for == "another run writes to Halo"
+    assert store.set_run_status("r1", "running") is True
+    running = store.get_run("r1")
+    assert (running.status, running.waiting_for, running.finished_at) == ("running", None, None)
+    store.set_waiting("r1", "too late")  # only a queued run waits
+    assert store.get_run("r1").waiting_for is None
+    assert store.set_run_status(
+        "r1", "failed", error="Halo said no", hint="Check the URL", skipped_reason="x"
+    )
+    run = store.get_run("r1")
+    assert (run.status, run.error, run.hint, run.skipped_reason) == (
+        "failed",
+        "Halo said no",
+        "Check the URL",
+        "x",
+    )
+    assert run.finished_at is not None
