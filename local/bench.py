@@ -1128,6 +1128,8 @@ def measure_package(timeout: float = 300.0) -> PackageSize:
     """The layer as ``sam build`` makes it for Lambda (python3.13, arm64): shared/ plus the runtime
     requirements' wheels for that platform, zipped; and each function's own code, zipped.
     Needs PyPI; offline it reports why it was skipped."""
+    from local.invoke import SHARED_PACKAGES
+
     functions = {}
     with tempfile.TemporaryDirectory(prefix="ddhalo-bench-") as tmp:
         work = Path(tmp)
@@ -1147,9 +1149,10 @@ def measure_package(timeout: float = 300.0) -> PackageSize:
             return PackageSize(None, None, [], functions, note=f"skipped: {last[0][:160]}")
         except (subprocess.TimeoutExpired, OSError) as exc:
             return PackageSize(None, None, [], functions, note=f"skipped: {type(exc).__name__}")
-        shutil.copytree(
-            ROOT / "shared" / "ddhalo", layer / "ddhalo", ignore=shutil.ignore_patterns("__pycache__")
-        )
+        for package in SHARED_PACKAGES:  # as shared/Makefile copies them
+            shutil.copytree(
+                ROOT / "shared" / package, layer / package, ignore=shutil.ignore_patterns("__pycache__")
+            )
         sizes: Counter[str] = Counter()
         for path in layer.rglob("*"):
             if path.is_file():
@@ -1524,7 +1527,11 @@ def report(
             )
         )
     if package:
-        out += ["", "Deployment package (python3.13 arm64 layer = shared/ddhalo + shared/requirements.txt)"]
+        out += [
+            "",
+            "Deployment package (python3.13 arm64 layer = shared/ddhalo, shared/ddhalo_lambda "
+            "+ shared/requirements.txt)",
+        ]
         if package.layer_zip_bytes is None:
             out.append(f"  layer: {package.note}")
         else:

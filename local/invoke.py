@@ -35,6 +35,7 @@ Handler = Callable[[Any, Any], Any]
 log = logging.getLogger(__name__)
 
 _modules: dict[tuple[Path, int], ModuleType] = {}
+SHARED_PACKAGES = ("ddhalo", "ddhalo_lambda")  # the layer's own packages (shared/Makefile)
 _import_lock = threading.RLock()
 
 
@@ -83,7 +84,7 @@ def forget_cached_clients() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()  # type: ignore[no-untyped-call]
-    shared = [m for n, m in list(sys.modules.items()) if n.partition(".")[0] == "ddhalo"]
+    shared = [m for n, m in list(sys.modules.items()) if n.partition(".")[0] in SHARED_PACKAGES]
     for module in [*shared, *_modules.values()]:
         for value in list(vars(module).values()):
             clear = getattr(value, "cache_clear", None)

@@ -49,7 +49,7 @@ def _cold_container() -> None:
 @pytest.fixture
 def log_lines():
     """Everything the handlers' real Logger writes (its own handler and formatter), in memory."""
-    from ddhalo.api.app import logger
+    from ddhalo_lambda.observability import logger
 
     stream = io.StringIO()
     previous = logger.registered_handler.setStream(stream)

@@ -2,10 +2,13 @@
 
 from typing import Any
 
-from ddhalo.api.app import caller, http_handler, logger, make_resolver, services, time_left
-from ddhalo.api.models import responses
 from ddhalo.mappings import GenerateResult, generate_mappings
 from ddhalo.pipeline.customers.read import DickerDataCustomers, HaloClients
+from ddhalo_lambda.entry import http_handler, time_left
+from ddhalo_lambda.models import responses
+from ddhalo_lambda.observability import logger
+from ddhalo_lambda.resolver import caller, make_resolver
+from ddhalo_lambda.services import services
 
 app = make_resolver()
 

@@ -6,11 +6,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from ddhalo import jobs
-from ddhalo.api.app import http_handler, logger, make_resolver, run_response, services
-from ddhalo.api.idempotency import idempotent
-from ddhalo.api.models import RUN_ANSWERS, SubscriptionImportRequest
 from ddhalo.pipeline.options import SubscriptionOptions
 from ddhalo.pipeline.subscriptions import validate_request
+from ddhalo_lambda.entry import http_handler
+from ddhalo_lambda.idempotency import idempotent
+from ddhalo_lambda.models import RUN_ANSWERS, SubscriptionImportRequest
+from ddhalo_lambda.observability import logger
+from ddhalo_lambda.resolver import make_resolver, run_response
+from ddhalo_lambda.services import services
 
 app = make_resolver()
 

@@ -5,12 +5,15 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from ddhalo.api.app import caller, http_handler, logger, make_resolver, services, time_left
-from ddhalo.api.models import CustomerId, Deleted, MappingRequest, responses
 from ddhalo.errors import IntegrationError
 from ddhalo.mappings import MappingOverview, add_mapping, mapping_overview
 from ddhalo.models import Mapping
 from ddhalo.pipeline.customers.read import DickerDataCustomers, HaloClients
+from ddhalo_lambda.entry import http_handler, time_left
+from ddhalo_lambda.models import CustomerId, Deleted, MappingRequest, responses
+from ddhalo_lambda.observability import logger
+from ddhalo_lambda.resolver import caller, make_resolver
+from ddhalo_lambda.services import services
 
 app = make_resolver()
 

@@ -4,9 +4,11 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from ddhalo.api.app import http_handler, make_resolver, services
-from ddhalo.api.models import RunList, RunView, responses
 from ddhalo.errors import NotFoundError
+from ddhalo_lambda.entry import http_handler
+from ddhalo_lambda.models import RunList, RunView, responses
+from ddhalo_lambda.resolver import make_resolver
+from ddhalo_lambda.services import services
 
 app = make_resolver()
 

@@ -2,10 +2,13 @@
 
 from typing import Any
 
-from ddhalo.api.app import http_handler, logger, make_resolver, services
-from ddhalo.api.models import SettingsView, responses
 from ddhalo.configuration import load_connection, settings_view, update_settings
 from ddhalo.settings import SettingsUpdate
+from ddhalo_lambda.entry import http_handler
+from ddhalo_lambda.models import SettingsView, responses
+from ddhalo_lambda.observability import logger
+from ddhalo_lambda.resolver import make_resolver
+from ddhalo_lambda.services import services
 
 app = make_resolver()
 

@@ -4,14 +4,15 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ddhalo.api.app import logger, make_resolver, metrics, run_response, services, tracer
-from ddhalo.api.idempotency import idempotent
-from ddhalo.api.models import SYNC_ANSWERS, SyncRequest
 from ddhalo.sync import start_sync, stuck_sync
+from ddhalo_lambda.entry import http_and_schedule_handler
+from ddhalo_lambda.idempotency import idempotent
+from ddhalo_lambda.models import SYNC_ANSWERS, SyncRequest
+from ddhalo_lambda.observability import logger, metrics
+from ddhalo_lambda.resolver import make_resolver, run_response
+from ddhalo_lambda.services import services
 
 app = make_resolver()
 
@@ -70,10 +71,4 @@ def scheduled() -> dict[str, Any]:
     return {"started": started.started, "run_id": started.run.run_id}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if "routeKey" in event or "requestContext" in event:
-        return app.resolve(event, context)
-    return scheduled()
+lambda_handler = http_and_schedule_handler(app, scheduled)

@@ -4,11 +4,14 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from ddhalo.api.app import http_handler, logger, make_resolver, services
-from ddhalo.api.models import responses
 from ddhalo.config_check import ConfigCheck, check_configuration
 from ddhalo.configuration import load_connection
 from ddhalo.settings import SettingsUpdate
+from ddhalo_lambda.entry import http_handler
+from ddhalo_lambda.models import responses
+from ddhalo_lambda.observability import logger
+from ddhalo_lambda.resolver import make_resolver
+from ddhalo_lambda.services import services
 
 app = make_resolver()
 

@@ -1,19 +1,17 @@
 """Worker: executes queued jobs (a run, or one chunk of one) from SQS, one message at a time."""
 
 import json
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ddhalo import jobs
-from ddhalo.api.app import logger, metrics, services, time_left, tracer
 from ddhalo.models import FINISHED
 from ddhalo.runs import run_metrics
-
-processor = BatchProcessor(event_type=EventType.SQS)
+from ddhalo_lambda.entry import sqs_handler, time_left
+from ddhalo_lambda.observability import logger, metrics
+from ddhalo_lambda.services import services
 
 
 def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
@@ -33,8 +31,4 @@ def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+lambda_handler = sqs_handler(handle)

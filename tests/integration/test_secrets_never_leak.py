@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ddhalo.api.app import logger
+from ddhalo_lambda.observability import logger
 
 pytestmark = pytest.mark.integration
 

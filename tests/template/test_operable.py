@@ -1,10 +1,15 @@
 """Operable in AWS: log retention, an alarm for a crashed scheduled sync, a layer without a second
-AWS SDK, the runtime's Python everywhere, and a deploy configuration with no account in it."""
+AWS SDK that holds every package the functions import, the runtime's Python everywhere, and a
+deploy configuration with no account in it."""
 
+import ast
 import re
+import shutil
+import subprocess
 import tomllib
 from importlib import metadata
 
+import pytest
 from packaging.requirements import Requirement
 
 from tests.template.conftest import TEMPLATE
@@ -65,6 +70,39 @@ def test_the_layer_carries_no_aws_sdk_of_its_own(sam_template):
     installed = _closure([line for line in lines if line.strip() and not line.startswith("#")])
     assert "botocore" in installed  # pulled by aws-xray-sdk: the reason for the build step
     assert installed & AWS_SDK <= removed
+
+
+def test_the_layer_holds_the_core_and_the_handler_side_and_no_bytecode(tmp_path):
+    """shared/Makefile's copy step as `sam build` runs it (PYTHON=true skips the pip step, which
+    needs PyPI): both packages, file for file, and every shared package a function imports."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("no make on this machine")
+    shared = ROOT / "shared"
+    (shared / "ddhalo_lambda" / "__pycache__").mkdir(exist_ok=True)  # as any test run leaves
+    layer = tmp_path / "python"
+    layer.mkdir()
+    subprocess.run(  # noqa: S603
+        [make, "-s", "-C", str(shared), "build-CoreLayer", f"ARTIFACTS_DIR={tmp_path}", "PYTHON=true"],
+        check=True,
+        capture_output=True,
+    )
+    assert sorted(p.name for p in layer.iterdir()) == ["ddhalo", "ddhalo_lambda"]
+    assert not list(layer.rglob("__pycache__"))
+    for package in ("ddhalo", "ddhalo_lambda"):
+        sources = {
+            p.relative_to(shared) for p in (shared / package).rglob("*.py") if "__pycache__" not in p.parts
+        }
+        assert {p.relative_to(layer) for p in (layer / package).rglob("*.py")} == sources
+    ours = {p.name for p in shared.iterdir() if (p / "__init__.py").is_file()}
+    imported = set()
+    for app in ROOT.glob("functions/*/app.py"):
+        for node in ast.walk(ast.parse(app.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.partition(".")[0])
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name.partition(".")[0] for alias in node.names}
+    assert imported & ours == {"ddhalo", "ddhalo_lambda"} == ours
 
 
 def test_lambda_local_and_ci_use_the_same_python(sam_template):

@@ -7,7 +7,6 @@ their own ``pk`` prefix and expire after a day (the table's TTL attribute).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -24,6 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from ddhalo.errors import ConflictError
+from ddhalo_lambda.environment import environment
 
 HEADER = "idempotency-key"
 TTL_SECONDS = 24 * 3600
@@ -33,7 +33,7 @@ MAX_KEY = 200
 @cache
 def _persistence() -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(
-        table_name=os.environ["TABLE_NAME"],
+        table_name=environment().table_name,
         key_attr="pk",
         sort_key_attr="sk",
         expiry_attr="expires_at",

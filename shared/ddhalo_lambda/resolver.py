@@ -1,39 +1,25 @@
-"""Resolver factory and error shaping for the HTTP API."""
+"""The JSON API resolver every HTTP function uses: bodies checked before parsing, the spec's error
+body for every failure, and the answers handlers share (who called, a started run)."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
 import pydantic
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ddhalo.deadline import Deadline
 from ddhalo.errors import IntegrationError
 from ddhalo.models import FINISHED, Run
-from ddhalo.queue import SqsDispatcher
-from ddhalo.redact import RedactingFormatter
-from ddhalo.runs import Dispatcher, Runner
-from ddhalo.schedule import ScheduleControl
-from ddhalo.secrets import SecretStore
-from ddhalo.store import RUN_RETENTION_DAYS, Store
-
-logger = Logger(logger_formatter=RedactingFormatter())
-tracer = Tracer()
-metrics = Metrics()
+from ddhalo.runs import Runner
+from ddhalo_lambda.observability import logger
 
 
 def error_response(status: int, code: str, message: str, hint: str | None = None) -> Response[Any]:
@@ -159,50 +145,6 @@ def make_resolver() -> APIGatewayHttpResolver:
         )
 
     return app
-
-
-def http_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    """The Lambda entry point of an HTTP function: request-id correlation, tracing, metrics."""
-
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-    @tracer.capture_lambda_handler
-    @metrics.log_metrics
-    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return app.resolve(event, context)
-
-    return lambda_handler
-
-
-@dataclass(frozen=True)
-class Services:
-    store: Store
-    secrets: SecretStore
-    runner: Runner
-    dispatcher: Dispatcher
-    schedule: ScheduleControl | None
-
-
-@cache
-def services() -> Services:
-    """Built once per container from the environment the template sets."""
-    store = Store(
-        os.environ["TABLE_NAME"],
-        run_retention_days=int(os.environ.get("RUN_RETENTION_DAYS", RUN_RETENTION_DAYS)),
-    )
-    secrets = SecretStore(os.environ["SECRET_ID"])
-    return Services(
-        store=store,
-        secrets=secrets,
-        runner=Runner(store, secrets, rate_share=int(os.environ.get("HALO_RATE_SHARE", "1"))),
-        dispatcher=SqsDispatcher(os.environ.get("WORK_QUEUE_URL", "")),
-        # No rule name (the local runner): settings only, nothing to switch.
-        schedule=ScheduleControl(rule) if (rule := os.environ.get("SYNC_RULE_NAME")) else None,
-    )
-
-
-def time_left(context: LambdaContext) -> Deadline:
-    """The invocation's own end (Lambda's remaining time), as the core's deadline."""
-    return Deadline.within(context.get_remaining_time_in_millis() / 1000)
 
 
 def caller(app: APIGatewayHttpResolver) -> str:

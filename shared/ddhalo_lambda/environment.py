@@ -1,0 +1,61 @@
+"""The environment template.yaml gives the functions, typed and read in one place.
+
+Globals give every function TABLE_NAME, SECRET_ID, WORK_QUEUE_URL, RUN_RETENTION_DAYS and
+HALO_REQUESTS_PER_MINUTE; the settings function adds SYNC_RULE_NAME, the worker HALO_RATE_SHARE.
+The POWERTOOLS_* variables are Powertools' own: it reads them itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ddhalo.store import RUN_RETENTION_DAYS
+
+
+class EnvironmentVariableError(RuntimeError):
+    """A variable the template sets is missing or unreadable: names it, never echoes its value."""
+
+
+class Environment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    secret_id: str = Field(alias="SECRET_ID", min_length=1)
+    # Empty where nothing is queued (the local runner without a queue): sending then fails readably.
+    work_queue_url: str = Field(default="", alias="WORK_QUEUE_URL")
+    run_retention_days: int = Field(default=RUN_RETENTION_DAYS, alias="RUN_RETENTION_DAYS", ge=1)
+    # The worker's share of the Halo pace: WorkerConcurrency workers split it between them.
+    halo_rate_share: int = Field(default=1, alias="HALO_RATE_SHARE", ge=1)
+    # Only the settings function switches the schedule; without it, settings only.
+    sync_rule_name: str | None = Field(default=None, alias="SYNC_RULE_NAME")
+    # Set by the template, but the pace in force is the stored setting (PUT /settings
+    # halo_requests_per_minute): kept here so this model says all the template gives.
+    halo_requests_per_minute: int | None = Field(default=None, alias="HALO_REQUESTS_PER_MINUTE", ge=1)
+
+    @field_validator("sync_rule_name")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Environment:
+        try:
+            return cls.model_validate(dict(env))
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                name = ".".join(str(p) for p in err["loc"])
+                problems.append(f"{name} is not set" if err["type"] == "missing" else f"{name}: {err['msg']}")
+            raise EnvironmentVariableError(
+                "The function's environment is incomplete: " + "; ".join(problems) + " (see template.yaml)."
+            ) from None
+
+
+@cache
+def environment() -> Environment:
+    """This container's environment, read once: the only place the handler side reads os.environ."""
+    return Environment.from_env(os.environ)

@@ -1,0 +1,115 @@
+"""The environment model: every variable template.yaml gives the functions, read and typed; a
+missing or unreadable one is named (never its value)."""
+
+from pathlib import Path
+
+import pytest
+
+from ddhalo_lambda.environment import Environment, EnvironmentVariableError, environment
+from ddhalo_lambda.services import Services, services
+from local.template import load_template
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+
+DEPLOYED = {
+    "TABLE_NAME": "stack-Table-1ABC",
+    "SECRET_ID": "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:creds-AbCdEf",
+    "WORK_QUEUE_URL": "https://sqs.ap-southeast-2.amazonaws.com/123456789012/stack-WorkQueue",
+    "RUN_RETENTION_DAYS": "30",
+    "HALO_RATE_SHARE": "4",
+    "SYNC_RULE_NAME": "stack-sync",
+    "HALO_REQUESTS_PER_MINUTE": "120",
+    "POWERTOOLS_SERVICE_NAME": "dicker-data-halo",  # Powertools' own: ignored here
+    "PATH": "/usr/bin",
+}
+
+
+def test_every_variable_is_read():
+    env = Environment.from_env(DEPLOYED)
+    assert env.model_dump() == {
+        "table_name": "stack-Table-1ABC",
+        "secret_id": "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:creds-AbCdEf",
+        "work_queue_url": "https://sqs.ap-southeast-2.amazonaws.com/123456789012/stack-WorkQueue",
+        "run_retention_days": 30,
+        "halo_rate_share": 4,
+        "sync_rule_name": "stack-sync",
+        "halo_requests_per_minute": 120,
+    }
+
+
+def test_the_model_names_exactly_the_variables_the_template_gives():
+    functions = load_template(TEMPLATE).functions.values()
+    given = {name for fn in functions for name in fn.environment if not name.startswith("POWERTOOLS_")}
+    assert given == {field.alias for field in Environment.model_fields.values()}
+    for fn in functions:  # and each function's own set is enough to start it
+        Environment.from_env(dict.fromkeys(fn.environment, "1"))
+
+
+def test_what_only_some_functions_get_has_defaults():
+    env = Environment.from_env({"TABLE_NAME": "t", "SECRET_ID": "s", "SYNC_RULE_NAME": ""})
+    assert env.work_queue_url == ""
+    assert env.run_retention_days == 90
+    assert env.halo_rate_share == 1
+    assert env.sync_rule_name is None
+    assert env.halo_requests_per_minute is None
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        (["TABLE_NAME"], "TABLE_NAME is not set"),
+        (["SECRET_ID"], "SECRET_ID is not set"),
+        (["TABLE_NAME", "SECRET_ID"], "TABLE_NAME is not set; SECRET_ID is not set"),
+    ],
+)
+def test_a_missing_variable_is_named(missing, message):
+    env = {k: v for k, v in DEPLOYED.items() if k not in missing}
+    with pytest.raises(EnvironmentVariableError) as raised:
+        Environment.from_env(env)
+    assert str(raised.value) == f"The function's environment is incomplete: {message} (see template.yaml)."
+
+
+def test_an_unreadable_variable_is_named_without_its_value():
+    with pytest.raises(EnvironmentVariableError) as raised:
+        Environment.from_env({**DEPLOYED, "RUN_RETENTION_DAYS": "ninety", "HALO_RATE_SHARE": "0"})
+    assert str(raised.value) == (
+        "The function's environment is incomplete: RUN_RETENTION_DAYS: Input should be a valid integer, "
+        "unable to parse string as an integer; HALO_RATE_SHARE: Input should be greater than or equal "
+        "to 1 (see template.yaml)."
+    )
+
+
+def test_an_empty_table_name_is_refused():
+    with pytest.raises(EnvironmentVariableError) as raised:
+        Environment.from_env({**DEPLOYED, "TABLE_NAME": ""})
+    assert "TABLE_NAME: String should have at least 1 character" in str(raised.value)
+
+
+def test_services_are_built_from_the_environment():
+    svc = Services.build(Environment.from_env(DEPLOYED))
+    assert svc.store.table_name == "stack-Table-1ABC"
+    assert svc.store.run_retention_days == 30
+    assert svc.secrets.secret_id == DEPLOYED["SECRET_ID"]
+    assert svc.runner.rate_share == 4
+    assert svc.runner.store is svc.store and svc.runner.secrets is svc.secrets
+    assert svc.dispatcher.queue_url == DEPLOYED["WORK_QUEUE_URL"]
+    assert svc.schedule is not None and svc.schedule.rule_name == "stack-sync"
+    # Without a rule name (every function but settings, and the local runner): nothing to switch.
+    assert Services.build(Environment.from_env({"TABLE_NAME": "t", "SECRET_ID": "s"})).schedule is None
+
+
+def test_services_are_read_once_per_container_until_cleared(monkeypatch):
+    for name, value in DEPLOYED.items():
+        monkeypatch.setenv(name, value)
+    environment.cache_clear()
+    services.cache_clear()
+    try:
+        first = services()
+        monkeypatch.setenv("TABLE_NAME", "another-table")
+        assert services() is first and first.store.table_name == "stack-Table-1ABC"
+        environment.cache_clear()
+        services.cache_clear()  # a cold start, as local/invoke.py's forget_cached_clients makes
+        assert services().store.table_name == "another-table"
+    finally:
+        environment.cache_clear()
+        services.cache_clear()
