@@ -28,7 +28,7 @@ import requests
 from local import credentials
 from local.credentials import AwsCredentials
 from local.gate import GatedMotoServer, IamGate, Principal, WsgiApp
-from local.iam import Role, function_roles, synthesize
+from local.iam import REGION, Role, function_roles, synthesize
 from local.template import (
     FUNCTION_TYPE,
     NO_VALUE,
@@ -40,7 +40,6 @@ from local.template import (
     cfn_string,
 )
 
-REGION = "ap-southeast-2"
 ACCOUNT_ID = "123456789012"  # moto's default account
 PREFIX = "ddhalo-local"
 DEFAULT_METRICS_NAMESPACE = "ddhalo-local"

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-FINISHED = frozenset({"succeeded", "partial", "failed"})
+from ddhalo.models import FINISHED
 
 
 class ApiError(RuntimeError):

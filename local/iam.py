@@ -27,7 +27,7 @@ from local.template import Resolver, load_yaml, logical_id_of
 
 log = logging.getLogger(__name__)
 
-REGION = "ap-southeast-2"
+REGION = "ap-southeast-2"  # where the local stack "runs" (the tests' and the runner's region)
 LAMBDA_TRUST_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [

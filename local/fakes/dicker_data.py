@@ -258,10 +258,12 @@ class DickerDataFake(FakeServer):
     def _reset_counters(self) -> None:
         self.key_requests = 0
 
-    def expire_keys(self) -> None:
-        """Revoke every granted access key, to simulate expiry in the middle of a run."""
+    def expire_keys(self, older_than: float = 0.0) -> None:
+        """Revoke the access keys granted more than ``older_than`` seconds ago (all, by default),
+        to simulate expiry in the middle of a run."""
         with self.lock:
-            self.keys.clear()
+            born_after = time.time() - older_than
+            self.keys = {k: e for k, e in self.keys.items() if e - self.key_ttl > born_after}
 
     # -- HTTP ------------------------------------------------------------------------------
 

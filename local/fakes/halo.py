@@ -288,10 +288,12 @@ class HaloFake(FakeServer):
     def _reset_counters(self) -> None:
         self.token_requests = self.writes = self.created = self.updated = 0
 
-    def expire_tokens(self) -> None:
-        """Revoke every access token, to simulate expiry in the middle of a run."""
+    def expire_tokens(self, older_than: float = 0.0) -> None:
+        """Revoke the access tokens issued more than ``older_than`` seconds ago (all, by default),
+        to simulate expiry in the middle of a run: a token lasts its age, never less."""
         with self.lock:
-            self.tokens.clear()
+            born_after = time.time() - older_than
+            self.tokens = {k: t for k, t in self.tokens.items() if t.expires_at - self.token_ttl > born_after}
 
     def saturate(self, seconds: float) -> None:
         """Keep the shared rate-limit window full for `seconds`, as another integration of the

@@ -501,3 +501,12 @@ def test_lookups_stay_fast_at_scale():
             )
             assert len(out.json()["Out"]) == 10
         assert time.monotonic() - started < 3
+
+
+def test_expiring_keys_by_age_keeps_the_young_ones(dicker_data_fake):
+    old = headers_for(dicker_data_fake)
+    time.sleep(0.3)
+    young = headers_for(dicker_data_fake)
+    dicker_data_fake.expire_keys(older_than=0.2)
+    assert call(dicker_data_fake, "GetTenant", {"SubscriptionType": "CSP"}, old).status_code == 401
+    assert call(dicker_data_fake, "GetTenant", {"SubscriptionType": "CSP"}, young).status_code == 200

@@ -835,3 +835,12 @@ def test_the_halo_fake_fixture_fails_a_test_that_sent_a_non_conforming_request(s
         _fail_on_halo_violations(strict_fake)
     strict_fake.violations.clear()
     _fail_on_halo_violations(strict_fake)  # nothing left: passes
+
+
+def test_expiring_tokens_by_age_keeps_the_young_ones(halo_fake):
+    old = auth(halo_fake)
+    time.sleep(0.3)
+    young = auth(halo_fake)
+    halo_fake.expire_tokens(older_than=0.2)
+    assert get(halo_fake, "Client", old).status_code == 401
+    assert get(halo_fake, "Client", young).status_code == 200

@@ -5,11 +5,10 @@ from collections import Counter
 
 import pytest
 
+from ddhalo.halo.records import MARKER
 from local.fakes.sample_data import make_subscription, tenant_guid
 
 pytestmark = pytest.mark.integration
-
-MARKER = "Dicker Data subscription: "
 
 
 def ours(halo_fake) -> Counter[str]:

@@ -27,6 +27,7 @@ import pytest
 import requests
 
 from ddhalo import http as http_module
+from ddhalo.halo.records import MARKER
 from ddhalo.pipeline.subscriptions import read as subscriptions_module
 from local.client import FINISHED
 from local.fakes import DickerDataFake, HaloFake
@@ -41,7 +42,6 @@ Record = dict[str, Any]
 State = dict[str, list[tuple[Any, ...]]]
 
 CONTOSO, SMITHJONES = tenant_guid("contoso"), tenant_guid("smithjones")
-MARKER = "Dicker Data subscription: "
 GET_TENANT = "/api/Subscriptions/GetTenant"
 GET_SUBSCRIPTIONS = "/api/Subscriptions/GetSubscriptionDetails"
 HTML_502 = (

@@ -193,10 +193,10 @@ def test_a_sync_with_faults_converges_to_the_clean_state(monkeypatch):
 
         monkeypatch.setattr(store_module.Store, "put_links", crash_once)
 
-        def expire() -> None:
+        def expire() -> None:  # credentials expire by age all through the run
             while not stop.wait(0.3):
-                halo.expire_tokens()
-                dd.expire_keys()
+                halo.expire_tokens(older_than=0.25)
+                dd.expire_keys(older_than=0.25)
 
         threading.Thread(target=expire, daemon=True).start()
 

@@ -7,102 +7,37 @@ from typing import Any
 
 import pytest
 
-from ddhalo.dicker_data.models import Tenant
-from ddhalo.errors import IntegrationError, OutOfTimeError, RejectedError, UpstreamError
-from ddhalo.halo.client import SaveResult
-from ddhalo.halo.records import ClientRecord, SiteRecord
-from ddhalo.models import Mapping
+from ddhalo.errors import IntegrationError, UpstreamError
+from ddhalo.halo.records import ClientRecord
 from ddhalo.pipeline.customers.apply import apply_customers
 from ddhalo.pipeline.customers.plan import CustomerAction, plan_customers
-from ddhalo.pipeline.customers.read import CustomerInputs, DickerDataCustomers, HaloClients
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.pipeline.reconcile import content_hash
-
-SAVED = "saved"
-LANDED = "landed"  # saved, but the answer was lost (HTTP 500)
-
-
-def unsent() -> OutOfTimeError:
-    return OutOfTimeError("Halo: waiting for its rate limit would outlast this invocation.")
+from tests.unit.builders import customer_inputs, customers, link, mapping, tenant
+from tests.unit.scripted_halo import LANDED, SAVED, ScriptedHalo, rejected, unsent
 
 
-class FakeHalo:
-    """Halo's clients and sites in memory. ``save`` answers each call from the next script
-    (record key → SAVED, LANDED or an error; ``OutOfTimeError``: not sent; a create's key is its
-    name, a patch's its id); with no script left, everything is saved."""
-
-    write_batch = 100
+class FakeHalo(ScriptedHalo):
+    """Halo holding ``clients`` (and sites), saving as the scripts say (a create's key is its name,
+    a patch's its id). ``client`` reads one client, noted in ``reads``; the list view hides its
+    tenant links unless asked ``with_links``."""
 
     def __init__(self, clients: Sequence[dict[str, Any]] = (), *scripts: dict[Any, Any]) -> None:
-        self.records: dict[str, dict[int, dict[str, Any]]] = {
-            "Client": {c["id"]: dict(c) for c in clients},
-            "Site": {},
-        }
-        self.scripts = list(scripts)
-        self.writes: list[tuple[str, list[dict[str, Any]]]] = []
+        super().__init__(*scripts, held={"Client": clients, "Site": ()})
         self.reads: list[tuple[int, bool]] = []
         self.client_error: IntegrationError | None = None
-        self._next_id = 100
-
-    def save(self, entity: str, records: Sequence[dict[str, Any]]) -> SaveResult:
-        result = SaveResult()
-        if not records:
-            return result
-        self.writes.append((entity, [dict(r) for r in records]))
-        script = self.scripts.pop(0) if self.scripts else {}
-        for record in records:
-            answer = script.get(record.get("id") or record["name"], SAVED)
-            saved, error, not_sent = None, None, False
-            if isinstance(answer, OutOfTimeError):
-                not_sent = True
-            elif answer in (SAVED, LANDED):
-                kept = self._keep(entity, record)
-                saved, error = (
-                    (kept, None) if answer == SAVED else (None, UpstreamError("HTTP 500.", status_code=500))
-                )
-            else:
-                error = answer
-            result.saved.append(saved)
-            result.errors.append(error)
-            result.unsent.append(not_sent)
-        return result
-
-    def _keep(self, entity: str, record: dict[str, Any]) -> dict[str, Any]:
-        held = self.records[entity]
-        if record.get("id"):
-            held[record["id"]] = {**held.get(record["id"], {}), **record}
-            return dict(held[record["id"]])
-        self._next_id += 1
-        held[self._next_id] = {**record, "id": self._next_id}
-        return dict(held[self._next_id])
-
-    def get(self, entity: str, record_id: int) -> dict[str, Any] | None:
-        found = self.records[entity].get(record_id)
-        return dict(found) if found else None
 
     def clients(self) -> list[ClientRecord]:
-        return [c for r in self.records["Client"].values() if (c := ClientRecord.from_wire(r))]
+        return [c for r in self.held["Client"].values() if (c := ClientRecord.from_wire(r))]
 
     def client(self, client_id: int, *, with_links: bool = False) -> ClientRecord | None:
         self.reads.append((client_id, with_links))
         if self.client_error is not None:
             raise self.client_error
-        record = self.records["Client"].get(client_id)
+        record = self.held["Client"].get(client_id)
         if record is not None and not with_links:
             record = {k: v for k, v in record.items() if k != "azure_tenants"}
         return ClientRecord.from_wire(record)
-
-
-def tenant(tid: str, name: str, **extra: Any) -> dict[str, Any]:
-    return {"TenantId": tid, "CompanyName": name, "TenantDomain": f"{tid}.onmicrosoft.com", **extra}
-
-
-def link(tid: str, name: str) -> dict[str, str]:
-    return {
-        "azure_tenant_id": tid,
-        "azure_tenant_name": name,
-        "azure_tenant_domain": f"{tid}.onmicrosoft.com",
-    }
 
 
 OTHER_LINK = {"id": 77, "azure_tenant_id": "other", "azure_tenant_name": "Other"}
@@ -111,24 +46,13 @@ LINK_HASH = content_hash(link("t1", "Contoso"))
 
 def plan(store, rows, halo_list, sites=None, **options) -> list[CustomerAction]:
     """The real planner, with Halo's list view as given and the store's mappings."""
-    dd = DickerDataCustomers()
-    for row in rows:
-        parsed = Tenant.from_api(row)
-        if parsed.has_csp_tenant:
-            dd.by_id[parsed.tenant_id] = parsed
-        else:
-            dd.without_tenant.append(parsed)
-    inputs = CustomerInputs(
-        customers=dd,
-        clients=HaloClients.of([c for r in halo_list if (c := ClientRecord.from_wire(r))]),
-        sites={i: s for i, raw in (sites or {}).items() if (s := SiteRecord.from_wire(raw))},
-        mappings={m.dicker_customer_id: m for m in store.list_mappings()},
-    )
+    mappings = {m.dicker_customer_id: m for m in store.list_mappings()}
+    inputs = customer_inputs(customers(*rows), halo_list, mappings, sites)
     return plan_customers(inputs, CustomerOptions(**options))
 
 
 def mapped(store, tid: str, client_id: int) -> None:
-    store.put_mapping(Mapping(dicker_customer_id=tid, halo_client_id=client_id, source="manual"))
+    store.put_mapping(mapping(tid, client_id))
 
 
 def outcomes(done) -> list[tuple[str, str, int | None, str | None]]:
@@ -174,14 +98,14 @@ def test_a_create_whose_answer_was_lost_is_found_by_its_tenant_and_mapped_not_cr
     halo = FakeHalo((), {"Contoso": LANDED})
     done = apply_customers(actions, halo, store)  # type: ignore[arg-type]
     assert outcomes(done) == [("t1", "created", 101, None)]
-    assert len(halo.writes) == 1 and list(halo.records["Client"]) == [101]
+    assert len(halo.writes) == 1 and list(halo.held["Client"]) == [101]
     mapping = store.get_mapping("t1")
     assert mapping is not None and (mapping.halo_client_id, mapping.halo_client_name) == (101, "Contoso")
 
 
 def test_a_rejected_create_fails_with_halos_reason_and_maps_nothing(store):
     actions = plan(store, [tenant("t1", "Contoso")], [])
-    refusal = RejectedError("Halo rejected POST /Client: duplicate name", status_code=400)
+    refusal = rejected("duplicate name")
     done = apply_customers(actions, FakeHalo((), {"Contoso": refusal}), store)  # type: ignore[arg-type]
     assert outcomes(done) == [("t1", "failed", None, "Halo rejected POST /Client: duplicate name")]
     assert store.list_mappings() == []
@@ -228,6 +152,26 @@ def test_out_of_time_reading_hidden_links_hands_the_customer_on(store):
     assert store.get_mapping("t1").written == {}
 
 
+def test_a_client_that_cannot_be_read_fails_alone_not_the_run(store):
+    mapped(store, "t1", 9)
+    mapped(store, "t2", 10)
+    halo_list = [{"id": 9, "name": "X"}, {"id": 10, "name": "Y", "azure_tenants": [OTHER_LINK]}]
+    actions = plan(store, [tenant("t1", "Contoso"), tenant("t2", "Fabrikam")], halo_list)
+    halo = FakeHalo([{"id": 9, "name": "X"}, halo_list[1]])
+    halo.client_error = UpstreamError("Halo answered HTTP 503 for GET /Client/9: busy", status_code=503)
+    done = apply_customers(actions, halo, store)  # type: ignore[arg-type]
+    assert outcomes(done) == [
+        (
+            "t1",
+            "failed",
+            9,
+            "Could not read the Halo client's tenant links: Halo answered HTTP 503 for GET /Client/9: busy",
+        ),
+        ("t2", "updated", 10, None),
+    ]
+    assert store.get_mapping("t1").written == {}
+
+
 def test_an_update_unsent_for_lack_of_time_comes_back_in_remaining(store):
     mapped(store, "t1", 9)
     halo_list = [{"id": 9, "name": "X", "azure_tenants": [OTHER_LINK]}]
@@ -247,7 +191,7 @@ def test_a_rejected_client_patch_fails_and_its_site_is_not_patched(store):
         store, [tenant("t1", "Contoso", **address)], halo_list, sites, update_main_site_address=True
     )
     assert actions[0].client_patch is not None and actions[0].site_patch is not None
-    refusal = RejectedError("Halo rejected POST /Client: bad link", status_code=400)
+    refusal = rejected("bad link")
     halo = FakeHalo(halo_list, {9: refusal})
     done = apply_customers(actions, halo, store)  # type: ignore[arg-type]
     assert [entity for entity, _ in halo.writes] == ["Client"]
@@ -264,6 +208,7 @@ def test_a_client_found_by_its_tenant_is_adopted_with_an_import_mapping_and_no_w
     mapping = store.get_mapping("t1")
     assert mapping is not None
     assert (mapping.halo_client_id, mapping.source, mapping.created_by) == (12, "import", "run:r2")
+    assert mapping.halo_client_name == "Contoso"  # the name Halo's list showed, as for a created one
     assert mapping.written == {"azure_tenants": LINK_HASH}
 
 

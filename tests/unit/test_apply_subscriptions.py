@@ -6,12 +6,10 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ddhalo.dicker_data.client import Parsed
-from ddhalo.dicker_data.models import Subscription
-from ddhalo.errors import IntegrationError, OutOfTimeError, RejectedError, UnreachableError, UpstreamError
+from ddhalo.errors import IntegrationError, UnreachableError
 from ddhalo.halo.client import SaveResult
 from ddhalo.halo.records import Licence, marker_in
-from ddhalo.models import Mapping, SubscriptionLink, compact_json
+from ddhalo.models import SubscriptionLink
 from ddhalo.pipeline.reconcile import Applied, content_hash
 from ddhalo.pipeline.subscriptions.apply import (
     apply_subscriptions,
@@ -19,124 +17,48 @@ from ddhalo.pipeline.subscriptions.apply import (
     licence_finder,
     to_payload,
 )
-from ddhalo.pipeline.subscriptions.plan import SubscriptionAction, desired_fields, plan_customer
-from ddhalo.pipeline.subscriptions.read import CustomerScope
+from ddhalo.pipeline.subscriptions.plan import SubscriptionAction, plan_customer
 from ddhalo.store import Store
+from tests.unit.builders import licence_for, link_for, scope, sub
+from tests.unit.scripted_halo import LANDED, ScriptedHalo, rejected, unsent
 
-MAPPING = Mapping(dicker_customer_id="t1", halo_client_id=7, source="manual")
-SAVED = "saved"
-LANDED = "landed"  # saved, but the answer was lost (HTTP 500)
 BASE_FAILED = "Its base subscription could not be created."
 
 
-def unsent() -> OutOfTimeError:
-    return OutOfTimeError("Halo: waiting for its rate limit would outlast this invocation.")
-
-
-def rejected(why: str) -> RejectedError:
-    return RejectedError(f"Halo rejected POST /SoftwareLicence: {why}", status_code=400)
-
-
-class FakeLicences:
-    """Halo's licences in memory. ``save`` answers each call from the next script (record key →
-    SAVED, LANDED or an error; ``OutOfTimeError``: not sent; a create's key is the subscription id
-    in its marker, a patch's its id); with no script left, everything is saved."""
+class FakeLicences(ScriptedHalo):
+    """Halo holding ``licences``, saving as the scripts say (a create's key is the subscription id
+    in its marker, a patch's its id), ``batch`` records a call."""
 
     def __init__(self, licences: Sequence[dict[str, Any]] = (), *scripts: dict[Any, Any], batch=100) -> None:
-        self.write_batch = batch
-        self.held: dict[int, dict[str, Any]] = {r["id"]: dict(r) for r in licences}
-        self.scripts = list(scripts)
-        self.writes: list[list[dict[str, Any]]] = []
+        super().__init__(*scripts, held={"SoftwareLicence": licences}, write_batch=batch)
         self.list_error: IntegrationError | None = None
-        self._next_id = 100
+
+    def key(self, record: dict[str, Any]) -> Any:
+        return record.get("id") or marker_in(record.get("notes"))
 
     def save(self, entity: str, records: Sequence[dict[str, Any]]) -> SaveResult:
         assert entity == "SoftwareLicence"
-        result = SaveResult()
-        if not records:
-            return result
-        self.writes.append([dict(r) for r in records])
-        script = self.scripts.pop(0) if self.scripts else {}
-        for record in records:
-            answer = script.get(record.get("id") or marker_in(record.get("notes")), SAVED)
-            saved, error, not_sent = None, None, False
-            if isinstance(answer, OutOfTimeError):
-                not_sent = True
-            elif answer in (SAVED, LANDED):
-                kept = self._keep(record)
-                saved, error = (
-                    (kept, None) if answer == SAVED else (None, UpstreamError("HTTP 500.", status_code=500))
-                )
-            else:
-                error = answer
-            result.saved.append(saved)
-            result.errors.append(error)
-            result.unsent.append(not_sent)
-        return result
-
-    def _keep(self, record: dict[str, Any]) -> dict[str, Any]:
-        if record.get("id"):
-            self.held[record["id"]] = {**self.held.get(record["id"], {}), **record}
-            return dict(self.held[record["id"]])
-        self._next_id += 1
-        self.held[self._next_id] = {**record, "id": self._next_id}
-        return dict(self.held[self._next_id])
-
-    def get(self, entity: str, record_id: int) -> dict[str, Any] | None:
-        found = self.held.get(record_id)
-        return dict(found) if found else None
+        return super().save(entity, records)
 
     def licences(self, client_id: int | None = None) -> list[Licence]:
         if self.list_error is not None:
             raise self.list_error
-        rows = [r for r in self.held.values() if client_id is None or r.get("client_id") == client_id]
+        held = self.held["SoftwareLicence"].values()
+        rows = [r for r in held if client_id is None or r.get("client_id") == client_id]
         return [lic for r in rows if (lic := Licence.from_wire(r))]
 
+    @property
+    def batches(self) -> list[list[dict[str, Any]]]:
+        """The records each call sent."""
+        return [records for _, records in self.writes]
+
     def marked(self) -> list[str]:
-        return sorted(marker_in(r.get("notes")) or "" for r in self.held.values())
-
-
-def sub(sid: str, **extra: Any) -> Subscription:
-    row = {
-        "SubscriptionId": sid,
-        "TenantId": "t1",
-        "Status": "ACTIVE",
-        "StockCode": "SKU-1",
-        "StockDescription": f"Product {sid}",
-        "ManufacturerStockCode": "P1Y:CFQ7TTC0LH18:0001:Y:",
-        "BillingFrequency": "Annual",
-        "ExpiryDate": "2027-01-01T00:00:00",
-        "ConfirmedQuantity": 3,
-        **extra,
-    }
-    return Subscription.from_api(row)
-
-
-def link_for(s: Subscription, licence_id: int) -> SubscriptionLink:
-    fields = {**desired_fields(s, 7, "ms-tenant"), "parent_id": None}
-    return SubscriptionLink(
-        dicker_customer_id="t1",
-        subscription_id=s.subscription_id,
-        halo_licence_id=licence_id,
-        content_hash=content_hash(fields),
-        fields_json=compact_json(fields),
-    )
-
-
-def licence_for(s: Subscription, licence_id: int) -> dict[str, Any]:
-    return {"id": licence_id, **desired_fields(s, 7, "ms-tenant")}
+        return sorted(marker_in(r.get("notes")) or "" for r in self.held["SoftwareLicence"].values())
 
 
 def planned(subs, licences=(), links=()) -> dict[str, SubscriptionAction]:
     """The real planner's actions for one customer, by subscription id."""
-    scope = CustomerScope(
-        MAPPING,
-        "ms-tenant",
-        Parsed(items=list(subs)),
-        [lic for raw in licences if (lic := Licence.from_wire(raw))],
-        {lk.subscription_id: lk for lk in links},
-    )
-    actions = plan_customer(scope)
+    actions = plan_customer(scope(subs, licences, links))
     assert isinstance(actions, list)
     return {a.subscription_id: a for a in actions}
 
@@ -161,9 +83,9 @@ def test_an_addon_created_with_its_base_gets_the_bases_new_licence_id_as_parent(
     actions = planned([sub("addon", ParentSubscriptionId="base"), sub("base")])
     halo = FakeLicences()
     done = apply(actions.values(), halo, store)
-    assert [[marker_in(r["notes"]) for r in batch] for batch in halo.writes] == [["base"], ["addon"]]
-    assert "parent_id" not in halo.writes[0][0]
-    assert halo.writes[1][0]["parent_id"] == 101
+    assert [[marker_in(r["notes"]) for r in batch] for batch in halo.batches] == [["base"], ["addon"]]
+    assert "parent_id" not in halo.batches[0][0]
+    assert halo.batches[1][0]["parent_id"] == 101
     assert outcomes(done) == {("base", "created", 101, None), ("addon", "created", 102, None)}
     addon_link = links(store)["addon"]
     assert addon_link.halo_licence_id == 102 and (addon_link.fields or {})["parent_id"] == 101
@@ -174,23 +96,23 @@ def test_addons_join_the_next_batch_beside_other_bases(store):
     actions = planned([sub("addon", ParentSubscriptionId="base"), sub("base"), sub("o1"), sub("o2")])
     halo = FakeLicences(batch=2)
     apply(actions.values(), halo, store)
-    assert [[marker_in(r["notes"]) for r in batch] for batch in halo.writes] == [
+    assert [[marker_in(r["notes"]) for r in batch] for batch in halo.batches] == [
         ["base", "o1"],
         ["addon", "o2"],
     ]
-    assert halo.writes[1][0]["parent_id"] == 101
+    assert halo.batches[1][0]["parent_id"] == 101
 
 
 def test_a_base_that_fails_makes_its_addons_fail_unsent(store):
     actions = planned([sub("addon", ParentSubscriptionId="base"), sub("base"), sub("other")])
-    halo = FakeLicences((), {"base": rejected("bad SKU")})
+    halo = FakeLicences((), {"base": rejected("bad SKU", "SoftwareLicence")})
     done = apply(actions.values(), halo, store)
     assert outcomes(done) == {
         ("base", "failed", None, "Halo rejected POST /SoftwareLicence: bad SKU"),
         ("addon", "failed", None, BASE_FAILED),
         ("other", "created", 101, None),
     }
-    assert [[marker_in(r["notes"]) for r in batch] for batch in halo.writes] == [["base", "other"]]
+    assert [[marker_in(r["notes"]) for r in batch] for batch in halo.batches] == [["base", "other"]]
     assert set(links(store)) == {"other"}
 
 
@@ -201,7 +123,7 @@ def test_an_addon_of_an_existing_base_is_created_with_it_in_the_first_batch(stor
     )
     halo = FakeLicences([licence_for(base, 50)])
     done = apply(actions.values(), halo, store)
-    assert len(halo.writes) == 1 and halo.writes[0][0]["parent_id"] == 50
+    assert len(halo.batches) == 1 and halo.batches[0][0]["parent_id"] == 50
     assert outcomes(done) == {("base", "unchanged", 50, None), ("addon", "created", 101, None)}
 
 
@@ -222,8 +144,8 @@ def test_links_are_stored_for_created_updated_and_relinked_licences_with_the_ful
     }
     halo = FakeLicences(halo_view)
     done = apply(actions.values(), halo, store)
-    assert halo.writes[0] == [{"id": 50, "count": 9}]  # updates first, then creates
-    assert [marker_in(r["notes"]) for r in halo.writes[1]] == ["new"] and len(halo.writes) == 2
+    assert halo.batches[0] == [{"id": 50, "count": 9}]  # updates first, then creates
+    assert [marker_in(r["notes"]) for r in halo.batches[1]] == ["new"] and len(halo.batches) == 2
     assert outcomes(done) == {
         ("new", "created", 101, None),
         ("chg", "updated", 50, None),
@@ -244,13 +166,14 @@ def test_a_failed_update_is_reported_and_its_link_kept_as_it_was(store):
     old = link_for(chg, 50)
     store.put_links([old])
     actions = planned([sub("chg", ConfirmedQuantity=9)], [licence_for(chg, 50)], [old])
-    done = apply(actions.values(), FakeLicences([licence_for(chg, 50)], {50: rejected("count")}), store)
+    halo = FakeLicences([licence_for(chg, 50)], {50: rejected("count", "SoftwareLicence")})
+    done = apply(actions.values(), halo, store)
     assert outcomes(done) == {("chg", "failed", 50, "Halo rejected POST /SoftwareLicence: count")}
     assert links(store)["chg"].content_hash == old.content_hash
 
 
 def test_plan_failures_are_items_and_write_nothing(store):
-    actions = plan_customer(CustomerScope(MAPPING, "ms-tenant", Parsed(items=[sub("a"), sub("a")]), [], {}))
+    actions = plan_customer(scope([sub("a"), sub("a")]))
     assert isinstance(actions, list)
     fails = [a for a in actions if a.action == "fail"]
     halo = FakeLicences()
@@ -258,7 +181,7 @@ def test_plan_failures_are_items_and_write_nothing(store):
     assert outcomes(done) == {
         ("a", "failed", None, "Dicker Data answered this SubscriptionId twice; the first is used.")
     }
-    assert halo.writes == [] and links(store) == {}
+    assert halo.batches == [] and links(store) == {}
 
 
 # ---------------------------------------------------------------------------------- time
@@ -287,8 +210,8 @@ def test_a_lost_create_halo_cannot_be_read_for_is_handed_on_marked_with_its_addo
     again = apply(from_payload(to_payload(done.remaining)), halo, store)
     assert outcomes(again) == {("base", "created", 101, None), ("addon", "created", 102, None)}
     assert halo.marked() == ["addon", "base"]  # the base was created once
-    assert [[marker_in(r["notes"]) for r in batch] for batch in halo.writes] == [["base"], ["addon"]]
-    assert halo.writes[1][0]["parent_id"] == 101
+    assert [[marker_in(r["notes"]) for r in batch] for batch in halo.batches] == [["base"], ["addon"]]
+    assert halo.batches[1][0]["parent_id"] == 101
     assert links(store)["base"].halo_licence_id == 101
 
 

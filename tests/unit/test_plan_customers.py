@@ -1,12 +1,12 @@
 """The customer plan is pure: every rule is checked here without I/O."""
 
-from ddhalo.dicker_data.models import Tenant
-from ddhalo.halo.records import ClientRecord, SiteRecord
+from ddhalo.halo.records import SiteRecord
 from ddhalo.models import Mapping
 from ddhalo.pipeline.customers.plan import halo_address, plan_customers, tenant_link
-from ddhalo.pipeline.customers.read import CustomerInputs, DickerDataCustomers, HaloClients
+from ddhalo.pipeline.customers.read import DickerDataCustomers
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.pipeline.reconcile import content_hash
+from tests.unit.builders import customer_inputs, customers, link, mapping, tenant
 
 ADDRESS = {
     "Address01": "1 George St",
@@ -17,42 +17,13 @@ ADDRESS = {
 }
 
 
-def customers(*rows: dict) -> DickerDataCustomers:
-    snapshot = DickerDataCustomers()
-    for row in rows:
-        tenant = Tenant.from_api(row)
-        if tenant.has_csp_tenant:
-            snapshot.by_id[tenant.tenant_id] = tenant
-        else:
-            snapshot.without_tenant.append(tenant)
-    return snapshot
-
-
-def tenant(tid: str, name: str, **extra) -> dict:
-    return {"TenantId": tid, "CompanyName": name, "TenantDomain": f"{tid}.onmicrosoft.com", **extra}
-
-
-def link(tid: str, name: str) -> dict:
-    return {
-        "azure_tenant_id": tid,
-        "azure_tenant_name": name,
-        "azure_tenant_domain": f"{tid}.onmicrosoft.com",
-    }
-
-
 def mapped(tid: str, client_id: int) -> dict[str, Mapping]:
-    return {tid: Mapping(dicker_customer_id=tid, halo_client_id=client_id, source="manual")}
+    return {tid: mapping(tid, client_id)}
 
 
 def plan(dd, halo_records, mappings=None, sites=None, **options):
     """Halo's side as it answers on the wire, read into records as the client does."""
-    inputs = CustomerInputs(
-        customers=dd,
-        clients=HaloClients.of([ClientRecord.from_wire(r) for r in halo_records]),
-        sites={i: SiteRecord.from_wire(s) for i, s in (sites or {}).items()},
-        mappings=mappings or {},
-    )
-    return plan_customers(inputs, CustomerOptions(**options))
+    return plan_customers(customer_inputs(dd, halo_records, mappings, sites), CustomerOptions(**options))
 
 
 def address_of(dd: DickerDataCustomers, tid: str) -> dict:
@@ -191,10 +162,10 @@ def test_what_we_wrote_before_counts_when_halo_does_not_show_it():
         "azure_tenants": content_hash(tenant_link(dd.by_id["t1"]).ours()),
         "main_site_address": content_hash(address_of(dd, "t1")),
     }
-    mapping = {"t1": Mapping(dicker_customer_id="t1", halo_client_id=9, source="import", written=written)}
+    mappings = {"t1": mapping("t1", 9, source="import", written=written)}
     halo = [{"id": 9, "name": "X", "main_site_id": 40}]
     sites = {40: {"id": 40, "delivery_address_line1": "1 George St"}}  # no postcode in this view
-    (action,) = plan(dd, halo, mapping, sites, update_main_site_address=True)
+    (action,) = plan(dd, halo, mappings, sites, update_main_site_address=True)
     assert action.action == "unchanged" and action.written == {}
 
 

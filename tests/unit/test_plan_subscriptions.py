@@ -2,56 +2,10 @@
 
 import dataclasses
 
-from ddhalo.dicker_data.client import InvalidRecord, Parsed
-from ddhalo.dicker_data.models import Subscription
+from ddhalo.dicker_data.client import InvalidRecord
 from ddhalo.halo.records import OWNED_LICENCE_FIELDS, Licence, marker_in
-from ddhalo.models import Mapping, SubscriptionLink, compact_json
-from ddhalo.pipeline.reconcile import content_hash
 from ddhalo.pipeline.subscriptions.plan import GONE_STATUS, NeedsLinkFields, desired_fields, plan_customer
-from ddhalo.pipeline.subscriptions.read import CustomerScope
-
-MAPPING = Mapping(dicker_customer_id="t1", halo_client_id=7, source="manual")
-
-
-def sub(sid: str, **extra) -> Subscription:
-    row = {
-        "SubscriptionId": sid,
-        "TenantId": "t1",
-        "Status": "ACTIVE",
-        "StockCode": "SKU-1",
-        "StockDescription": f"Product {sid}",
-        "ManufacturerStockCode": "P1Y:CFQ7TTC0LH18:0001:Y:",
-        "BillingFrequency": "Annual",
-        "ExpiryDate": "2027-01-01T00:00:00",
-        "ConfirmedQuantity": 3,
-        **extra,
-    }
-    return Subscription.from_api(row)
-
-
-def scope(subs, licences=(), links=()) -> CustomerScope:
-    return CustomerScope(
-        MAPPING,
-        "ms-tenant",
-        Parsed(items=list(subs)),
-        [Licence.from_wire(lic) for lic in licences],
-        {lk.subscription_id: lk for lk in links},
-    )
-
-
-def link_for(s: Subscription, licence_id: int, parent_id=None) -> SubscriptionLink:
-    fields = {**desired_fields(s, 7, "ms-tenant"), "parent_id": parent_id}
-    return SubscriptionLink(
-        dicker_customer_id="t1",
-        subscription_id=s.subscription_id,
-        halo_licence_id=licence_id,
-        content_hash=content_hash(fields),
-        fields_json=compact_json(fields),
-    )
-
-
-def licence_for(s: Subscription, licence_id: int) -> dict:
-    return {"id": licence_id, **desired_fields(s, 7, "ms-tenant")}
+from tests.unit.builders import licence_for, link_for, scope, sub
 
 
 def test_desired_fields_parse_the_manufacturer_stock_code():

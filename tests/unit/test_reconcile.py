@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from ddhalo.errors import IntegrationError, OutOfTimeError, RejectedError, UnreachableError, UpstreamError
-from ddhalo.halo.client import SaveResult
+from ddhalo.errors import IntegrationError, RejectedError, UnreachableError, UpstreamError
 from ddhalo.pipeline.reconcile import (
     CREATE_ROUNDS,
     Applied,
@@ -19,83 +18,24 @@ from ddhalo.pipeline.reconcile import (
     record_id,
     save_patches,
 )
-
-SAVED = "saved"  # Halo saved it and answered it
-LANDED = "landed"  # Halo saved it, but its answer was lost (HTTP 500)
-NO_ID = "no id"  # Halo answered the record without a usable id
+from tests.unit.scripted_halo import LANDED, NO_ID, SAVED, ScriptedHalo, lost, rejected, unsent
 
 
-def lost(message: str = "Halo answered HTTP 500 for POST /Client: boom") -> UpstreamError:
-    return UpstreamError(message, "Try again later.", system="Halo", status_code=500)
+class Halo(ScriptedHalo):
+    """Strict: every ``save`` call is scripted with exactly the keys it sends. Holds the ``clients``
+    and ``licences`` given; ``finder`` stands in for ``find_landed``, noting its lookups in the
+    events as ``("find", keys)``."""
 
-
-def rejected(why: str) -> RejectedError:
-    return RejectedError(f"Halo rejected POST /Client: {why}", None, system="Halo", status_code=400)
-
-
-UNSENT = OutOfTimeError("Halo: waiting for its rate limit would outlast this invocation.")
-
-
-class ScriptedHalo:
-    """``save`` answers each call from the next script: record key → what happens to it (SAVED,
-    LANDED, NO_ID, or an error; ``OutOfTimeError``: not sent). A record's key is its ``name`` (a
-    create) or its ``id`` (a patch). ``get`` answers what Halo holds."""
-
-    write_batch = 100
-
-    def __init__(self, *scripts: dict[Any, Any], held: dict[int, dict[str, Any]] | None = None) -> None:
-        self.scripts = list(scripts)
-        self.held: dict[int, dict[str, Any]] = dict(held or {})
-        self.events: list[tuple[str, list[Any]]] = []  # ("save", keys) / ("find", keys) / ("get", [id])
-        self.get_error: IntegrationError | None = None
-        self._next_id = 100
-
-    def save(self, entity: str, records: Sequence[dict[str, Any]]) -> SaveResult:
-        keys = [r.get("id") or r["name"] for r in records]
-        self.events.append(("save", keys))
-        script = self.scripts.pop(0)
-        assert sorted(script, key=str) == sorted(keys, key=str), f"sent {keys}, scripted {list(script)}"
-        result = SaveResult()
-        for key, record in zip(keys, records, strict=True):
-            answer = script[key]
-            saved, error, unsent = None, None, False
-            if isinstance(answer, OutOfTimeError):
-                unsent = True
-            elif answer in (SAVED, LANDED, NO_ID):
-                stored = self._keep(record)
-                if answer == SAVED:
-                    saved = stored
-                elif answer == LANDED:
-                    error = lost()
-                else:
-                    saved = {**stored, "id": 0}
-            else:
-                error = answer
-            result.saved.append(saved)
-            result.errors.append(error)
-            result.unsent.append(unsent)
-        return result
-
-    def _keep(self, record: dict[str, Any]) -> dict[str, Any]:
-        if record.get("id"):
-            self.held[record["id"]] = {**self.held.get(record["id"], {}), **record}
-            return dict(self.held[record["id"]])
-        self._next_id += 1
-        self.held[self._next_id] = {**record, "id": self._next_id}
-        return dict(self.held[self._next_id])
-
-    def get(self, entity: str, record_id: int) -> dict[str, Any] | None:
-        self.events.append(("get", [record_id]))
-        if self.get_error is not None:
-            raise self.get_error
-        held = self.held.get(record_id)
-        return dict(held) if held is not None else None
+    def __init__(
+        self, *scripts: dict[Any, Any], clients: Sequence[dict] = (), licences: Sequence[dict] = ()
+    ) -> None:
+        super().__init__(*scripts, held={"Client": clients, "SoftwareLicence": licences}, strict=True)
 
     def named(self, name: str) -> list[dict[str, Any]]:
-        return [r for r in self.held.values() if r.get("name") == name]
+        return [r for r in self.held["Client"].values() if r.get("name") == name]
 
     def finder(self, error: IntegrationError | None = None):
-        """``find_landed``: the held records of those keys (by name), noted in the events."""
+        """``find_landed``: the held clients of those keys (by name)."""
 
         def find_landed(keys: Sequence[str]) -> dict[str, dict[str, Any]]:
             self.events.append(("find", list(keys)))
@@ -110,13 +50,13 @@ def records(*names: str) -> dict[str, dict[str, Any]]:
     return {name: {"name": name} for name in names}
 
 
-def create(halo: ScriptedHalo, names: Sequence[str], unsure: Sequence[str] = (), error=None):
+def create(halo: Halo, names: Sequence[str], unsure: Sequence[str] = (), error=None):
     return create_reconciled(halo, "Client", records(*names), halo.finder(error), unsure)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------- creates
 def test_all_saved_in_the_first_round_is_one_call_and_no_lookup():
-    halo = ScriptedHalo({"a": SAVED, "b": SAVED})
+    halo = Halo({"a": SAVED, "b": SAVED})
     outcome = create(halo, ["a", "b"])
     assert outcome.saved == {"a": {"name": "a", "id": 101}, "b": {"name": "b", "id": 102}}
     assert outcome.failed == {} and outcome.unfinished == {}
@@ -124,7 +64,7 @@ def test_all_saved_in_the_first_round_is_one_call_and_no_lookup():
 
 
 def test_a_rejected_record_fails_alone_with_its_reason_and_is_not_sent_again():
-    halo = ScriptedHalo({"a": rejected("name is too long"), "b": SAVED})
+    halo = Halo({"a": rejected("name is too long"), "b": SAVED})
     outcome = create(halo, ["a", "b"])
     assert outcome.failed == {"a": "Halo rejected POST /Client: name is too long"}
     assert list(outcome.saved) == ["b"] and outcome.unfinished == {}
@@ -133,12 +73,12 @@ def test_a_rejected_record_fails_alone_with_its_reason_and_is_not_sent_again():
 
 def test_a_rejection_with_a_hint_reads_as_message_then_hint():
     error = RejectedError("Halo rejected it.", "Shorten the name.", status_code=400)
-    outcome = create(ScriptedHalo({"a": error}), ["a"])
+    outcome = create(Halo({"a": error}), ["a"])
     assert outcome.failed == {"a": "Halo rejected it. Shorten the name."}
 
 
 def test_a_lost_answer_is_looked_for_before_sending_again_and_adopted_when_found():
-    halo = ScriptedHalo({"a": LANDED, "b": SAVED})
+    halo = Halo({"a": LANDED, "b": SAVED})
     outcome = create(halo, ["a", "b"])
     assert halo.events == [("save", ["a", "b"]), ("find", ["a"])]  # never sent a second time
     assert outcome.saved["a"] == {"name": "a", "id": 101}
@@ -147,7 +87,7 @@ def test_a_lost_answer_is_looked_for_before_sending_again_and_adopted_when_found
 
 
 def test_a_lost_answer_not_found_is_sent_again():
-    halo = ScriptedHalo({"a": lost(), "b": SAVED}, {"a": SAVED})
+    halo = Halo({"a": lost(), "b": SAVED}, {"a": SAVED})
     outcome = create(halo, ["a", "b"])
     assert halo.events == [("save", ["a", "b"]), ("find", ["a"]), ("save", ["a"])]
     assert outcome.saved["a"]["name"] == "a" and len(halo.named("a")) == 1
@@ -155,7 +95,7 @@ def test_a_lost_answer_not_found_is_sent_again():
 
 
 def test_an_answer_without_a_usable_id_is_looked_for_like_a_lost_one():
-    halo = ScriptedHalo({"a": NO_ID})
+    halo = Halo({"a": NO_ID})
     outcome = create(halo, ["a"])
     assert halo.events == [("save", ["a"]), ("find", ["a"])]
     assert outcome.saved == {"a": {"name": "a", "id": 101}}
@@ -163,22 +103,23 @@ def test_an_answer_without_a_usable_id_is_looked_for_like_a_lost_one():
 
 def test_lost_every_round_is_looked_for_once_more_after_the_last_then_failed_with_the_last_error():
     errors = [lost(f"Halo answered HTTP 500, round {n}.") for n in range(1, CREATE_ROUNDS + 1)]
-    halo = ScriptedHalo(*({"a": error} for error in errors))
+    halo = Halo(*({"a": error} for error in errors))
     outcome = create(halo, ["a"])
     assert halo.events == [("save", ["a"]), ("find", ["a"])] * CREATE_ROUNDS
     assert outcome.failed == {"a": f"Halo answered HTTP 500, round {CREATE_ROUNDS}. Try again later."}
-    assert outcome.saved == {} and outcome.unfinished == {} and halo.held == {}
+    assert outcome.saved == {} and outcome.unfinished == {}
+    assert halo.held == {"Client": {}, "SoftwareLicence": {}}  # nothing landed
 
 
 def test_a_create_found_only_by_the_look_after_the_last_round_is_adopted():
-    halo = ScriptedHalo(*([{"a": lost()}] * (CREATE_ROUNDS - 1)), {"a": LANDED})
+    halo = Halo(*([{"a": lost()}] * (CREATE_ROUNDS - 1)), {"a": LANDED})
     outcome = create(halo, ["a"])
     assert halo.events[-1] == ("find", ["a"]) and len(halo.events) == 2 * CREATE_ROUNDS
     assert outcome.saved == {"a": {"name": "a", "id": 101}} and outcome.failed == {}
 
 
 def test_when_halo_cannot_be_read_a_lost_create_is_unfinished_never_failed():
-    halo = ScriptedHalo({"a": LANDED, "b": SAVED})
+    halo = Halo({"a": LANDED, "b": SAVED})
     outcome = create(halo, ["a", "b"], error=UnreachableError("Halo did not answer."))
     assert outcome.unfinished == {"a": True}  # it may have landed: the follow-up looks first
     assert outcome.failed == {} and list(outcome.saved) == ["b"]
@@ -186,21 +127,21 @@ def test_when_halo_cannot_be_read_a_lost_create_is_unfinished_never_failed():
 
 
 def test_unsure_keys_are_looked_for_before_the_first_send():
-    halo = ScriptedHalo({"b": SAVED}, held={7: {"name": "a", "id": 7}})
+    halo = Halo({"b": SAVED}, clients=[{"name": "a", "id": 7}])
     outcome = create(halo, ["a", "b"], unsure=["a", "not-in-this-batch"])
     assert halo.events == [("find", ["a"]), ("save", ["b"])]
     assert outcome.saved == {"a": {"name": "a", "id": 7}, "b": {"name": "b", "id": 101}}
 
 
 def test_unsure_keys_not_found_are_sent():
-    halo = ScriptedHalo({"a": SAVED})
+    halo = Halo({"a": SAVED})
     outcome = create(halo, ["a"], unsure=["a"])
     assert halo.events == [("find", ["a"]), ("save", ["a"])]
     assert outcome.saved == {"a": {"name": "a", "id": 101}}
 
 
 def test_halo_unreadable_before_the_first_send_leaves_everything_unfinished():
-    halo = ScriptedHalo()
+    halo = Halo()
     outcome = create(halo, ["a", "b"], unsure=["a"], error=UnreachableError("Halo did not answer."))
     assert outcome.unfinished == {"a": True, "b": False}  # only a may already be in Halo
     assert outcome.saved == {} and outcome.failed == {}
@@ -208,7 +149,7 @@ def test_halo_unreadable_before_the_first_send_leaves_everything_unfinished():
 
 
 def test_unsent_for_lack_of_time_is_unfinished_and_not_sent_again():
-    halo = ScriptedHalo({"a": UNSENT, "b": SAVED})
+    halo = Halo({"a": unsent(), "b": SAVED})
     outcome = create(halo, ["a", "b"])
     assert outcome.unfinished == {"a": False}  # never sent: nothing to look for
     assert list(outcome.saved) == ["b"] and outcome.failed == {}
@@ -216,21 +157,21 @@ def test_unsent_for_lack_of_time_is_unfinished_and_not_sent_again():
 
 
 def test_a_retry_that_runs_out_of_time_is_unfinished_after_it_was_looked_for():
-    halo = ScriptedHalo({"a": lost()}, {"a": UNSENT})
+    halo = Halo({"a": lost()}, {"a": unsent()})
     outcome = create(halo, ["a"])
     assert halo.events == [("save", ["a"]), ("find", ["a"]), ("save", ["a"])]
     assert outcome.unfinished == {"a": False} and outcome.failed == {}
 
 
 def test_nothing_to_create_sends_nothing():
-    halo = ScriptedHalo()
+    halo = Halo()
     outcome = create(halo, [])
     assert (outcome.saved, outcome.failed, outcome.unfinished, halo.events) == ({}, {}, {}, [])
 
 
 # ---------------------------------------------------------------------------------- patches
 def test_a_saved_patch_is_done_and_not_read_back():
-    halo = ScriptedHalo({9: SAVED}, held={9: {"id": 9, "name": "x"}})
+    halo = Halo({9: SAVED}, clients=[{"id": 9, "name": "x"}])
     outcome = save_patches(halo, "Client", {"t1": {"id": 9, "name": "y"}})  # type: ignore[arg-type]
     assert outcome.failed == {} and outcome.unsent == []
     assert halo.events == [("save", [9])]
@@ -238,8 +179,8 @@ def test_a_saved_patch_is_done_and_not_read_back():
 
 def test_a_patch_whose_answer_was_lost_but_which_halo_holds_counts_as_done():
     """It landed before the answer was lost; Halo echoes it normalised, with more fields."""
-    held = {9: {"id": 9, "count": 3.0, "end_date": "2027-01-01T00:00:00", "extra": "theirs"}}
-    halo = ScriptedHalo({9: lost()}, held=held)
+    licence = {"id": 9, "count": 3.0, "end_date": "2027-01-01T00:00:00", "extra": "theirs"}
+    halo = Halo({9: lost()}, licences=[licence])
     patch = {"id": 9, "count": 3, "end_date": "2027-01-01"}
     outcome = save_patches(halo, "SoftwareLicence", {"k": patch})  # type: ignore[arg-type]
     assert outcome.failed == {} and outcome.unsent == []
@@ -247,20 +188,20 @@ def test_a_patch_whose_answer_was_lost_but_which_halo_holds_counts_as_done():
 
 
 def test_a_patch_whose_answer_was_lost_and_which_halo_does_not_hold_fails():
-    halo = ScriptedHalo({9: lost("Halo answered HTTP 502.")}, held={9: {"id": 9, "count": 1}})
+    halo = Halo({9: lost("Halo answered HTTP 502.")}, licences=[{"id": 9, "count": 1}])
     outcome = save_patches(halo, "SoftwareLicence", {"k": {"id": 9, "count": 3}})  # type: ignore[arg-type]
     assert outcome.failed == {"k": "Halo answered HTTP 502. Try again later."}
     assert halo.events == [("save", [9]), ("get", [9])]
 
 
 def test_a_lost_patch_of_a_record_halo_no_longer_has_fails():
-    halo = ScriptedHalo({9: lost()})
+    halo = Halo({9: lost()})
     outcome = save_patches(halo, "SoftwareLicence", {"k": {"id": 9, "count": 3}})  # type: ignore[arg-type]
     assert list(outcome.failed) == ["k"]
 
 
 def test_a_lost_patch_that_cannot_be_read_back_fails():
-    halo = ScriptedHalo({9: LANDED}, held={9: {"id": 9}})
+    halo = Halo({9: LANDED}, licences=[{"id": 9}])
     halo.get_error = UnreachableError("Halo did not answer.")
     outcome = save_patches(halo, "SoftwareLicence", {"k": {"id": 9, "count": 3}})  # type: ignore[arg-type]
     assert outcome.failed == {"k": "Halo answered HTTP 500 for POST /Client: boom Try again later."}
@@ -268,7 +209,7 @@ def test_a_lost_patch_that_cannot_be_read_back_fails():
 
 def test_a_patch_without_an_answer_at_all_is_read_back_too():
     """A timeout has no status code: the write may have been applied."""
-    halo = ScriptedHalo({9: UnreachableError("Halo timed out.")}, held={9: {"id": 9, "count": 3}})
+    halo = Halo({9: UnreachableError("Halo timed out.")}, licences=[{"id": 9, "count": 3}])
     outcome = save_patches(halo, "SoftwareLicence", {"k": {"id": 9, "count": 3}})  # type: ignore[arg-type]
     assert outcome.failed == {} and halo.events[-1] == ("get", [9])
 
@@ -279,14 +220,14 @@ def test_a_patch_without_an_answer_at_all_is_read_back_too():
     ids=["rejected", "404"],
 )
 def test_a_patch_refused_outright_fails_without_a_read_back(error):
-    halo = ScriptedHalo({9: error}, held={9: {"id": 9, "count": 3}})  # even though Halo holds it
+    halo = Halo({9: error}, licences=[{"id": 9, "count": 3}])  # even though Halo holds it
     outcome = save_patches(halo, "SoftwareLicence", {"k": {"id": 9, "count": 3}})  # type: ignore[arg-type]
     assert outcome.failed == {"k": error.message}
     assert halo.events == [("save", [9])]
 
 
 def test_an_unsent_patch_is_handed_on_not_failed():
-    halo = ScriptedHalo({9: UNSENT, 10: SAVED}, held={9: {"id": 9}, 10: {"id": 10}})
+    halo = Halo({9: unsent(), 10: SAVED}, licences=[{"id": 9}, {"id": 10}])
     patches = {"a": {"id": 9, "count": 1}, "b": {"id": 10, "count": 2}}
     outcome = save_patches(halo, "SoftwareLicence", patches)  # type: ignore[arg-type]
     assert outcome.unsent == ["a"] and outcome.failed == {}

@@ -59,6 +59,13 @@ def new_run(runner: Runner, chunks: int = 1, *, hold: bool = True) -> Run:
     return run
 
 
+def observed(store, secrets, chunks: int = 1, **runner_options: Any) -> tuple[Recorder, Runner, Run]:
+    """A runner telling a ``Recorder`` what it does, and a new run of ``chunks`` holding Halo."""
+    recorder = Recorder()
+    runner = Runner(store, secrets, observer=recorder, **runner_options)
+    return recorder, runner, new_run(runner, chunks)
+
+
 def item(dicker_id: str, result: str) -> RunItem:
     return RunItem(type="customer", dicker_id=dicker_id, result=result)
 
@@ -170,9 +177,7 @@ def test_clients_that_cannot_be_made_fail_the_run_readably(store, secrets):
         asked.append((rate_share, deadline))
         raise ConfigurationError("Not configured: halo_api_url.", "Set halo_api_url with PUT /settings.")
 
-    recorder = Recorder()
-    runner = Runner(store, secrets, rate_share=3, make_upstreams=make_upstreams, observer=recorder)
-    run = new_run(runner)
+    recorder, runner, run = observed(store, secrets, rate_share=3, make_upstreams=make_upstreams)
     done = runner.execute(run, returning(item("t1", "created")), chunk=0, phase="customers")
     assert asked == [(3, None)]
     assert (done.status, done.error, done.hint) == (
@@ -230,9 +235,7 @@ def test_run_metrics_of_another_kind_carry_its_name():
 
 # ---------------------------------------------------------------------------------- observer
 def test_the_observer_sees_the_job_its_steps_and_its_stats(store, secrets):
-    recorder = Recorder()
-    runner = Runner(store, secrets, observer=recorder)
-    run = new_run(runner)
+    recorder, runner, run = observed(store, secrets)
 
     def work(run, store, upstreams):
         observe.step("customers read")
@@ -251,9 +254,7 @@ def test_the_observer_sees_the_job_its_steps_and_its_stats(store, secrets):
 
 
 def test_the_observer_sees_a_failing_job_finish_too(store, secrets):
-    recorder = Recorder()
-    runner = Runner(store, secrets, observer=recorder)
-    run = new_run(runner)
+    recorder, runner, run = observed(store, secrets)
 
     def work(run, store, upstreams):
         observe.step("licences read")
@@ -269,9 +270,7 @@ def test_the_observer_sees_a_failing_job_finish_too(store, secrets):
 
 
 def test_a_recorded_chunk_is_not_announced_to_the_observer(store, secrets):
-    recorder = Recorder()
-    runner = Runner(store, secrets, observer=recorder)
-    run = new_run(runner, chunks=2)
+    recorder, runner, run = observed(store, secrets, chunks=2)
     runner.execute(run, returning(), clients(), chunk=0, phase="customers")
     recorder.events.clear()
     runner.execute(run, returning(), clients(), chunk=0, phase="customers")

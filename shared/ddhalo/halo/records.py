@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+# Halo's longest name (clients and licences): a longer one is refused, so it is caught in the plan.
+MAX_NAME = 255
+
 
 def halo_id(value: Any) -> int | None:
     """A Halo record id, when the value is one (a positive integer, maybe as text); else None.

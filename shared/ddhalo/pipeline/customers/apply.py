@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ddhalo.errors import ConflictError, OutOfTimeError
+from ddhalo.errors import ConflictError, IntegrationError, OutOfTimeError
 from ddhalo.halo.client import HaloClient
 from ddhalo.halo.records import ClientRecord, client_links_patch, links_with
 from ddhalo.models import Mapping
 from ddhalo.pipeline.customers.plan import TENANT_LINKS, CustomerAction, tenant_link
 from ddhalo.pipeline.customers.read import HaloClients
-from ddhalo.pipeline.reconcile import Applied, create_reconciled, save_patches
+from ddhalo.pipeline.reconcile import Applied, create_reconciled, reason, save_patches
 from ddhalo.store import Store
 
 
@@ -58,19 +58,22 @@ def _apply_updates(
     actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str
 ) -> Applied[str]:
     later: set[str] = set()
+    unread: dict[str, str] = {}
     for action in actions:
         if action.links_unread:
             try:
                 _complete_link_patch(action, halo)
             except OutOfTimeError:
                 later.add(action.dicker_id)
+            except IntegrationError as exc:  # this customer fails alone, not the run
+                unread[action.dicker_id] = f"Could not read the Halo client's tenant links: {reason(exc)}"
     clients = save_patches(
         halo,
         "Client",
         {a.dicker_id: a.client_patch for a in actions if a.client_patch and a.dicker_id not in later},
     )
     later.update(clients.unsent)
-    failed = clients.failed
+    failed = {**unread, **clients.failed}
     sites = save_patches(
         halo,
         "Site",
@@ -87,7 +90,9 @@ def _apply_updates(
         if action.dicker_id in later:
             continue
         if action.new_mapping and action.halo_client_id is not None:
-            conflict = _store_mapping(action, action.halo_client_id, "", store, created_by)
+            conflict = _store_mapping(
+                action, action.halo_client_id, action.halo_client_name, store, created_by
+            )
             if conflict:
                 failed.setdefault(action.dicker_id, conflict)
         if action.dicker_id in failed:

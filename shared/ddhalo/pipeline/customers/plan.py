@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from ddhalo.dicker_data.models import Tenant
 from ddhalo.halo.records import (
+    MAX_NAME,
     Address,
     ClientRecord,
     NewClient,
@@ -27,7 +28,6 @@ from ddhalo.pipeline.customers.read import NO_TENANT_REASON, CustomerInputs, Hal
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.pipeline.reconcile import content_hash
 
-MAX_NAME = 255
 # Field groups we own on a client: what each mapping remembers writing (their hashes).
 TENANT_LINKS = "azure_tenants"
 MAIN_SITE_ADDRESS = "main_site_address"
@@ -39,6 +39,7 @@ class CustomerAction:
     dicker_id: str
     name: str
     halo_client_id: int | None = None
+    halo_client_name: str = ""
     reason: str | None = None
     changes: list[str] = field(default_factory=list)
     create: NewClient | None = None
@@ -190,6 +191,7 @@ def _plan_update(
         tenant.tenant_id,
         tenant.name,
         halo_client_id=client.id,
+        halo_client_name=client.name,
         new_mapping=new_mapping,
         tenant=tenant,
     )

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ddhalo.dicker_data.models import Subscription
-from ddhalo.halo.records import Licence, LicenceFields, licence_patch, marker_line
+from ddhalo.halo.records import MAX_NAME, Licence, LicenceFields, licence_patch, marker_line
 from ddhalo.models import RunItem, SubscriptionLink
 from ddhalo.pipeline.reconcile import content_hash, holds
 from ddhalo.pipeline.subscriptions.read import CustomerScope
 
 DISTRIBUTOR = "Dicker Data"
 MANUFACTURER = "Microsoft"
-MAX_NAME = 255
 STATUS_NAMES = {
     "ACTIVE": "Active",
     "SUSPENDED": "Suspended",
