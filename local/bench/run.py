@@ -1,0 +1,229 @@
+"""One size: a fresh world seeded, synced twice and measured (the sync, the waits, the items)."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from local.bench.cheap_moto import cheap_moto
+from local.bench.config import FINISHED, SYNC_FUNCTION, WORKER_FUNCTION, BenchConfig
+from local.bench.fakes import FakesProcess
+from local.bench.minimum import minimum_halo_calls
+from local.bench.results import JobReport, SizeResult, SyncResult
+from local.bench.workers import Meter, WorkerPool
+from local.client import LocalApi
+
+
+def _items_of(api: LocalApi, run_id: str) -> tuple[dict[str, int], int, int]:
+    """Counts per "<type> <result>", and the customer updates that patch a client / a site."""
+    counts: Counter[str] = Counter()
+    client_patches = site_patches = 0
+    token: str | None = None
+    while True:
+        page = api.json("GET", f"/runs/{run_id}", limit=1000, **({"next_token": token} if token else {}))
+        for item in page["items"]:
+            counts[f"{item['type']} {item['result']}"] += 1
+            if item["type"] == "customer" and item["result"] == "updated":
+                client_patches += "azure_tenants" in item["changes"]
+                site_patches += "main_site_address" in item["changes"]
+        token = page.get("next_token")
+        if not token:
+            return dict(counts), client_patches, site_patches
+
+
+def _sync(
+    label: str,
+    api: LocalApi,
+    fakes: FakesProcess,
+    pool: WorkerPool,
+    config: BenchConfig,
+    settings: dict[str, Any],
+    *,
+    cold: bool,
+) -> SyncResult:
+    before = fakes.call("stats")
+    fakes.call("reset")
+    pool.take_jobs()
+    run_id = api.json("POST", "/sync", {})["run_id"]
+    run = _wait(run_id, config, label)
+    wall = _iso_seconds(str(run.finished_at)) - _iso_seconds(run.started_at)
+    after = fakes.call("stats")
+    jobs = pool.take_jobs()
+    items, client_patches, site_patches = _items_of(api, run_id)
+    phases = Counter(j.phase for j in jobs)
+    minimum = minimum_halo_calls(
+        clients_before=before["clients"],
+        licences_before=before["licences"],
+        items=items,
+        client_patches=client_patches,
+        site_patches=site_patches,
+        sites_read=before["sites"] if settings.get("update_main_site_address") else None,
+        # Fresh worker processes per size: the first sync's containers start without a token.
+        cold_containers=min(pool.size, len(jobs)) if cold else 0,
+        customers_job=phases.get("customers", 0) > 0,
+        plan_job=phases.get("plan-subscriptions", 0) > 0,
+    )
+    return SyncResult(
+        label=label,
+        status=run.status,
+        wall_seconds=wall,
+        halo_calls=after["halo_calls"],
+        halo_calls_by_app=run.halo_calls,
+        halo_minimum=minimum["total"],
+        minimum_parts=minimum,
+        halo_writes=after["halo_writes"],
+        halo_throttled=after["halo_throttled"],
+        halo_by_endpoint=after["halo_by_endpoint"],
+        dicker_data_calls=after["dd_calls"],
+        items=items,
+        jobs=sorted(jobs, key=lambda j: j.chunk),
+        halo_clients_before=before["clients"],
+        halo_licences_before=before["licences"],
+    )
+
+
+def _wait(run_id: str, config: BenchConfig, label: str) -> Any:
+    """Poll the run record with GetItem (a Query of the run's partition while the worker writes
+    its items can trip moto's thread-unsafe iteration)."""
+    from ddhalo.store import Store
+
+    store = Store(os.environ["TABLE_NAME"])
+    deadline = time.perf_counter() + config.run_timeout
+    while True:
+        run = store.get_run(run_id)
+        if run is not None and run.status in FINISHED:
+            return run
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{label}: run {run_id} did not finish in {config.run_timeout:.0f} s")
+        time.sleep(config.poll_seconds)
+
+
+def _iso_seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def run_size(customers: int, config: BenchConfig, ctx: Any = None) -> SizeResult:
+    """The bench's core: seed a fresh world of ``customers``, sync it twice, measure both."""
+    from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, SqsPoller, Upstreams
+
+    ctx = ctx or mp.get_context("spawn")
+    fakes = FakesProcess(ctx)
+    try:
+        urls = fakes.call(
+            "start",
+            customers=customers,
+            subs=config.subs_per_customer,
+            seed=config.seed,
+            matched=int(customers * config.matched_share),
+            latency=config.latency,
+            halo_limit=config.halo_limit,
+            halo_window=config.halo_window,
+        )
+        api_url, auth_url, client_id, client_secret = urls["halo"]
+        upstreams = Upstreams(
+            DickerDataUpstream(*urls["dd"]),
+            HaloUpstream(api_url, auth_url, client_id=client_id, client_secret=client_secret),
+        )
+        with cheap_moto(), LocalApp(port=0, upstreams=upstreams) as app, _quiet():
+            return _measure(app, fakes, customers, config, ctx, SqsPoller)
+    finally:
+        fakes.stop()
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Keep the local API's access log and the handlers' INFO lines (one per job) out of the
+    tables while the bench runs; warnings still show."""
+    import logging
+
+    from local import serve
+
+    logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
+    level, log_message = logger.level, serve._ApiHandler.log_message
+    serve._ApiHandler.log_message = lambda *args: None  # type: ignore[method-assign]
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        serve._ApiHandler.log_message = log_message  # type: ignore[method-assign]
+        logger.setLevel(level)
+
+
+def _measure(
+    app: Any, fakes: FakesProcess, customers: int, config: BenchConfig, ctx: Any, poller: Any
+) -> SizeResult:
+    api = LocalApi(app.url, timeout=300)
+    settings = api.json("PUT", "/settings", {"halo_requests_per_minute": config.halo_requests_per_minute})
+    api.json("POST", "/mappings/generate")
+    # As deployed: WorkerConcurrency containers, each pacing to its share (the local runner alone
+    # gives its one in-process worker the whole budget).
+    worker_env = app.aws.function_environment(app.template.functions[WORKER_FUNCTION])
+    workers = config.workers or int(worker_env.get("HALO_RATE_SHARE") or 1)
+    names = {fid: app.aws.function_name(fid) for fid in app.template.functions}
+    # The children sign as the worker's role, as its containers do (the parent checks every call).
+    worker_keys = app.aws.function_credentials(WORKER_FUNCTION).environment()
+    env = {**os.environ, **worker_keys, "HALO_RATE_SHARE": str(workers)}
+    pool = WorkerPool(ctx, workers, env, names, app, config.trace_memory)
+    meter = Meter()
+    invoke: Callable[[str, Any], Any] = app.invoker.invoke
+    sync_jobs: list[JobReport] = []
+
+    def routed(function_id: str, event: Any) -> Any:
+        if function_id == WORKER_FUNCTION:
+            return pool.invoke(event)
+        if function_id != SYNC_FUNCTION or event.get("rawPath") != "/sync":
+            return invoke(function_id, event)
+        meter.reset()
+        cpu, start = time.process_time(), time.perf_counter()
+        with meter.measuring():
+            result = invoke(function_id, event)
+        sync_jobs.append(
+            JobReport(
+                "api /sync",
+                -1,
+                time.perf_counter() - start,
+                time.process_time() - cpu,
+                0.0,
+                aws=dict(meter.aws),
+            )
+        )
+        return result
+
+    app.invoker.invoke = routed
+    stack = contextlib.ExitStack()
+    stack.enter_context(meter.aws_only())
+    extra = []
+    for source in app.template.sqs_sources:
+        if source.function_id == WORKER_FUNCTION:
+            # LocalApp already polls at the template's concurrency; add any --workers beyond it.
+            extra += [poller(app, source, n) for n in range(app.concurrency(source), workers)]
+    for thread in extra:
+        thread.start()
+    try:
+        first = _sync("first sync", api, fakes, pool, config, settings, cold=True)
+        first.jobs = [*sync_jobs, *first.jobs]
+        sync_jobs.clear()
+        resync = _sync("unchanged re-sync", api, fakes, pool, config, settings, cold=False)
+        resync.jobs = [*sync_jobs, *resync.jobs]
+    finally:
+        stack.close()
+        app.invoker.invoke = invoke
+        app.stopping.set()
+        for thread in extra:
+            thread.join(timeout=10)
+        pool.stop()
+    return SizeResult(
+        customers=customers,
+        subscriptions=customers * config.subs_per_customer,
+        workers=workers,
+        worker_memory_mb=app.template.functions[WORKER_FUNCTION].memory_size,
+        first=first,
+        resync=resync,
+        worker_baseline_mb=pool.baseline_mb,
+    )
