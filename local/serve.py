@@ -230,6 +230,10 @@ class _ApiHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
 
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.app.access_log:
+            super().log_message(format, *args)
+
     def __getattr__(self, name: str) -> Any:
         """Any other method (TRACE, QUERY, ...) is routed too, so it gets a 404/405, not a 501."""
         if name.startswith("do_"):
@@ -391,8 +395,11 @@ class LocalApp:
         host: str = "127.0.0.1",
         schedule_every: float | None = None,
         seed: bool = True,
+        access_log: bool = True,
     ) -> None:
-        """`seed=False` skips the fakes and settings seeding (for templates of other projects)."""
+        """`seed=False` skips the fakes and settings seeding (for templates of other projects);
+        `access_log=False` keeps the request lines off stderr (a tool printing its own report)."""
+        self.access_log = access_log
         self.template: Template = load_template(template)
         self.port, self.host = port, host
         self.upstreams = upstreams

@@ -130,7 +130,7 @@ def run_size(customers: int, config: BenchConfig, ctx: Any = None) -> SizeResult
             DickerDataUpstream(*urls["dd"]),
             HaloUpstream(api_url, auth_url, client_id=client_id, client_secret=client_secret),
         )
-        with cheap_moto(), LocalApp(port=0, upstreams=upstreams) as app, _quiet():
+        with cheap_moto(), LocalApp(port=0, upstreams=upstreams, access_log=False) as app, _quiet():
             return _measure(app, fakes, customers, config, ctx, SqsPoller)
     finally:
         fakes.stop()
@@ -138,20 +138,16 @@ def run_size(customers: int, config: BenchConfig, ctx: Any = None) -> SizeResult
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Keep the local API's access log and the handlers' INFO lines (one per job) out of the
-    tables while the bench runs; warnings still show."""
+    """Keep the handlers' INFO lines (one per job) out of the tables while the bench runs;
+    warnings still show."""
     import logging
 
-    from local import serve
-
     logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
-    level, log_message = logger.level, serve._ApiHandler.log_message
-    serve._ApiHandler.log_message = lambda *args: None  # type: ignore[method-assign]
+    level = logger.level
     logger.setLevel(logging.WARNING)
     try:
         yield
     finally:
-        serve._ApiHandler.log_message = log_message  # type: ignore[method-assign]
         logger.setLevel(level)
 
 
