@@ -39,6 +39,11 @@ def start(request: CustomerImportRequest) -> Response[Any]:
             if request.update_main_site_address is not None
             else settings.update_main_site_address
         ),
+        create_when_similar=(
+            request.create_when_similar
+            if request.create_when_similar is not None
+            else settings.create_when_similar
+        ),
     )
     customers = (
         DickerDataCustomers.read(upstreams.dicker_data) if options.customer_ids else DickerDataCustomers()

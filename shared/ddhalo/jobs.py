@@ -233,7 +233,7 @@ class Pipeline:
         if applied.remaining and not self._follow_up(run, job, customer_ids=applied.remaining):
             reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
             items += [
-                RunItem(type="customer", dicker_id=i, result="failed", reason=reason)
+                RunItem(type="customer", dicker_id=i, result="failed", reason=reason, reason_code="throttled")
                 for i in applied.remaining
             ]
         sync = options_of(run)
@@ -308,7 +308,7 @@ class Pipeline:
             store.put_payload(run.run_id, next_chunk, to_payload(applied.remaining))
             if not self._follow_up(run, job):
                 reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
-                items += [a.item("failed", reason=reason) for a in applied.remaining]
+                items += [a.item("failed", reason=reason, reason_code="throttled") for a in applied.remaining]
         return items
 
     def _spawn(self, run: Run, chunk: int, jobs: list[Job]) -> None:

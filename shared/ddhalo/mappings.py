@@ -10,14 +10,9 @@ from ddhalo.dicker_data.models import Tenant
 from ddhalo.errors import ConflictError, InputError, NotFoundError
 from ddhalo.halo.client import HaloClient
 from ddhalo.matching import Customer, match_exact
-from ddhalo.models import Mapping
+from ddhalo.models import Mapping, Suggestion
 from ddhalo.pipeline.customers.read import NO_TENANT_REASON, DickerDataCustomers, HaloClients
 from ddhalo.store import Store
-
-
-class Suggestion(BaseModel):
-    halo_client_id: int
-    halo_client_name: str
 
 
 class UnmappedCustomer(BaseModel):

@@ -13,10 +13,11 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 MappingSource = Literal["generated", "manual", "import"]
 RunKind = Literal["customers", "subscriptions", "sync"]
 RunTrigger = Literal["api", "schedule"]
-RunStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
+# "skipped": a sync that met a running one (the next tick syncs); it did nothing.
+RunStatus = Literal["queued", "running", "succeeded", "partial", "failed", "skipped"]
 ItemType = Literal["customer", "subscription"]
 ItemResult = Literal["created", "updated", "unchanged", "skipped", "failed"]
-FINISHED: frozenset[str] = frozenset({"succeeded", "partial", "failed"})
+FINISHED: frozenset[str] = frozenset({"succeeded", "partial", "failed", "skipped"})
 
 
 def now_iso() -> str:
@@ -53,17 +54,38 @@ class Counts(BaseModel):
         return counts
 
 
+class Suggestion(BaseModel):
+    """A Halo client that may be this customer's (a near-miss or shared name)."""
+
+    halo_client_id: int
+    halo_client_name: str
+
+
+# Why an item was skipped or failed, as a stable word beside the sentence (``reason``): the held
+# creates, exclusions, unreadable records, Halo's refusals (the error's own code) ...
+UNSPECIFIED = "unspecified"
+
+
 class RunItem(BaseModel):
     type: ItemType
     dicker_id: str
     halo_id: int | None = None
     result: ItemResult
     reason: str | None = None
+    reason_code: str | None = None
+    suggestions: list[Suggestion] = Field(default_factory=list)
     name: str | None = None
     customer_id: str | None = None
     changes: list[str] = Field(default_factory=list)
     hint: str | None = None
     occurrence: int = 0  # >0 for another row of the same id (a duplicate), kept as its own item
+
+    @model_validator(mode="after")
+    def _coded(self) -> RunItem:
+        """Every skipped or failed item says why as a word too (one a caller can switch on)."""
+        if self.result in ("skipped", "failed") and not self.reason_code:
+            self.reason_code = UNSPECIFIED
+        return self
 
 
 class Run(BaseModel):
@@ -79,6 +101,7 @@ class Run(BaseModel):
     error: str | None = None
     hint: str | None = None
     skipped_reason: str | None = None
+    running_run_id: str | None = None  # a skipped sync: the run that was writing to Halo
     waiting_for: str | None = None  # why a queued run has not started yet
     chunks_total: int = 1
     chunks_done: int = 0

@@ -86,6 +86,8 @@ class Settings(BaseModel):
     dicker_data_account_code: str | None = None
     top_level_id: int | None = None
     update_main_site_address: bool = False
+    # Import (and sync) creates a customer whose name Halo already holds instead of holding it.
+    create_when_similar: bool = False
     halo_api_url: str | None = None
     halo_auth_url: str | None = None
     halo_tenant: str | None = None
@@ -160,6 +162,7 @@ class SettingsUpdate(BaseModel):
     dicker_data_account_code: Text | None = None
     top_level_id: Annotated[int, Field(ge=1), JSON_INTEGER] | None = None
     update_main_site_address: JsonBool | SkipJsonSchema[None] = None
+    create_when_similar: JsonBool | SkipJsonSchema[None] = None
     halo_api_url: Url | None = None
     halo_auth_url: Url | None = None
     halo_tenant: Text | None = None
@@ -176,6 +179,7 @@ class SettingsUpdate(BaseModel):
         "region",
         "environment",
         "update_main_site_address",
+        "create_when_similar",
         "halo_requests_per_minute",
         "halo_rate_window_seconds",
         "request_timeout_seconds",

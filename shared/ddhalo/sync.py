@@ -47,6 +47,7 @@ def sync_options(settings: Settings, customers: bool | None, subscriptions: bool
             customer_ids=None,
             top_level_id=settings.top_level_id,
             update_main_site_address=settings.update_main_site_address,
+            create_when_similar=settings.create_when_similar,
         ),
     )
 
@@ -66,9 +67,10 @@ def start_sync(
     holder = runner.hold_halo(run)
     if holder is not None:
         held = runner.store.get_lock(HALO_LOCK) or {}
-        what = "sync" if held.get("kind") == "sync" else f"{held.get('kind') or 'run'} run"
+        kind = held.get("kind")
+        what = "sync" if kind == "sync" else (f"{kind} run" if kind else "run")
         reason = f"Skipped: {what} {holder} is still running."
-        runner.store.set_run_status(run.run_id, "succeeded", skipped_reason=reason)
+        runner.store.set_run_status(run.run_id, "skipped", skipped_reason=reason, running_run_id=holder)
         return SyncStart(runner.store.get_run(run.run_id) or run, started=False, running_run_id=holder)
     return SyncStart(jobs.begin(runner, dispatcher, run), started=True)
 

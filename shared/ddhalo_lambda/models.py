@@ -26,6 +26,8 @@ class CustomerImportRequest(_Body):
     customer_ids: CustomerIds | None = None
     top_level_id: Annotated[int, Field(ge=1), JSON_INTEGER] | None = None
     update_main_site_address: JsonBool | None = None
+    # Create customers whose name Halo already holds (default: the setting, false).
+    create_when_similar: JsonBool | None = None
     dry_run: JsonBool = False
 
 

@@ -177,3 +177,58 @@ def test_hashes_remembered_by_earlier_versions_stay_valid():
     assert content_hash(address_of(dd, "t1")) == content_hash(
         {"line1": "1 George St", "line2": "Level 2", "line3": "Sydney", "line4": "NSW", "postcode": "2000"}
     )
+
+
+# ---------------------------------------------------------------------------------- held creates
+def test_a_customer_whose_name_halo_already_holds_is_held_not_created():
+    (action,) = plan(customers(tenant("t1", "Contoso")), [{"id": 5, "name": "contoso "}])
+    assert (action.action, action.reason_code) == ("skip", "similar_client_exists")
+    assert [(s.halo_client_id, s.halo_client_name) for s in action.suggestions] == [(5, "contoso")]
+    assert action.reason is not None and "\"contoso\" (#5)" in action.reason
+    item = action.item()
+    assert (item.result, item.reason_code, item.suggestions) == (
+        "skipped",
+        "similar_client_exists",
+        action.suggestions,
+    )
+
+
+def test_a_name_two_halo_clients_share_is_ambiguous_and_held():
+    halo = [{"id": 5, "name": "Adventure Works"}, {"id": 6, "name": "ADVENTURE WORKS"}]
+    (action,) = plan(customers(tenant("t1", "Adventure Works")), halo)
+    assert (action.action, action.reason_code) == ("skip", "ambiguous_name")
+    assert sorted(s.halo_client_id for s in action.suggestions) == [5, 6]
+
+
+def test_a_near_miss_holds_the_create_and_is_offered():
+    halo = [{"id": 7, "name": "Tailspin Toys Pty. Ltd."}]
+    (action,) = plan(customers(tenant("t1", "Tailspin Toys Pty Ltd")), halo)
+    assert (action.action, action.reason_code) == ("skip", "similar_client_exists")
+    assert [s.halo_client_id for s in action.suggestions] == [7]
+
+
+def test_create_when_similar_creates_anyway():
+    halo = [{"id": 7, "name": "Tailspin Toys Pty. Ltd."}, {"id": 5, "name": "Contoso"}]
+    dd = customers(tenant("t1", "Tailspin Toys Pty Ltd"), tenant("t2", "Contoso"))
+    assert {a.action for a in plan(dd, halo, create_when_similar=True)} == {"create"}
+
+
+def test_an_unlike_name_is_still_created():
+    (action,) = plan(customers(tenant("t1", "Northwind Traders")), [{"id": 7, "name": "Fabrikam"}])
+    assert action.action == "create" and action.reason_code is None
+
+
+def test_every_skipped_or_failed_customer_says_why_as_a_word():
+    dd = customers(
+        tenant("t1", "x" * 400),
+        tenant("t2", ""),
+        {"TenantId": "", "CompanyName": "No Tenant"},
+        tenant("t3", "A"),
+    )
+    codes = {a.dicker_id or a.name: a.item().reason_code for a in plan(dd, [], mapped("t3", 404))}
+    assert codes == {
+        "t1": "name_too_long",
+        "t2": "no_name",
+        "No Tenant": "no_csp_tenant",
+        "t3": "mapped_client_missing",
+    }

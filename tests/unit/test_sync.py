@@ -82,16 +82,17 @@ def test_a_sync_of_subscriptions_only_starts_with_their_plan(runner):
 
 @pytest.mark.parametrize(
     ("kind", "what"),
-    [("sync", "sync"), ("customers", "customers run"), ("subscriptions", "subscriptions run")],
+    [("sync", "sync"), ("customers", "customers run"), ("subscriptions", "subscriptions run"), (None, "run")],
 )
 def test_a_sync_meeting_another_run_is_recorded_as_skipped(runner, store, kind, what):
-    assert store.acquire_lock(HALO_LOCK, "other-run", LOCK_TTL, kind=kind) is None
+    assert store.acquire_lock(HALO_LOCK, "other-run", LOCK_TTL, **({"kind": kind} if kind else {})) is None
     dispatcher = ListDispatcher()
     start = start_sync(runner, dispatcher, settings(), "schedule")
     assert start.started is False and start.running_run_id == "other-run"
     assert start.run.skipped_reason == f"Skipped: {what} other-run is still running."
     assert store.get_run(start.run.run_id) == start.run
-    assert start.run.status == "succeeded" and start.run.finished_at is not None
+    assert start.run.status == "skipped" and start.run.finished_at is not None
+    assert start.run.running_run_id == "other-run"
     assert dispatcher.jobs == []
     assert store.get_lock(HALO_LOCK)["owner"] == "other-run"  # untouched
 

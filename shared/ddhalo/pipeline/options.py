@@ -11,6 +11,8 @@ class CustomerOptions(BaseModel):
     customer_ids: list[str] | None = None  # None: every Dicker Data customer
     top_level_id: int | None = None
     update_main_site_address: bool = False
+    # Create a customer whose name Halo already holds (exactly or nearly), instead of holding it.
+    create_when_similar: bool = False
 
 
 class SubscriptionOptions(BaseModel):

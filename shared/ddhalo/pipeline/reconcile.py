@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ddhalo.errors import IntegrationError, OutOfTimeError, RejectedError
+from ddhalo.errors import IntegrationError, OutOfTimeError, RejectedError, UpstreamError
 from ddhalo.halo.client import HaloClient
 from ddhalo.halo.records import halo_id
 from ddhalo.models import RunItem
@@ -52,6 +52,7 @@ class CreateOutcome:
 
     saved: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)  # per failed key: the error's code
     unfinished: dict[str, bool] = field(default_factory=dict)
 
 
@@ -73,7 +74,7 @@ def create_reconciled(
     outcome = CreateOutcome()
     pending = list(records)
     maybe = {key for key in unsure if key in records}
-    last_error: dict[str, str] = {}
+    last_error: dict[str, IntegrationError] = {}
     for round_no in range(CREATE_ROUNDS + 1):
         if maybe:
             try:
@@ -95,15 +96,16 @@ def create_reconciled(
             elif error is None and record and record_id(record) is not None:
                 outcome.saved[key] = record
             elif isinstance(error, RejectedError):
-                outcome.failed[key] = reason(error)
+                outcome.failed[key], outcome.codes[key] = reason(error), error.code
             else:
                 # No usable id: the record may exist; Halo is read before it is sent again.
-                last_error[key] = reason(error) if error else "Halo answered without a usable id."
+                last_error[key] = error or UpstreamError("Halo answered without a usable id.")
                 retry.append(key)
                 maybe.add(key)
         pending = retry
     for key in pending:  # looked for after its last attempt, and not in Halo
-        outcome.failed[key] = last_error.get(key, "Not created.")
+        error = last_error.get(key, UpstreamError("Not created."))
+        outcome.failed[key], outcome.codes[key] = reason(error), error.code
     return outcome
 
 
@@ -112,6 +114,7 @@ class PatchOutcome:
     """Keys whose update failed (with why), and keys left unsent for lack of time."""
 
     failed: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)  # per failed key: the error's code
     unsent: list[str] = field(default_factory=list)
 
 
@@ -125,7 +128,7 @@ def save_patches(halo: HaloClient, entity: str, patches: dict[str, dict[str, Any
         if unsent:
             outcome.unsent.append(key)
         elif error is not None and not (_ambiguous(error) and _landed(halo, entity, patches[key])):
-            outcome.failed[key] = reason(error)
+            outcome.failed[key], outcome.codes[key] = reason(error), error.code
     return outcome
 
 

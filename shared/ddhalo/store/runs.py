@@ -45,6 +45,7 @@ class RunsTable(Table):
         error: str | None = None,
         hint: str | None = None,
         skipped_reason: str | None = None,
+        running_run_id: str | None = None,
         only_if: Iterable[str] | None = None,
     ) -> bool:
         """Move a run to ``status``; with ``only_if``, only from one of those statuses (races lose)."""
@@ -64,6 +65,9 @@ class RunsTable(Table):
         if skipped_reason is not None:
             sets.append("skipped_reason = :k")
             values[":k"] = skipped_reason
+        if running_run_id is not None:
+            sets.append("running_run_id = :r")
+            values[":r"] = running_run_id
         update = "SET " + ", ".join(sets)
         if status != "queued":
             update += " REMOVE waiting_for"

@@ -59,6 +59,7 @@ def _apply_updates(
 ) -> Applied[str]:
     later: set[str] = set()
     unread: dict[str, str] = {}
+    codes: dict[str, str] = {}
     for action in actions:
         if action.links_unread:
             try:
@@ -67,6 +68,7 @@ def _apply_updates(
                 later.add(action.dicker_id)
             except IntegrationError as exc:  # this customer fails alone, not the run
                 unread[action.dicker_id] = f"Could not read the Halo client's tenant links: {reason(exc)}"
+                codes[action.dicker_id] = exc.code
     clients = save_patches(
         halo,
         "Client",
@@ -74,6 +76,7 @@ def _apply_updates(
     )
     later.update(clients.unsent)
     failed = {**unread, **clients.failed}
+    codes.update(clients.codes)
     sites = save_patches(
         halo,
         "Site",
@@ -85,6 +88,7 @@ def _apply_updates(
     )
     later.update(sites.unsent)
     failed.update(sites.failed)
+    codes.update(sites.codes)
     done: Applied[str] = Applied(remaining=sorted(later))
     for action in actions:
         if action.dicker_id in later:
@@ -93,10 +97,11 @@ def _apply_updates(
             conflict = _store_mapping(
                 action, action.halo_client_id, action.halo_client_name, store, created_by
             )
-            if conflict:
-                failed.setdefault(action.dicker_id, conflict)
+            if conflict and action.dicker_id not in failed:
+                failed[action.dicker_id], codes[action.dicker_id] = conflict, "mapping_conflict"
         if action.dicker_id in failed:
-            done.items.append(action.item("failed", reason=failed[action.dicker_id]))
+            key = action.dicker_id
+            done.items.append(action.item("failed", reason=failed[key], reason_code=codes.get(key)))
             continue
         if not action.new_mapping:
             store.remember_written(action.dicker_id, action.written)
@@ -141,12 +146,20 @@ def _apply_creates(
             continue
         record = ClientRecord.from_wire(outcome.saved.get(action.dicker_id))
         if record is None:
-            done.items.append(action.item("failed", reason=outcome.failed.get(action.dicker_id)))
+            key = action.dicker_id
+            done.items.append(
+                action.item("failed", reason=outcome.failed.get(key), reason_code=outcome.codes.get(key))
+            )
             continue
         conflict = _store_mapping(action, record.id, record.name, store, created_by)
         if conflict:
             done.items.append(
-                action.item("failed", halo_id=record.id, reason=f"Created in Halo but not mapped: {conflict}")
+                action.item(
+                    "failed",
+                    halo_id=record.id,
+                    reason=f"Created in Halo but not mapped: {conflict}",
+                    reason_code="mapping_conflict",
+                )
             )
         else:
             done.items.append(action.item("created", halo_id=record.id))

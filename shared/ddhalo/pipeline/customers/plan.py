@@ -23,7 +23,7 @@ from ddhalo.halo.records import (
     links_with,
     site_address_patch,
 )
-from ddhalo.models import Mapping, RunItem
+from ddhalo.models import Mapping, RunItem, Suggestion
 from ddhalo.pipeline.customers.read import NO_TENANT_REASON, CustomerInputs, HaloClients
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.pipeline.reconcile import content_hash
@@ -41,6 +41,8 @@ class CustomerAction:
     halo_client_id: int | None = None
     halo_client_name: str = ""
     reason: str | None = None
+    reason_code: str | None = None
+    suggestions: list[Suggestion] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
     create: NewClient | None = None
     tenant_marker: str = ""  # the Microsoft tenant id that marks the client as this customer's
@@ -60,6 +62,8 @@ class CustomerAction:
             "halo_id": self.halo_client_id,
             "result": result or _RESULTS[self.action],
             "reason": self.reason,
+            "reason_code": self.reason_code,
+            "suggestions": self.suggestions,
             "name": self.name,
             "changes": self.changes,
             "occurrence": self.occurrence,
@@ -95,7 +99,7 @@ def plan_customers(inputs: CustomerInputs, options: CustomerOptions) -> list[Cus
     if options.customer_ids is None:
         in_scope = list(customers.by_id.values())
         actions += [
-            CustomerAction("skip", t.tenant_id, t.name, reason=NO_TENANT_REASON)
+            CustomerAction("skip", t.tenant_id, t.name, reason=NO_TENANT_REASON, reason_code="no_csp_tenant")
             for t in customers.without_tenant
         ]
         actions += [
@@ -104,6 +108,7 @@ def plan_customers(inputs: CustomerInputs, options: CustomerOptions) -> list[Cus
                 bad.ref,
                 bad.name,
                 reason=f"Dicker Data record unreadable: {bad.reason}",
+                reason_code="unreadable_record",
                 occurrence=bad.index + 1,
             )
             for bad in customers.invalid
@@ -126,7 +131,11 @@ def _plan_one(
     name = tenant.name
     if not name:
         return CustomerAction(
-            "fail", tenant.tenant_id, name, reason="Dicker Data answered this customer with no name."
+            "fail",
+            tenant.tenant_id,
+            name,
+            reason="Dicker Data answered this customer with no name.",
+            reason_code="no_name",
         )
     if mapping is not None:
         client = clients.by_id.get(mapping.halo_client_id)
@@ -140,6 +149,7 @@ def _plan_one(
                     f"The mapped Halo client {mapping.halo_client_id} no longer exists in Halo; "
                     "remove the mapping (or map another client) and import again."
                 ),
+                reason_code="mapped_client_missing",
             )
         return _plan_update(tenant, client, sites, options, new_mapping=False, written=mapping.written)
     marked = clients.with_tenant(tenant.azure_tenant_id)
@@ -149,6 +159,7 @@ def _plan_one(
             tenant.tenant_id,
             name,
             reason=f"Halo clients {sorted(marked)} all carry this Microsoft tenant; map one by hand.",
+            reason_code="tenant_on_several_clients",
         )
     if marked:
         return _plan_update(tenant, clients.by_id[marked[0]], sites, options, new_mapping=True)
@@ -158,7 +169,10 @@ def _plan_one(
             tenant.tenant_id,
             name[:80] + "…",
             reason=f"The name is longer than Halo's {MAX_NAME} characters.",
+            reason_code="name_too_long",
         )
+    if not options.create_when_similar and (held := _held(tenant, clients)) is not None:
+        return held
     link = tenant_link(tenant)
     address = None if tenant.address.is_empty() else halo_address(tenant)
     written = {TENANT_LINKS: content_hash(link.ours())}
@@ -172,6 +186,34 @@ def _plan_one(
         changes=["client", TENANT_LINKS, "main_site"],
         tenant_marker=tenant.azure_tenant_id,
         written=written,
+    )
+
+
+def _held(tenant: Tenant, clients: HaloClients) -> CustomerAction | None:
+    """An unmapped customer whose name Halo already holds (once, twice, or nearly) is not created:
+    a second client with tickets and invoices on both is what the operator must never meet. It
+    waits for a mapping (or ``create_when_similar``)."""
+    index = clients.index()
+    exact, near = index.exact(tenant.name), index.suggestions(tenant.name)
+    alike = list({c.id: c for c in exact + near}.values())
+    if not alike:
+        return None
+    suggestions = [Suggestion(halo_client_id=c.id, halo_client_name=c.name) for c in alike]
+    named = ", ".join(f'"{c.name}" (#{c.id})' for c in alike)
+    if len(exact) > 1:
+        code, why = "ambiguous_name", f"Halo clients {named} all have this name"
+    else:
+        code, why = "similar_client_exists", f"Halo already has {named}"
+    return CustomerAction(
+        "skip",
+        tenant.tenant_id,
+        tenant.name,
+        reason=(
+            f"Not created: {why}. Map this customer to one of them (POST /mappings), or import with "
+            '"create_when_similar": true to create a new client anyway.'
+        ),
+        reason_code=code,
+        suggestions=suggestions,
     )
 
 

@@ -46,7 +46,9 @@ def apply_subscriptions(
         if key in unsent:
             done.remaining.append(action)
         elif key in patched.failed:
-            items.append(action.item("failed", reason=patched.failed[key]))
+            items.append(
+                action.item("failed", reason=patched.failed[key], reason_code=patched.codes.get(key))
+            )
         else:
             assert action.halo_id is not None
             link(action, action.halo_id)
@@ -58,16 +60,21 @@ def apply_subscriptions(
             items.append(action.item())
 
     def created(
-        action: SubscriptionAction, record: dict[str, Any] | None, why: str | None
+        action: SubscriptionAction, record: dict[str, Any] | None, why: str | None, code: str | None
     ) -> list[SubscriptionAction]:
         """Record one create; answer its add-ons, now ready to be created."""
         licence_id = record_id(record) if record else None
         addons = waiting.pop(action.key, [])
         if licence_id is None:
-            items.append(action.item("failed", reason=why))
+            items.append(action.item("failed", reason=why, reason_code=code))
             # Created without its parent an add-on would stay unlinked; the next run creates both.
             items.extend(
-                a.item("failed", reason="Its base subscription could not be created.") for a in addons
+                a.item(
+                    "failed",
+                    reason="Its base subscription could not be created.",
+                    reason_code="base_not_created",
+                )
+                for a in addons
             )
             return []
         link(action, licence_id)
@@ -101,7 +108,10 @@ def apply_subscriptions(
                 action.maybe_landed = outcome.unfinished[action.key]
                 done.remaining += [action, *waiting.pop(action.key, [])]
                 continue
-            released += created(action, outcome.saved.get(action.key), outcome.failed.get(action.key))
+            key = action.key
+            released += created(
+                action, outcome.saved.get(key), outcome.failed.get(key), outcome.codes.get(key)
+            )
         ready = released + ready
     store.put_links(links)
     return done

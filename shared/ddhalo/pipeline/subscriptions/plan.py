@@ -82,6 +82,7 @@ class SubscriptionAction:
     parent_subscription_id: str = ""
     parent_licence_id: int | None = None
     reason: str | None = None
+    reason_code: str | None = None
     changes: list[str] = field(default_factory=list)
     relink: bool = False  # store the link even if Halo needs no write (adopted by marker)
     occurrence: int = 0  # >0 for a duplicate row of the same id, reported as its own item
@@ -98,6 +99,7 @@ class SubscriptionAction:
             "halo_id": self.halo_id,
             "result": result or _RESULTS[self.action],
             "reason": self.reason,
+            "reason_code": self.reason_code,
             "name": self.name,
             "customer_id": self.customer_id,
             "changes": self.changes,
@@ -151,9 +153,10 @@ def plan_customer(scope: CustomerScope) -> CustomerPlan:
             owner = (
                 f"another customer ({sub.tenant_id[:40]})" if sub.tenant_id else "no customer (no TenantId)"
             )
-            reason = f"Dicker Data answered it for {owner}."
+            reason, code = f"Dicker Data answered it for {owner}.", "other_customer"
         elif sub.subscription_id in unique:
             reason = "Dicker Data answered this SubscriptionId twice; the first is used."
+            code = "duplicate_id"
         else:
             unique[sub.subscription_id] = sub
             continue
@@ -165,6 +168,7 @@ def plan_customer(scope: CustomerScope) -> CustomerPlan:
                 sub.subscription_id,
                 sub.stock_description,
                 reason=reason,
+                reason_code=code,
                 occurrence=occurrence,
             )
         )
@@ -200,6 +204,7 @@ def plan_customer(scope: CustomerScope) -> CustomerPlan:
             bad.ref,
             bad.name,
             reason=f"Dicker Data record unreadable: {bad.reason}",
+            reason_code="unreadable_record",
             occurrence=bad.index + 1,
         )
         for bad in scope.subscriptions.invalid

@@ -146,6 +146,7 @@ def read_scopes(
                     result="failed",
                     name=mapping.dicker_customer_name,
                     reason=f"Could not read this customer's subscriptions: {reason(exc)}",
+                    reason_code=exc.code,
                 )
             )
         scopes.append(scope)
@@ -158,6 +159,7 @@ def _unattributed(ref: str, why: str, occurrence: int) -> RunItem:
         dicker_id=ref,
         result="failed",
         reason=f"Dicker Data answered a subscription that belongs to no mapped customer: {why}",
+        reason_code="no_customer",
         occurrence=occurrence,
     )
 
