@@ -230,6 +230,10 @@ class Pipeline:
             options = options.model_copy(update={"customer_ids": job.customer_ids})
         applied = import_customers(run, self.runner.store, upstreams, options)
         items = applied.items
+        if not items and not applied.remaining:
+            self.runner.store.add_notice(
+                run.run_id, "no_customers", "Dicker Data answered no customers for this account."
+            )
         if applied.remaining and not self._follow_up(run, job, customer_ids=applied.remaining):
             reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
             items += [
@@ -257,6 +261,8 @@ class Pipeline:
                 raise  # nothing new to keep: the job is handed over as it is
             store.put_payload(run.run_id, READ_CHECKPOINT, read.to_payload())
             raise _ReadOn(read.cursor.next_page) from None
+        if not actions and not items:
+            self._say_why_nothing(run, customer_ids)
         # Partition by action, never by list membership: dataclass equality made that O(n²).
         writes = [a for a in actions if a.action in WRITES]
         if run.dry_run:
@@ -310,6 +316,24 @@ class Pipeline:
                 reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
                 items += [a.item("failed", reason=reason, reason_code="throttled") for a in applied.remaining]
         return items
+
+    def _say_why_nothing(self, run: Run, customer_ids: list[str] | None) -> None:
+        """A subscriptions step that found nothing to plan says why, never a silent clean."""
+        store = self.runner.store
+        mapped = len(store.list_mappings()) if customer_ids is None else len(customer_ids)
+        if not mapped:
+            store.add_notice(
+                run.run_id,
+                "no_mapped_customers",
+                "No customer is mapped to a Halo client, so no subscription was imported: generate "
+                "mappings (POST /mappings/generate) or import customers first.",
+            )
+        else:
+            store.add_notice(
+                run.run_id,
+                "no_subscriptions",
+                f"Dicker Data answered no subscriptions for the {mapped} mapped customer(s).",
+            )
 
     def _spawn(self, run: Run, chunk: int, jobs: list[Job]) -> None:
         self.runner.store.spawn(run.run_id, chunk, len(jobs))

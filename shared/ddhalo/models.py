@@ -102,6 +102,9 @@ class Run(BaseModel):
     hint: str | None = None
     skipped_reason: str | None = None
     running_run_id: str | None = None  # a skipped sync: the run that was writing to Halo
+    # Why a run did nothing (no mapped customers, every one excluded, no subscriptions answered),
+    # by a stable word: never a silent all-zero "succeeded".
+    notices: dict[str, str] = Field(default_factory=dict)
     waiting_for: str | None = None  # why a queued run has not started yet
     chunks_total: int = 1
     chunks_done: int = 0

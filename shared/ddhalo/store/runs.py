@@ -105,6 +105,28 @@ class RunsTable(Table):
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
+    def add_notice(self, run_id: str, code: str, text: str) -> None:
+        """Say why a run had nothing (or less than expected) to do, beside its counts (once per
+        code: a retried job says it again in the same place)."""
+        key = {"pk": _run_pk(run_id), "sk": RUN_SK}
+        try:
+            self.table.update_item(
+                Key=key,
+                UpdateExpression="SET notices.#c = :t",
+                ConditionExpression="attribute_exists(pk) AND attribute_type(notices, :map)",
+                ExpressionAttributeNames={"#c": code},
+                ExpressionAttributeValues={":t": text, ":map": "M"},
+            )
+        except ClientError as exc:  # a run stored before runs had notices
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            self.table.update_item(
+                Key=key,
+                UpdateExpression="SET notices = :n",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(notices)",
+                ExpressionAttributeValues={":n": {code: text}},
+            )
+
     def list_items(
         self, run_id: str, *, limit: int = MAX_PAGE, next_token: str | None = None
     ) -> tuple[list[RunItem], str | None]:

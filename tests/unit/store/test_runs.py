@@ -124,3 +124,22 @@ def test_a_finished_run_keeps_why_and_a_queued_one_says_what_it_waits_for(store)
         "x",
     )
     assert run.finished_at is not None
+
+
+def test_notices_say_why_once_per_code(store):
+    from ddhalo.models import Run
+
+    store.create_run(Run(run_id="n1", kind="subscriptions"))
+    store.add_notice("n1", "no_mapped_customers", "No customer is mapped.")
+    store.add_notice("n1", "no_mapped_customers", "No customer is mapped.")  # a retried job
+    store.add_notice("n1", "no_subscriptions", "None answered.")
+    assert store.get_run("n1").notices == {
+        "no_mapped_customers": "No customer is mapped.",
+        "no_subscriptions": "None answered.",
+    }
+
+
+def test_a_run_stored_before_notices_gets_them_too(store):
+    store.table.put_item(Item={"pk": "RUN#old", "sk": "RUN", "run_id": "old", "kind": "sync"})
+    store.add_notice("old", "no_customers", "Dicker Data answered no customers.")
+    assert store.get_run("old").notices == {"no_customers": "Dicker Data answered no customers."}
