@@ -47,7 +47,13 @@ def create_mapping(body: MappingRequest) -> Response[Any]:
     upstreams = svc.runner.upstreams(time_left(app.lambda_context))
     customers = DickerDataCustomers.read(upstreams.dicker_data)
     mapping = add_mapping(
-        svc.store, customers, upstreams.halo, body.dicker_customer_id, body.halo_client_id, caller(app)
+        svc.store,
+        customers,
+        upstreams.halo,
+        body.dicker_customer_id,
+        body.halo_client_id,
+        caller(app),
+        shared=body.shared,
     )
     logger.info("mapping added", extra={"dicker_customer_id": mapping.dicker_customer_id})
     return Response(201, content_types.APPLICATION_JSON, mapping.model_dump(mode="json"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -127,9 +128,11 @@ def mapping_overview(
     """Mapped and unmapped customers; with an upstream down, stored names and a warning."""
     mappings = store.list_mappings()
     mapped_ids = {m.dicker_customer_id for m in mappings}
+    per_client = Counter(m.halo_client_id for m in mappings)
     rows = []
     for mapping in sorted(mappings, key=lambda m: m.dicker_customer_name.casefold()):
         row = mapping.model_dump()
+        row["shared"] = per_client[mapping.halo_client_id] > 1
         tenant = customers.by_id.get(mapping.dicker_customer_id) if customers else None
         if tenant:
             row["dicker_customer_name"] = tenant.name
@@ -173,8 +176,11 @@ def add_mapping(
     dicker_customer_id: str,
     halo_client_id: int,
     created_by: str = "api",
+    *,
+    shared: bool = False,
 ) -> Mapping:
-    """A mapping by hand: both ids must exist, the customer must have a CSP tenant, one to one."""
+    """A mapping by hand: both ids must exist, the customer must have a CSP tenant; one to one
+    unless ``shared`` (then other customers may be mapped to that Halo client too)."""
     tenant = customers.by_id.get(dicker_customer_id)
     if tenant is None:
         if any(t.tenant_id == dicker_customer_id for t in customers.without_tenant):
@@ -200,6 +206,7 @@ def add_mapping(
         halo_client_name=client.name,
         source="manual",
         created_by=created_by,
+        shared=shared,
     )
     store.put_mapping(mapping)
     return mapping

@@ -34,6 +34,9 @@ class Mapping(BaseModel):
     created_by: str = "api"
     # Hash of what we last wrote per field group, for Halo views that do not show those fields.
     written: dict[str, str] = Field(default_factory=dict)
+    # Added knowing the Halo client is (or may be) another customer's too: several Dicker Data
+    # customers billed on one Halo client. GET /mappings marks every mapping of such a client.
+    shared: bool = False
 
 
 class Counts(BaseModel):

@@ -39,6 +39,8 @@ class SubscriptionImportRequest(_Body):
 class MappingRequest(_Body):
     dicker_customer_id: CustomerId
     halo_client_id: Annotated[int, Field(ge=1, le=2**31 - 1), JSON_INTEGER]
+    # Map to a Halo client another customer is mapped to already (one client, several customers).
+    shared: JsonBool = False
 
 
 class SyncRequest(_Body):

@@ -119,3 +119,26 @@ def test_a_linked_licence_is_patched_where_dicker_data_differs_from_what_we_wrot
     (action,) = plan_customer(scope([moved], [licence_for(s, 50)], [link_for(s, 50)]))
     assert action.changes == ["name", "count"]
     assert action.patch == {"id": 50, "name": "Renamed", "count": 4}
+
+
+# ---------------------------------------------------------------------------------- shared clients
+def test_on_a_shared_client_the_other_customers_licences_are_left_alone():
+    """Two customers billed on one Halo client: neither plan adopts or retires the other's."""
+    mine, theirs, theirs_unlinked = sub("mine"), sub("theirs"), sub("theirs-new")
+    shared = dataclasses.replace(
+        scope([mine], [licence_for(mine, 50), licence_for(theirs, 60), licence_for(theirs_unlinked, 61)]),
+        others=frozenset({"theirs", "theirs-new"}),
+        others_licences=frozenset({60}),
+    )
+    (action,) = plan_customer(shared)
+    assert (action.subscription_id, action.action, action.halo_id) == ("mine", "unchanged", 50)
+
+
+def test_without_sharers_a_marked_licence_missing_from_dicker_data_is_retired():
+    """The same licences, the client not shared: the unknown marked ones are ours and gone."""
+    mine, theirs = sub("mine"), sub("theirs")
+    actions = plan_customer(scope([mine], [licence_for(mine, 50), licence_for(theirs, 60)]))
+    assert sorted((a.subscription_id, a.action) for a in actions) == [
+        ("mine", "unchanged"),
+        ("theirs", "update"),
+    ]

@@ -1,4 +1,6 @@
-"""Mappings, one to one: ``MAPPING`` / ``DD#<dicker_customer_id>`` and its guard ``HALO#<halo_client_id>``."""
+"""Mappings: ``MAPPING`` / ``DD#<dicker_customer_id>``, and per Halo client a guard
+``HALO#<halo_client_id>`` whose ``holders`` are the customers mapped to it: one, unless a mapping
+was added ``shared`` (several Dicker Data customers billed on one Halo client)."""
 
 from __future__ import annotations
 
@@ -36,15 +38,22 @@ class MappingsTable(Table):
         return Mapping.model_validate(from_dynamo(item)) if item else None
 
     def put_mapping(self, mapping: Mapping) -> None:
-        """Store a mapping unless either side is already mapped (one to one), atomically."""
+        """Store a mapping unless the customer is mapped already, or the Halo client is and the
+        mapping is not ``shared``, atomically."""
         item = {"pk": MAPPING_PK, "sk": _mapping_sk(mapping.dicker_customer_id), **mapping.model_dump()}
-        guard = {
-            "pk": MAPPING_PK,
-            "sk": _guard_sk(mapping.halo_client_id),
-            "dicker_customer_id": mapping.dicker_customer_id,
-        }
+        guard_key = {"pk": MAPPING_PK, "sk": _guard_sk(mapping.halo_client_id)}
+        if mapping.shared:
+            claim = self._share_guard(guard_key, mapping.dicker_customer_id)
+        else:
+            claim = self._put_new(
+                {
+                    **guard_key,
+                    "dicker_customer_id": mapping.dicker_customer_id,
+                    "holders": {mapping.dicker_customer_id},
+                }
+            )
         try:
-            self.client.transact_write_items(TransactItems=[self._put_new(item), self._put_new(guard)])
+            self.client.transact_write_items(TransactItems=[self._put_new(item), claim])
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
@@ -56,8 +65,25 @@ class MappingsTable(Table):
                 ) from exc
             raise ConflictError(
                 f"Halo client {mapping.halo_client_id} is already mapped to another Dicker Data customer.",
-                "Each Halo client can be mapped to one Dicker Data customer; remove the other mapping first.",
+                'Send "shared": true to bill both customers on this Halo client, or remove the other '
+                "mapping first.",
             ) from exc
+
+    def _share_guard(self, guard_key: dict[str, str], dicker_customer_id: str) -> dict[str, object]:
+        """The guard's update for one more holder; a guard written before ``holders`` existed
+        names its one holder in ``dicker_customer_id``, kept as a holder too."""
+        current = self.table.get_item(Key=guard_key, ConsistentRead=True).get("Item") or {}
+        holders = {dicker_customer_id}
+        if current and "holders" not in current and current.get("dicker_customer_id"):
+            holders.add(str(current["dicker_customer_id"]))
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": to_dynamo(guard_key),
+                "UpdateExpression": "ADD holders :h",
+                "ExpressionAttributeValues": {":h": holders},
+            }
+        }
 
     def remember_written(self, dicker_customer_id: str, written: dict[str, str]) -> None:
         """Record what an import wrote for this mapping (only if the mapping still exists)."""
@@ -82,6 +108,7 @@ class MappingsTable(Table):
         mapping = self.get_mapping(dicker_customer_id)
         if mapping is None:
             raise NotFoundError(f"Dicker Data customer {dicker_customer_id} is not mapped.")
+        guard_key = {"pk": MAPPING_PK, "sk": _guard_sk(mapping.halo_client_id)}
         self.client.transact_write_items(
             TransactItems=[
                 {
@@ -91,11 +118,19 @@ class MappingsTable(Table):
                     }
                 },
                 {
-                    "Delete": {
+                    "Update": {
                         "TableName": self.table_name,
-                        "Key": to_dynamo({"pk": MAPPING_PK, "sk": _guard_sk(mapping.halo_client_id)}),
+                        "Key": to_dynamo(guard_key),
+                        "UpdateExpression": "DELETE holders :h",
+                        "ExpressionAttributeValues": {":h": {dicker_customer_id}},
                     }
                 },
             ]
         )
+        # The guard goes with its last holder (DynamoDB drops an emptied set).
+        try:
+            self.table.delete_item(Key=guard_key, ConditionExpression="attribute_not_exists(holders)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
         return mapping

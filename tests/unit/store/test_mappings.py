@@ -43,7 +43,7 @@ def test_a_mapping_and_its_guard_are_written_and_deleted_together(store):
     assert store.get_mapping("t1") == kept
     assert mapping_items(store) == ["DD#t1", "HALO#10"]
     guard = store.table.get_item(Key={"pk": "MAPPING", "sk": "HALO#10"})["Item"]
-    assert guard == {"pk": "MAPPING", "sk": "HALO#10", "dicker_customer_id": "t1"}
+    assert guard == {"pk": "MAPPING", "sk": "HALO#10", "dicker_customer_id": "t1", "holders": {"t1"}}
     store.delete_mapping("t1")
     assert mapping_items(store) == []
 
@@ -58,3 +58,26 @@ def test_what_an_import_wrote_is_remembered_only_on_a_mapping_that_exists(store)
     store.remember_written("t1", {})
     assert store.get_mapping("t1").written == {"customer": "h3", "site": "h2"}
     assert mapping_items(store) == ["DD#t1", "HALO#10"]
+
+
+def test_a_shared_mapping_joins_a_mapped_client_and_the_guard_outlives_one_holder(store):
+    store.put_mapping(mapping("t1", 10))
+    store.put_mapping(mapping("t2", 10, shared=True))
+    assert sorted(m.dicker_customer_id for m in store.list_mappings()) == ["t1", "t2"]
+    store.delete_mapping("t1")
+    with pytest.raises(ConflictError, match="Halo client 10"):  # t2 still holds it
+        store.put_mapping(mapping("t3", 10))
+    store.delete_mapping("t2")
+    store.put_mapping(mapping("t3", 10))  # the last holder gone, the client is free
+    assert mapping_items(store) == ["DD#t3", "HALO#10"]
+
+
+def test_a_guard_written_before_holders_keeps_its_customer_when_shared(store):
+    store.table.put_item(Item={"pk": "MAPPING", "sk": "DD#old", **mapping("old", 10).model_dump()})
+    store.table.put_item(Item={"pk": "MAPPING", "sk": "HALO#10", "dicker_customer_id": "old"})
+    store.put_mapping(mapping("t2", 10, shared=True))
+    store.delete_mapping("t2")
+    with pytest.raises(ConflictError, match="Halo client 10"):  # "old" still holds it
+        store.put_mapping(mapping("t3", 10))
+    store.delete_mapping("old")
+    assert mapping_items(store) == []

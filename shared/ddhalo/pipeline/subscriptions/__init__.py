@@ -25,6 +25,14 @@ def validate_request(options: SubscriptionOptions, mappings: dict[str, Mapping])
         )
 
 
+def _sharers(mappings: dict[str, Mapping]) -> dict[str, list[str]]:
+    """Per customer, the other customers mapped to its Halo client (shared mappings)."""
+    by_client: dict[int, list[str]] = {}
+    for mapping in mappings.values():
+        by_client.setdefault(mapping.halo_client_id, []).append(mapping.dicker_customer_id)
+    return {c: sorted(set(ids) - {c}) for ids in by_client.values() if len(ids) > 1 for c in ids}
+
+
 def plan_subscriptions(
     store: Store, upstreams: Upstreams, customer_ids: list[str] | None, licences: LicenceRead | None = None
 ) -> tuple[list[SubscriptionAction], list[RunItem]]:
@@ -34,7 +42,9 @@ def plan_subscriptions(
     mappings = {m.dicker_customer_id: m for m in store.list_mappings()}
     validate_request(SubscriptionOptions(customer_ids=customer_ids), mappings)
     chosen = customer_ids if customer_ids is not None else sorted(mappings)
-    scopes, failures = read_scopes([mappings[i] for i in dict.fromkeys(chosen)], upstreams, store, licences)
+    scopes, failures = read_scopes(
+        [mappings[i] for i in dict.fromkeys(chosen)], upstreams, store, licences, _sharers(mappings)
+    )
     actions: list[SubscriptionAction] = []
     scopes.reverse()
     while scopes:  # popped as planned, so each customer's reads are freed as its actions are made

@@ -140,10 +140,11 @@ def plan_customer(scope: CustomerScope) -> CustomerPlan:
     if scope.subscriptions is None:
         return []
     client_id = scope.mapping.halo_client_id
-    licences = {lic.id: lic for lic in scope.licences}
+    # On a shared Halo client, the other customers' licences are theirs, never this plan's.
+    licences = {lic.id: lic for lic in scope.licences if lic.id not in scope.others_licences}
     by_marker: dict[str, int] = {}
     for licence_id, licence in sorted(licences.items()):
-        if licence.marker and licence.is_ours_for(client_id):
+        if licence.marker and licence.marker not in scope.others and licence.is_ours_for(client_id):
             by_marker.setdefault(licence.marker, licence_id)
 
     unique: dict[str, Subscription] = {}

@@ -35,6 +35,10 @@ class CustomerScope:
     subscriptions: Parsed[Subscription] | None  # None: Dicker Data could not be read for it
     licences: list[Licence]
     links: dict[str, SubscriptionLink]
+    # When the Halo client is shared with other customers: their subscription ids and the licences
+    # linked to them, which this customer's plan must neither adopt nor make inactive.
+    others: frozenset[str] = frozenset()
+    others_licences: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -79,10 +83,16 @@ def _licences(rows: list[dict[str, Any]]) -> list[Licence]:
 
 
 def read_scopes(
-    mappings: list[Mapping], upstreams: Upstreams, store: Store, licences: LicenceRead | None = None
+    mappings: list[Mapping],
+    upstreams: Upstreams,
+    store: Store,
+    licences: LicenceRead | None = None,
+    sharers: dict[str, list[str]] | None = None,
 ) -> tuple[list[CustomerScope], list[RunItem]]:
     """Read both sides for these customers: per customer when few, in bulk when many (going on
-    with ``licences`` when an earlier job began the bulk read)."""
+    with ``licences`` when an earlier job began the bulk read). ``sharers``: per customer, the
+    other customers mapped to its Halo client."""
+    sharers = sharers or {}
     dd, halo = upstreams.dicker_data, upstreams.halo
     failures: list[RunItem] = []
     per_customer = len(mappings) <= PER_CUSTOMER_READS
@@ -90,12 +100,14 @@ def read_scopes(
     subs_by_customer: dict[str, Parsed[Subscription]] = defaultdict(Parsed)
     read = licences or LicenceRead()
     in_scope = {m.dicker_customer_id for m in mappings}
+    # Sharers' subscriptions are read too: they tell which licences on a shared client are theirs.
+    wanted = in_scope | {o for c in in_scope for o in sharers.get(c, [])}
     links_by_customer: dict[str, dict[str, SubscriptionLink]] = defaultdict(dict)
     if not per_customer:
         everything = dd.get_subscriptions()
         observe.step("Dicker Data subscriptions parsed")
         for sub in everything.items:
-            if sub.tenant_id in in_scope:
+            if sub.tenant_id in wanted:
                 subs_by_customer[sub.tenant_id].items.append(sub)
             elif not sub.tenant_id:
                 failures.append(_unattributed(sub.subscription_id, "it has no TenantId", 0))
@@ -130,12 +142,16 @@ def read_scopes(
                 scope.subscriptions = dd.get_subscriptions(tenant_id=customer_id)
                 scope.licences = halo.licences(client_id=mapping.halo_client_id)
                 scope.links = {lk.subscription_id: lk for lk in store.list_links(customer_id)}
+                for other in sharers.get(customer_id, []):
+                    subs_by_customer[other] = dd.get_subscriptions(tenant_id=other)
+                    links_by_customer[other] = {lk.subscription_id: lk for lk in store.list_links(other)}
             else:
                 scope.subscriptions = subs_by_customer.get(customer_id, Parsed())
                 scope.links = links_by_customer.get(customer_id, {})
                 scope.licences = read.by_client.get(mapping.halo_client_id, []) + _claimed(
                     read.unassigned, scope.subscriptions, scope.links
                 )
+            _exclude_sharers(scope, sharers.get(customer_id, []), subs_by_customer, links_by_customer)
         except IntegrationError as exc:
             scope.subscriptions = None
             failures.append(
@@ -151,6 +167,21 @@ def read_scopes(
             )
         scopes.append(scope)
     return scopes, failures
+
+
+def _exclude_sharers(
+    scope: CustomerScope,
+    others: list[str],
+    subs: dict[str, Parsed[Subscription]],
+    links: dict[str, dict[str, SubscriptionLink]],
+) -> None:
+    if not others:
+        return
+    scope.others = frozenset(
+        {s.subscription_id for o in others for s in subs.get(o, Parsed()).items}
+        | {sub_id for o in others for sub_id in links.get(o, {})}
+    )
+    scope.others_licences = frozenset(lk.halo_licence_id for o in others for lk in links.get(o, {}).values())
 
 
 def _unattributed(ref: str, why: str, occurrence: int) -> RunItem:
