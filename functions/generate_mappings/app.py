@@ -22,7 +22,8 @@ def generate() -> dict[str, Any]:
     upstreams = svc.runner.upstreams(time_left(app.lambda_context))
     customers = DickerDataCustomers.read(upstreams.dicker_data)
     clients = HaloClients.read(upstreams.halo)
-    result = generate_mappings(svc.store, customers, clients, created_by=caller(app))
+    excluded = svc.store.get_settings().exclusions.customers
+    result = generate_mappings(svc.store, customers, clients, created_by=caller(app), excluded=excluded)
     logger.info(
         "mappings generated",
         extra={

@@ -44,6 +44,7 @@ def start(request: CustomerImportRequest) -> Response[Any]:
             if request.create_when_similar is not None
             else settings.create_when_similar
         ),
+        excluded=settings.exclusions.customers,
     )
     customers = (
         DickerDataCustomers.read(upstreams.dicker_data) if options.customer_ids else DickerDataCustomers()

@@ -31,7 +31,12 @@ def import_subscriptions(body: Annotated[SubscriptionImportRequest | None, Body(
 
 def start(request: SubscriptionImportRequest) -> Response[Any]:
     svc = services()
-    options = SubscriptionOptions(customer_ids=request.customer_ids)
+    exclusions = svc.store.get_settings().exclusions
+    options = SubscriptionOptions(
+        customer_ids=request.customer_ids,
+        excluded_customers=exclusions.customers,
+        excluded_stock_codes=exclusions.stock_codes,
+    )
     validate_request(options, {m.dicker_customer_id: m for m in svc.store.list_mappings()})
     run = jobs.start(
         svc.runner,

@@ -42,7 +42,7 @@ from ddhalo.pipeline.options import (
     SyncOptions,
     customer_options,
     options_of,
-    subscription_scope,
+    subscription_options,
 )
 from ddhalo.pipeline.subscriptions import plan_subscriptions
 from ddhalo.pipeline.subscriptions.apply import apply_subscriptions, from_payload, licence_finder, to_payload
@@ -249,13 +249,14 @@ class Pipeline:
 
     def _plan(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
         store = self.runner.store
-        customer_ids = subscription_scope(run)
+        options = subscription_options(run)
+        customer_ids = options.customer_ids
         read = LicenceRead()
         if job.resume and (saved := store.get_payload(run.run_id, READ_CHECKPOINT)) is not None:
             read = LicenceRead.from_payload(saved)
         started_at = read.cursor.next_page
         try:
-            actions, items = plan_subscriptions(store, upstreams, customer_ids, read)
+            actions, items = plan_subscriptions(store, upstreams, options, read)
         except OutOfTimeError:
             if run.dry_run or read.cursor.next_page == started_at:
                 raise  # nothing new to keep: the job is handed over as it is
@@ -301,7 +302,9 @@ class Pipeline:
             # An earlier attempt may have written part of this chunk: plan its customers again
             # from fresh reads, so what already landed is recognised (links or markers).
             customers = sorted({a.customer_id for a in actions})
-            fresh, failures = plan_subscriptions(store, upstreams, customers) if customers else ([], [])
+            again = subscription_options(run).model_copy(update={"customer_ids": customers})
+            fresh, failures = plan_subscriptions(store, upstreams, again) if customers else ([], [])
+            fresh = [a for a in fresh if a.action != "skip"]  # reported by the plan job
             applied = apply_subscriptions(fresh, upstreams.halo, store, reread)
             items = failures + applied.items
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -61,9 +62,14 @@ def _not_importable(tenant: Tenant) -> UnmappedCustomer:
 
 
 def generate_mappings(
-    store: Store, customers: DickerDataCustomers, clients: HaloClients, created_by: str = "api"
+    store: Store,
+    customers: DickerDataCustomers,
+    clients: HaloClients,
+    created_by: str = "api",
+    excluded: Collection[str] = (),
 ) -> GenerateResult:
-    """Map every unmapped customer whose name exactly matches one Halo client; change nothing else."""
+    """Map every unmapped customer whose name exactly matches one Halo client; change nothing
+    else. ``excluded`` customers (the settings' exclusions) are never mapped."""
     existing = store.list_mappings()
     mapped_ids = {m.dicker_customer_id for m in existing}
     taken = {m.halo_client_id for m in existing}
@@ -71,7 +77,7 @@ def generate_mappings(
     candidates = [
         Customer(id=t.tenant_id, name=t.name)
         for t in customers.by_id.values()
-        if t.tenant_id not in mapped_ids
+        if t.tenant_id not in mapped_ids and t.tenant_id not in excluded
     ]
     matched = match_exact(candidates, index, taken)
     result = GenerateResult(

@@ -75,6 +75,20 @@ class IntegratorSettings(BaseModel):
     schedule: Schedule = "rate(1 day)"
 
 
+class Exclusions(BaseModel):
+    """Left out of every import and sync: never created, updated, mapped by generate or made
+    inactive; what is already in Halo stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customers: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    ] = Field(default_factory=list, max_length=10_000)
+    stock_codes: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    ] = Field(default_factory=list, max_length=10_000)
+
+
 class Settings(BaseModel):
     """Everything a run needs except secrets. Defaults are what a new deployment starts with."""
 
@@ -88,6 +102,7 @@ class Settings(BaseModel):
     update_main_site_address: bool = False
     # Import (and sync) creates a customer whose name Halo already holds instead of holding it.
     create_when_similar: bool = False
+    exclusions: Exclusions = Field(default_factory=Exclusions)
     halo_api_url: str | None = None
     halo_auth_url: str | None = None
     halo_tenant: str | None = None
@@ -163,6 +178,8 @@ class SettingsUpdate(BaseModel):
     top_level_id: Annotated[int, Field(ge=1), JSON_INTEGER] | None = None
     update_main_site_address: JsonBool | SkipJsonSchema[None] = None
     create_when_similar: JsonBool | SkipJsonSchema[None] = None
+    # Replaces the whole list of each kind it names.
+    exclusions: Exclusions | SkipJsonSchema[None] = None
     halo_api_url: Url | None = None
     halo_auth_url: Url | None = None
     halo_tenant: Text | None = None
@@ -180,6 +197,7 @@ class SettingsUpdate(BaseModel):
         "environment",
         "update_main_site_address",
         "create_when_similar",
+        "exclusions",
         "halo_requests_per_minute",
         "halo_rate_window_seconds",
         "request_timeout_seconds",
@@ -196,8 +214,13 @@ class SettingsUpdate(BaseModel):
 
     def apply_to(self, settings: Settings) -> Settings:
         """Partial update: only fields the caller sent change (an explicit null clears)."""
-        sent = self.model_dump(exclude_unset=True, exclude={*Credentials.model_fields, "integrator"})
+        nested = {"integrator", "exclusions"}
+        sent = self.model_dump(exclude_unset=True, exclude={*Credentials.model_fields, *nested})
         merged = settings.model_copy(update=sent)
+        if self.exclusions is not None:
+            merged.exclusions = settings.exclusions.model_copy(
+                update=self.exclusions.model_dump(exclude_unset=True)
+            )
         if self.integrator is not None:
             merged.integrator = settings.integrator.model_copy(
                 update=self.integrator.model_dump(exclude_unset=True)

@@ -15,7 +15,7 @@ from datetime import datetime
 from ddhalo import jobs
 from ddhalo.errors import InputError
 from ddhalo.models import Run, RunTrigger
-from ddhalo.pipeline.options import CustomerOptions, SyncOptions
+from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOptions
 from ddhalo.runs import HALO_LOCK, Dispatcher, Runner
 from ddhalo.settings import Settings
 
@@ -48,6 +48,11 @@ def sync_options(settings: Settings, customers: bool | None, subscriptions: bool
             top_level_id=settings.top_level_id,
             update_main_site_address=settings.update_main_site_address,
             create_when_similar=settings.create_when_similar,
+            excluded=settings.exclusions.customers,
+        ),
+        subscription_options=SubscriptionOptions(
+            excluded_customers=settings.exclusions.customers,
+            excluded_stock_codes=settings.exclusions.stock_codes,
         ),
     )
 

@@ -13,10 +13,13 @@ class CustomerOptions(BaseModel):
     update_main_site_address: bool = False
     # Create a customer whose name Halo already holds (exactly or nearly), instead of holding it.
     create_when_similar: bool = False
+    excluded: list[str] = []  # Dicker Data customer ids left alone (the settings' exclusions)
 
 
 class SubscriptionOptions(BaseModel):
     customer_ids: list[str] | None = None  # None: every mapped customer
+    excluded_customers: list[str] = []  # left alone, as the settings' exclusions say
+    excluded_stock_codes: list[str] = []
 
 
 class SyncOptions(BaseModel):
@@ -26,6 +29,7 @@ class SyncOptions(BaseModel):
     customers: bool = True
     subscriptions: bool = True
     customer_options: CustomerOptions = CustomerOptions()
+    subscription_options: SubscriptionOptions = SubscriptionOptions()
 
 
 RunOptions = CustomerOptions | SubscriptionOptions | SyncOptions
@@ -49,7 +53,11 @@ def customer_options(run: Run) -> CustomerOptions:
     raise ValueError(f"A {run.kind} run has no customers step.")
 
 
-def subscription_scope(run: Run) -> list[str] | None:
-    """The customers whose subscriptions the run plans (None: every mapped customer)."""
+def subscription_options(run: Run) -> SubscriptionOptions:
+    """The subscriptions step's options, whichever kind of run takes it."""
     options = options_of(run)
-    return options.customer_ids if isinstance(options, SubscriptionOptions) else None
+    if isinstance(options, SyncOptions):
+        return options.subscription_options
+    if isinstance(options, SubscriptionOptions):
+        return options
+    raise ValueError(f"A {run.kind} run has no subscriptions step.")

@@ -115,7 +115,20 @@ def plan_customers(inputs: CustomerInputs, options: CustomerOptions) -> list[Cus
         ]
     else:
         in_scope = [customers.by_id[i] for i in dict.fromkeys(options.customer_ids) if i in customers.by_id]
+    left_out = set(options.excluded)
     for tenant in sorted(in_scope, key=lambda t: (t.name.casefold(), t.tenant_id)):
+        if tenant.tenant_id in left_out:
+            actions.append(
+                CustomerAction(
+                    "skip",
+                    tenant.tenant_id,
+                    tenant.name,
+                    halo_client_id=m.halo_client_id if (m := inputs.mappings.get(tenant.tenant_id)) else None,
+                    reason="Excluded by the settings (exclusions.customers): left as it is in Halo.",
+                    reason_code="excluded",
+                )
+            )
+            continue
         mapping = inputs.mappings.get(tenant.tenant_id)
         actions.append(_plan_one(tenant, mapping, inputs.clients, inputs.sites, options))
     return actions

@@ -25,6 +25,20 @@ def validate_request(options: SubscriptionOptions, mappings: dict[str, Mapping])
         )
 
 
+def _excluded(mapping: Mapping) -> RunItem:
+    return RunItem(
+        type="customer",
+        dicker_id=mapping.dicker_customer_id,
+        halo_id=mapping.halo_client_id,
+        result="skipped",
+        name=mapping.dicker_customer_name,
+        reason=(
+            "Excluded by the settings (exclusions.customers): its subscriptions are left as they are in Halo."
+        ),
+        reason_code="excluded",
+    )
+
+
 def _sharers(mappings: dict[str, Mapping]) -> dict[str, list[str]]:
     """Per customer, the other customers mapped to its Halo client (shared mappings)."""
     by_client: dict[int, list[str]] = {}
@@ -34,17 +48,27 @@ def _sharers(mappings: dict[str, Mapping]) -> dict[str, list[str]]:
 
 
 def plan_subscriptions(
-    store: Store, upstreams: Upstreams, customer_ids: list[str] | None, licences: LicenceRead | None = None
+    store: Store, upstreams: Upstreams, options: SubscriptionOptions, licences: LicenceRead | None = None
 ) -> tuple[list[SubscriptionAction], list[RunItem]]:
-    """Read and plan the chosen mapped customers (all when ``None``): actions, plus an item for
-    each customer that could not be read. ``licences``: a bulk read to go on with (and to keep
-    track of, should this invocation end while reading)."""
+    """Read and plan the chosen mapped customers (all when ``customer_ids`` is None): actions,
+    plus an item for each customer that could not be read or is excluded. ``licences``: a bulk
+    read to go on with (and to keep track of, should this invocation end while reading)."""
     mappings = {m.dicker_customer_id: m for m in store.list_mappings()}
-    validate_request(SubscriptionOptions(customer_ids=customer_ids), mappings)
-    chosen = customer_ids if customer_ids is not None else sorted(mappings)
+    validate_request(options, mappings)
+    chosen = options.customer_ids if options.customer_ids is not None else sorted(mappings)
+    left_out = set(options.excluded_customers)
+    excluded = [_excluded(mappings[i]) for i in dict.fromkeys(chosen) if i in left_out]
     scopes, failures = read_scopes(
-        [mappings[i] for i in dict.fromkeys(chosen)], upstreams, store, licences, _sharers(mappings)
+        [mappings[i] for i in dict.fromkeys(chosen) if i not in left_out],
+        upstreams,
+        store,
+        licences,
+        _sharers(mappings),
     )
+    failures = excluded + failures
+    codes = frozenset(options.excluded_stock_codes)
+    for scope in scopes:
+        scope.excluded_stock_codes = codes
     actions: list[SubscriptionAction] = []
     scopes.reverse()
     while scopes:  # popped as planned, so each customer's reads are freed as its actions are made

@@ -24,7 +24,7 @@ def apply_subscriptions(
 ) -> Applied[SubscriptionAction]:
     """Write the plan. What time ran out for is ``remaining`` (a follow-up job applies it and
     reports it)."""
-    done: Applied[SubscriptionAction] = Applied([a.item() for a in actions if a.action == "fail"])
+    done: Applied[SubscriptionAction] = Applied([a.item() for a in actions if a.action in ("skip", "fail")])
     items = done.items
     links: list[SubscriptionLink] = []
 

@@ -67,12 +67,19 @@ def desired_fields(sub: Subscription, client_id: int, tenant_id: str) -> Licence
     }
 
 
-_RESULTS = {"create": "created", "update": "updated", "unchanged": "unchanged", "fail": "failed"}
+_RESULTS = {
+    "create": "created",
+    "update": "updated",
+    "unchanged": "unchanged",
+    "skip": "skipped",
+    "fail": "failed",
+}
+EXCLUDED = "Excluded by the settings (exclusions.stock_codes): left as it is in Halo."
 
 
 @dataclass(slots=True)  # a plan holds one per subscription: tens of thousands
 class SubscriptionAction:
-    action: Literal["create", "update", "unchanged", "fail"]
+    action: Literal["create", "update", "unchanged", "skip", "fail"]
     customer_id: str
     subscription_id: str
     name: str
@@ -149,7 +156,22 @@ def plan_customer(scope: CustomerScope) -> CustomerPlan:
 
     unique: dict[str, Subscription] = {}
     actions: list[SubscriptionAction] = []
+    excluded: set[str] = set()  # answered, but left alone: neither written nor taken for gone
     for sub in scope.subscriptions.items:
+        if sub.tenant_id == customer_id and sub.stock_code in scope.excluded_stock_codes:
+            if sub.subscription_id not in excluded:
+                excluded.add(sub.subscription_id)
+                actions.append(
+                    SubscriptionAction(
+                        "skip",
+                        customer_id,
+                        sub.subscription_id,
+                        sub.stock_description,
+                        reason=EXCLUDED,
+                        reason_code="excluded",
+                    )
+                )
+            continue
         if sub.tenant_id != customer_id:
             owner = (
                 f"another customer ({sub.tenant_id[:40]})" if sub.tenant_id else "no customer (no TenantId)"
@@ -188,13 +210,13 @@ def plan_customer(scope: CustomerScope) -> CustomerPlan:
             return planned
         actions.append(planned)
     for sub_id, link in sorted(scope.links.items()):
-        if sub_id not in unique:
+        if sub_id not in unique and sub_id not in excluded:
             gone = _plan_gone(customer_id, sub_id, link.halo_licence_id, licences, link)
             if isinstance(gone, NeedsLinkFields):
                 return gone
             actions.extend(gone)
     for marker, licence_id in sorted(by_marker.items()):
-        if marker not in scope.links and marker not in unique:
+        if marker not in scope.links and marker not in unique and marker not in excluded:
             gone = _plan_gone(customer_id, marker, licence_id, licences, None)
             assert not isinstance(gone, NeedsLinkFields)  # no link: nothing to read
             actions.extend(gone)

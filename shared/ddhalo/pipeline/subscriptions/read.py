@@ -39,6 +39,7 @@ class CustomerScope:
     # linked to them, which this customer's plan must neither adopt nor make inactive.
     others: frozenset[str] = frozenset()
     others_licences: frozenset[int] = frozenset()
+    excluded_stock_codes: frozenset[str] = frozenset()
 
 
 @dataclass
