@@ -13,10 +13,15 @@ from ddhalo_lambda.services import services
 app = make_resolver()
 
 
-@app.get("/settings", responses=responses({200: (SettingsView, "Settings; secrets only as *_set flags")}))
+@app.get(
+    "/settings",
+    responses=responses(
+        {200: (SettingsView, "Settings; secrets only as *_set flags; the schedule rule's state")}
+    ),
+)
 def get_settings() -> dict[str, Any]:
     svc = services()
-    return settings_view(load_connection(svc.store, svc.secrets))
+    return settings_view(load_connection(svc.store, svc.secrets), svc.schedule)
 
 
 @app.put("/settings", responses=responses({200: (SettingsView, "The settings now in force")}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ddhalo.redact import remember
-from ddhalo.schedule import ScheduleControl
+from ddhalo.schedule import ScheduleControl, schedule_view
 from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection, Settings, SettingsUpdate
 from ddhalo.store import Store
@@ -26,12 +26,18 @@ def load_connection(
     return Connection(settings=settings, credentials=credentials)
 
 
-def settings_view(conn: Connection) -> dict[str, Any]:
-    """What ``GET /settings`` answers: every setting, and only flags for the write-only ones."""
+def settings_view(
+    conn: Connection,
+    schedule: ScheduleControl | None = None,
+    schedule_state: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What ``GET /settings`` answers: every setting, only flags for the write-only ones, and the
+    schedule rule's state (read from EventBridge unless ``schedule_state`` already says it)."""
     view = conn.settings.model_dump(mode="json")
     view.update(conn.credentials.flags())
     view["dicker_data_effective_base_url"] = conn.settings.dicker_data_url()
     view["halo_effective_auth_url"] = conn.settings.halo_token_url_base()
+    view.update(schedule_state or schedule_view(schedule, conn.settings.integrator))
     return view
 
 
@@ -48,12 +54,12 @@ def update_settings(
     new_credentials = update.credentials()
     with store.mutex(SETTINGS_MUTEX):
         settings = update.apply_to(store.get_settings())
-        view_extra: dict[str, Any] = {}
+        applied = None
         if schedule is not None and update.integrator is not None:
-            view_extra["schedule_state"] = schedule.apply(settings.integrator)
+            applied = schedule.applied(settings.integrator)
         credentials = secrets.save(new_credentials) if new_credentials.plain() else secrets.load()
         store.put_settings(settings)
-    return {**settings_view(Connection(settings=settings, credentials=credentials)), **view_extra}
+    return settings_view(Connection(settings=settings, credentials=credentials), schedule, applied)
 
 
 def seed_from(store: Store, secrets: SecretStore, update: SettingsUpdate) -> Settings:

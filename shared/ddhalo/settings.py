@@ -7,11 +7,25 @@ Manager (see ``secrets``). Both are merged into :class:`Connection` for a run.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ddhalo.errors import ConfigurationError
 from ddhalo.halo.limits import RATE_WINDOW_SECONDS
@@ -46,6 +60,9 @@ Url = Annotated[
     ),
 ]
 Secret = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
+# The schedule a new deployment starts with: the same as template.yaml's SyncSchedule default
+# (the rule EventBridge runs until the first PUT /settings switches it) and the README's.
+DEFAULT_SCHEDULE = "rate(1 hour)"
 # EventBridge's forms: rate(1 hour), rate(30 minutes), cron(0 2 * * ? *).
 _RATE = r"rate\([1-9][0-9]{0,3} (minute|minutes|hour|hours|day|days)\)"
 _CRON = r"cron\([0-9A-Za-z*?,/#-]+( [0-9A-Za-z*?,/#-]+){5}\)"
@@ -72,7 +89,7 @@ class IntegratorSettings(BaseModel):
     enabled: bool = False
     sync_customers: bool = True
     sync_subscriptions: bool = True
-    schedule: Schedule = "rate(1 day)"
+    schedule: Schedule = DEFAULT_SCHEDULE
 
 
 class Exclusions(BaseModel):
@@ -155,10 +172,121 @@ class Credentials(BaseModel):
         return {k: v.get_secret_value() for k, v in self if v is not None}
 
 
-def _not_null(value: object) -> object:
+# -- what PUT /settings accepts, said in words ----------------------------------------------------
+# A refused value answers what its field allows (`region must be "AU" or "NZ"`). Pydantic's own
+# messages name its internals instead: union branches (`literal['AU','NZ']`, `none`), validator
+# functions (`function-before[...]`), the regular expressions above. So every field of the update
+# models carries its rule in words, and any failure inside the field reads as that rule. The
+# messages never carry the value sent: it may be a secret.
+SETTING_ERROR = "invalid_setting"
+UNKNOWN_SETTING = "unknown_setting"
+
+
+def _refusal(kind: str, text: str) -> PydanticCustomError:
+    # The text goes in as context: as the template itself, braces in it would be placeholders.
+    return PydanticCustomError(kind, "{allowed}", {"allowed": text})
+
+
+def allows(rule: str, *, nullable: bool) -> WrapValidator:
+    """Outermost validator of an update field: any failure answers ``rule`` ("must be ...").
+
+    ``nullable=False`` fields take ``null`` in their type only so that "left out" can default to
+    None; a ``null`` sent is refused here, before the type is tried.
+    """
+
+    def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if value is None and not nullable:
+            raise _refusal(SETTING_ERROR, f"{rule}, not null (leave it out to keep the current value)")
+        try:
+            return handler(value)
+        except ValidationError:
+            raise _refusal(SETTING_ERROR, rule) from None
+
+    return WrapValidator(check)
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _refusals(
+    model: type[BaseModel], data: Any, handler: ValidatorFunctionWrapHandler, what: str, known: str
+) -> Any:
+    """The model's errors as a person reads them: a field it does not have is refused naming the
+    ones it has (pydantic says only "Extra inputs are not permitted"), and no error keeps the value
+    sent (``errors()`` would carry it, a secret perhaps, to whoever logs them)."""
+    try:
+        return handler(data)
+    except ValidationError as exc:
+        *rest, last = model.model_fields
+        names = f"{', '.join(rest)} and {last}"
+        details: list[InitErrorDetails] = []
+        for err in exc.errors():
+            if err["type"] == "extra_forbidden":
+                kind = _refusal(UNKNOWN_SETTING, f"is not {what}; {known} are {names}")
+                details.append({"type": kind, "loc": err["loc"], "input": None})
+            elif err["type"] in (SETTING_ERROR, UNKNOWN_SETTING):
+                details.append({"type": _refusal(err["type"], err["msg"]), "loc": err["loc"], "input": None})
+            else:  # pydantic's own (a body that is not an object): rebuilt as it was
+                details.append(
+                    {"type": err["type"], "loc": err["loc"], "input": None, "ctx": err.get("ctx") or {}}
+                )
+        raise ValidationError.from_exception_data(exc.title, details, hide_input=True) from None
+
+
+_BOOL = "must be true or false"
+_TEXT = (
+    "must be text of 1 to 200 characters with at least one ASCII letter, digit or symbol, or null to clear it"
+)
+
+
+def _url(example: str) -> str:
+    return f"must be an http(s) URL of at most 500 characters such as {example}, or null to clear it"
+
+
+_CREDENTIAL = "must be a string of 1 to 4096 characters (null keeps the stored one)"
+_SCHEDULE = (
+    'must be an EventBridge schedule expression such as "rate(1 hour)", "rate(30 minutes)" or '
+    '"cron(0 2 * * ? *)": rate(N minutes, hours or days) with N from 1 to 9999, or cron(...) with '
+    "six fields; at most 100 characters"
+)
+UpdateUrl = Annotated[Url, AfterValidator(check_url)]
+
+
+class IntegratorUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    enabled: Annotated[JsonBool | SkipJsonSchema[None], allows(_BOOL, nullable=False)] = None
+    sync_customers: Annotated[JsonBool | SkipJsonSchema[None], allows(_BOOL, nullable=False)] = None
+    sync_subscriptions: Annotated[JsonBool | SkipJsonSchema[None], allows(_BOOL, nullable=False)] = None
+    schedule: Annotated[Schedule | SkipJsonSchema[None], allows(_SCHEDULE, nullable=False)] = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _fields_named(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _refusals(cls, data, handler, "an integrator setting", "they")
+
+
+_INTEGRATOR = (
+    "must be an object with any of enabled, sync_customers, sync_subscriptions (each true or false) "
+    "and schedule"
+)
+
+
+def _integrator(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Not an object: the rule in words. An object: its own fields' errors, under ``integrator``
+    (through the union with None they would carry its branch names too)."""
     if value is None:
-        raise ValueError("may be left out but not null")
-    return value
+        raise _refusal(SETTING_ERROR, f"{_INTEGRATOR}, not null (leave it out to keep the current value)")
+    if isinstance(value, IntegratorUpdate):
+        return value
+    if not isinstance(value, dict):
+        raise _refusal(SETTING_ERROR, _INTEGRATOR)
+    return IntegratorUpdate.model_validate(value)
 
 
 class SettingsUpdate(BaseModel):
@@ -166,44 +294,68 @@ class SettingsUpdate(BaseModel):
 
     Leaving a field out keeps it. ``null`` clears the settings that may be empty (URL overrides,
     account code, top level, tenant); the others are ``SkipJsonSchema[None]``: out, never null.
-    Numbers and booleans are read as JSON Schema reads them (``ddhalo.jsontypes``).
+    Numbers and booleans are read as JSON Schema reads them (``ddhalo.jsontypes``). Region and
+    environment are read in any letter case and kept as "AU"/"NZ" and "production"/"test". A
+    refused value is answered with what its field allows, in words.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    region: Region | SkipJsonSchema[None] = None
-    environment: Environment | SkipJsonSchema[None] = None
-    dicker_data_base_url: Url | None = None
-    dicker_data_account_code: Text | None = None
-    top_level_id: Annotated[int, Field(ge=1), JSON_INTEGER] | None = None
-    update_main_site_address: JsonBool | SkipJsonSchema[None] = None
-    create_when_similar: JsonBool | SkipJsonSchema[None] = None
-    # Replaces the whole list of each kind it names.
-    exclusions: Exclusions | SkipJsonSchema[None] = None
-    halo_api_url: Url | None = None
-    halo_auth_url: Url | None = None
-    halo_tenant: Text | None = None
-    halo_requests_per_minute: Annotated[int, Field(ge=1, le=6000), JSON_INTEGER] | SkipJsonSchema[None] = None
-    halo_rate_window_seconds: Annotated[int, Field(ge=1, le=3600), JSON_INTEGER] | SkipJsonSchema[None] = None
-    request_timeout_seconds: Annotated[float, Field(ge=1, le=120), JSON_NUMBER] | SkipJsonSchema[None] = None
-    integrator: IntegratorUpdate | SkipJsonSchema[None] = None
-    dicker_data_access_token: Secret | None = None
-    halo_client_id: Secret | None = None
-    halo_client_secret: Secret | None = None
+    region: Annotated[
+        Region | SkipJsonSchema[None], BeforeValidator(_upper), allows('must be "AU" or "NZ"', nullable=False)
+    ] = None
+    environment: Annotated[
+        Environment | SkipJsonSchema[None],
+        BeforeValidator(_lower),
+        allows('must be "production" or "test"', nullable=False),
+    ] = None
+    dicker_data_base_url: Annotated[
+        UpdateUrl | None, allows(_url("https://b2b-api.dickerdata.com.au/api/"), nullable=True)
+    ] = None
+    dicker_data_account_code: Annotated[Text | None, allows(_TEXT, nullable=True)] = None
+    top_level_id: Annotated[
+        Annotated[int, Field(ge=1), JSON_INTEGER] | None,
+        allows("must be a whole number of at least 1 (a Halo top level id), or null for none", nullable=True),
+    ] = None
+    update_main_site_address: Annotated[JsonBool | SkipJsonSchema[None], allows(_BOOL, nullable=False)] = None
+    create_when_similar: Annotated[JsonBool | SkipJsonSchema[None], allows(_BOOL, nullable=False)] = None
+    # Replaces the list of each kind it names (the other kind stays).
+    exclusions: Annotated[
+        Exclusions | SkipJsonSchema[None],
+        allows(
+            'must be an object {"customers": [Dicker Data customer ids], "stock_codes": [stock codes]} '
+            "of up to 10,000 non-empty strings of at most 100 characters each",
+            nullable=False,
+        ),
+    ] = None
+    halo_api_url: Annotated[
+        UpdateUrl | None, allows(_url("https://example.halopsa.com/api"), nullable=True)
+    ] = None
+    halo_auth_url: Annotated[
+        UpdateUrl | None, allows(_url("https://example.halopsa.com/auth"), nullable=True)
+    ] = None
+    halo_tenant: Annotated[Text | None, allows(_TEXT, nullable=True)] = None
+    halo_requests_per_minute: Annotated[
+        Annotated[int, Field(ge=1, le=6000), JSON_INTEGER] | SkipJsonSchema[None],
+        allows("must be a whole number from 1 to 6000", nullable=False),
+    ] = None
+    halo_rate_window_seconds: Annotated[
+        Annotated[int, Field(ge=1, le=3600), JSON_INTEGER] | SkipJsonSchema[None],
+        allows("must be a whole number of seconds from 1 to 3600", nullable=False),
+    ] = None
+    request_timeout_seconds: Annotated[
+        Annotated[float, Field(ge=1, le=120), JSON_NUMBER] | SkipJsonSchema[None],
+        allows("must be a number of seconds from 1 to 120", nullable=False),
+    ] = None
+    integrator: Annotated[IntegratorUpdate | SkipJsonSchema[None], WrapValidator(_integrator)] = None
+    dicker_data_access_token: Annotated[Secret | None, allows(_CREDENTIAL, nullable=True)] = None
+    halo_client_id: Annotated[Secret | None, allows(_CREDENTIAL, nullable=True)] = None
+    halo_client_secret: Annotated[Secret | None, allows(_CREDENTIAL, nullable=True)] = None
 
-    _urls = field_validator("dicker_data_base_url", "halo_api_url", "halo_auth_url")(check_url)
-    _required = field_validator(
-        "region",
-        "environment",
-        "update_main_site_address",
-        "create_when_similar",
-        "exclusions",
-        "halo_requests_per_minute",
-        "halo_rate_window_seconds",
-        "request_timeout_seconds",
-        "integrator",
-        mode="before",
-    )(_not_null)
+    @model_validator(mode="wrap")
+    @classmethod
+    def _fields_named(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _refusals(cls, data, handler, "a setting", "the settings")
 
     def credentials(self) -> Credentials:
         return Credentials(
@@ -226,20 +378,6 @@ class SettingsUpdate(BaseModel):
                 update=self.integrator.model_dump(exclude_unset=True)
             )
         return Settings.model_validate(merged.model_dump())
-
-
-class IntegratorUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: JsonBool | SkipJsonSchema[None] = None
-    sync_customers: JsonBool | SkipJsonSchema[None] = None
-    sync_subscriptions: JsonBool | SkipJsonSchema[None] = None
-    schedule: Schedule | SkipJsonSchema[None] = None
-
-    _required = field_validator("*", mode="before")(_not_null)
-
-
-SettingsUpdate.model_rebuild()
 
 
 class Connection(BaseModel):

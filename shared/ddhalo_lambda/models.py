@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ddhalo.jsontypes import JSON_INTEGER, JsonBool
 from ddhalo.models import Mapping, Run, RunItem
+from ddhalo.schedule import ScheduleState
 from ddhalo.settings import Settings
 
 CustomerId = Annotated[
@@ -99,7 +100,19 @@ class SettingsView(Settings):
     halo_client_secret_set: bool
     dicker_data_effective_base_url: str
     halo_effective_auth_url: str | None = None
-    schedule_state: str | None = None
+    # The EventBridge rule of the recurring sync as it is now (ddhalo.schedule.schedule_view).
+    schedule_state: ScheduleState = Field(
+        description='The rule\'s state: "ENABLED", "DISABLED", or "unknown" when it cannot be read '
+        "(or there is none: the local runner without SYNC_RULE_NAME); schedule_note says why."
+    )
+    schedule_rule: str | None = Field(default=None, description="The EventBridge rule's name")
+    schedule_expression: str | None = Field(
+        default=None, description="The rule's expression as EventBridge has it (null when unknown)"
+    )
+    schedule_note: str | None = Field(
+        default=None,
+        description="Why the state is unknown, or how the rule differs from the settings; null when in step",
+    )
 
 
 class Deleted(BaseModel):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, get_args
 
 import pydantic
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -15,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from pydantic_core.core_schema import ErrorType
 
 from ddhalo.errors import IntegrationError
 from ddhalo.models import FINISHED, Run
@@ -29,14 +31,106 @@ def error_response(status: int, code: str, message: str, hint: str | None = None
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": error})
 
 
+# Pydantic's error types said as what the field must be. Its own messages ("Input should be a
+# valid boolean", "String should match pattern '^...$'") and the union branches in its locations
+# ("literal['AU','NZ']", "function-before[...]", "none") are its internals, not the API's words.
+_PHRASES: dict[str, str] = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this request",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "string_type": "must be a string",
+    "string_too_short": "must have at least {min_length} characters",
+    "string_too_long": "must have at most {max_length} characters",
+    "string_pattern_mismatch": "has characters or a form this field does not allow",
+    "too_short": "must have at least {min_length} items",
+    "too_long": "must have at most {max_length} items",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "literal_error": "must be {expected}",
+    "enum": "must be {expected}",
+    "none_required": "must be null",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+    "list_type": "must be a JSON array",
+    "json_invalid": "is not valid JSON",
+    "json_type": "must be JSON",
+}
+_PYDANTIC_TYPES = frozenset(get_args(ErrorType))
+_PYTHON_PREFIXES = ("Value error, ", "Assertion failed, ")
+# Union branches pydantic writes into a location: not field names of ours (all snake_case).
+_BRANCH = re.compile(r"[^a-z0-9_]|^(none|bool|int|float|str|bytes|list|dict|set|tuple)$")
+MAX_NAME = 60
+
+
+def _phrase(err: Mapping[str, Any]) -> str:
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
+        return "must not be empty"
+    if kind in _PHRASES:
+        try:
+            # Literal choices come as 'AU' or 'NZ': said as the JSON strings they are.
+            values = {k: str(v).replace("'", '"') for k, v in ctx.items()}
+            return _PHRASES[kind].format(**values)
+        except (KeyError, IndexError):
+            return _PHRASES[kind].split(" {")[0]
+    msg = str(err.get("msg") or "")
+    for prefix in _PYTHON_PREFIXES:
+        if msg.startswith(prefix):
+            return msg.removeprefix(prefix)
+    if kind in _PYDANTIC_TYPES or not msg:
+        return "is not valid"
+    return msg  # our own (ddhalo.settings' rules): already "must be ..." in words
+
+
+def _path(err: Mapping[str, Any]) -> str:
+    loc = list(err.get("loc", ()))
+    if loc[:1] == ["body"]:
+        loc = loc[1:]
+    last = len(loc) - 1
+    path = ""
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            path += f"[{part}]"
+            continue
+        name = str(part)
+        # A name the caller sent (the unknown field) is kept whatever it is; a branch is dropped.
+        sent = i == last and err.get("type") in ("extra_forbidden", "unknown_setting")
+        if _BRANCH.search(name) and not sent:
+            continue
+        if len(name) > MAX_NAME:
+            name = name[: MAX_NAME - 3] + "..."
+        path += f".{name}" if path else name
+    return path
+
+
 def describe_validation(errors: list[Any]) -> str:
-    """Pydantic errors as one sentence, without echoing input values (they may be secrets)."""
-    parts = []
-    for err in errors[:5]:
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",)) or "body"
-        parts.append(f"{loc}: {err.get('msg') or str(err.get('type', 'invalid')).replace('_', ' ')}")
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return "; ".join(parts) + more
+    """Validation errors as sentences a person reads: each names its field and what it allows
+    (``region must be "AU" or "NZ"``), never pydantic's internals, and never the value sent (it
+    may be a secret)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for err in errors:
+        found.setdefault(_path(err), []).append((str(err.get("type", "")), _phrase(err)))
+    sentences: list[str] = []
+    for path, problems in found.items():
+        # A union's None branch failing says nothing when another branch says what was wrong.
+        if any(kind != "none_required" for kind, _ in problems):
+            problems = [p for p in problems if p[0] != "none_required"]
+        for _, phrase in problems:
+            sentence = f"{path} {phrase}" if path else f"The body {phrase}"
+            if sentence not in sentences:
+                sentences.append(sentence)
+    more = f" (and {len(sentences) - 5} more)" if len(sentences) > 5 else ""
+    return "; ".join(sentences[:5]) + more + "."
 
 
 # Our request bodies nest three levels at most; a deep one is refused before any parser recurses.
@@ -67,6 +161,17 @@ def _nesting(text: str) -> int:
     return deepest
 
 
+def _json_kind(value: Any) -> str:
+    """What a parsed JSON value is, in JSON's words (not Python's: list, str, NoneType)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "null"
+
+
 def refuse_body(event: Mapping[str, Any]) -> tuple[int, str, str] | None:
     """Bodies are JSON objects (or absent/null), checked before the event handler parses them:
     its parsers would read ``[{}]`` as ``{}`` and fail on a multipart type without a boundary."""
@@ -91,7 +196,7 @@ def refuse_body(event: Mapping[str, Any]) -> tuple[int, str, str] | None:
     except (ValueError, RecursionError):
         return 400, "bad_request", "The body is not valid JSON."
     if parsed is not None and not isinstance(parsed, dict):
-        return 400, "bad_request", f"The body must be a JSON object, not {type(parsed).__name__}."
+        return 400, "bad_request", f"The body must be a JSON object, not {_json_kind(parsed)}."
     return None
 
 

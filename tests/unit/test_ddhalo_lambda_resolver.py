@@ -20,8 +20,8 @@ def nested(depth: int) -> str:
         (nested(1_000), JSON, (400, "bad_request", "The body nests deeper than 32 levels.")),
         ("[" * 1_000 + "]" * 1_000, JSON, (400, "bad_request", "The body nests deeper than 32 levels.")),
         (nested(MAX_BODY_DEPTH + 1), JSON, (400, "bad_request", "The body nests deeper than 32 levels.")),
-        ('[{"dry_run": true}]', JSON, (400, "bad_request", "The body must be a JSON object, not list.")),
-        ('"text"', JSON, (400, "bad_request", "The body must be a JSON object, not str.")),
+        ('[{"dry_run": true}]', JSON, (400, "bad_request", "The body must be a JSON object, not an array.")),
+        ('"text"', JSON, (400, "bad_request", "The body must be a JSON object, not a string.")),
         ("{not json", JSON, (400, "bad_request", "The body is not valid JSON.")),
         (
             "customer_ids=1",

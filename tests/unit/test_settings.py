@@ -3,12 +3,23 @@ from pydantic import ValidationError
 
 from ddhalo.errors import ConfigurationError
 from ddhalo.settings import (
+    DEFAULT_SCHEDULE,
     DICKER_DATA_BASE_URLS,
     Connection,
     Credentials,
+    IntegratorUpdate,
     Settings,
     SettingsUpdate,
     derive_halo_auth_url,
+)
+from ddhalo_lambda.resolver import describe_validation
+from tests.settings_cases import (
+    ACCEPTED_SPELLINGS,
+    BAD_SETTINGS,
+    INTERNALS,
+    SCHEDULE_RULE,
+    SECRETS,
+    SETTING_NAMES,
 )
 
 
@@ -107,3 +118,63 @@ def test_connection_names_every_missing_setting():
         conn.require("dicker_data_account_code", "dicker_data_access_token")
     assert "dicker_data_account_code, dicker_data_access_token" in caught.value.message
     assert "PUT /settings" in (caught.value.hint or "")
+
+
+# -- refusals in words ---------------------------------------------------------------------------
+def refusal(body) -> str:
+    """What the API answers for ``body``: the resolver's sentence for the model's errors."""
+    with pytest.raises(ValidationError) as caught:
+        SettingsUpdate.model_validate(body)
+    return describe_validation(caught.value.errors())
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "exact"), [c[1:] for c in BAD_SETTINGS], ids=[c[0] for c in BAD_SETTINGS]
+)
+def test_a_bad_setting_names_its_field_and_what_it_allows_in_words(body, field, exact):
+    message = refusal(body)
+    assert message.startswith(f"{field} "), message
+    assert " must be " in message or " is not " in message, message
+    assert not INTERNALS.search(message), message
+    assert not any(secret in message for secret in SECRETS), message
+    if exact is not None:
+        assert message == exact
+
+
+def test_every_field_has_a_bad_case():
+    """A field added to the update models without a case here is a message nobody has read."""
+    fields = {field for _, _, field, _ in BAD_SETTINGS}
+    for name in SettingsUpdate.model_fields:
+        assert name in fields, name
+    for name in IntegratorUpdate.model_fields:
+        assert f"integrator.{name}" in fields, name
+
+
+def test_every_mistake_in_a_body_is_named():
+    message = refusal({"region": "uk", "integrator": {"schedule": "daily", "extra": True}, "zz": 1})
+    assert message == (
+        'region must be "AU" or "NZ"; '
+        f"integrator.schedule {SCHEDULE_RULE}; "
+        "integrator.extra is not an integrator setting; they are enabled, sync_customers, "
+        "sync_subscriptions and schedule; "
+        f"zz is not a setting; the settings are {SETTING_NAMES}."
+    )
+
+
+def test_a_refused_secret_is_not_kept_in_the_error_either():
+    """Not in the message, nor in the error's own text (which a log line might carry)."""
+    with pytest.raises(ValidationError) as caught:
+        SettingsUpdate.model_validate({"halo_client_secret": "S3CR3T-long" * 400, "region": "S3CR3T-region"})
+    assert "S3CR3T" not in str(caught.value)
+    assert all(err["input"] is None or "S3CR3T" not in str(err["input"]) for err in caught.value.errors())
+
+
+@pytest.mark.parametrize(("body", "field", "canonical"), ACCEPTED_SPELLINGS)
+def test_region_and_environment_are_read_in_any_case(body, field, canonical):
+    update = SettingsUpdate.model_validate(body)
+    assert getattr(update, field) == canonical
+    assert getattr(update.apply_to(Settings(region="NZ", environment="test")), field) == canonical
+
+
+def test_a_new_deployment_schedules_the_sync_every_hour():
+    assert Settings().integrator.schedule == DEFAULT_SCHEDULE == "rate(1 hour)"
