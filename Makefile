@@ -28,7 +28,7 @@ install: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/python -m local.serve --port $(PORT)$(if $(filter 1 yes true,$(FRESH)), --fresh)
 
-## The main job once, end to end, with a summary table per step (exits when done).
+## The main job once, end to end, with a summary table per step (logs: .local-state/demo.log).
 demo: $(STAMP)
 	$(BIN)/python -m local.demo
 
