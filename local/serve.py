@@ -440,6 +440,12 @@ class StateFile:
             ) from None
         self._lock = handle
 
+    def set_aside(self) -> Path:
+        """Keep the file under another name (the next save starts a new one)."""
+        aside = self.path.with_name(f"{self.path.stem}.{int(time.time())}.aside{self.path.suffix}")
+        self.path.rename(aside)
+        return aside
+
     def unlock(self) -> None:
         if self._lock is not None:
             self._lock.close()  # closing releases the lock
@@ -689,6 +695,19 @@ class LocalApp:
         state = self.state_file.load()
         if state is None:
             return
+        saved, now = dict(state.get("upstreams") or {}), self._planned_upstreams()
+        if self.seed and saved and now and saved != now:
+            # Another Dicker Data or Halo: its mappings and links name another Halo's records.
+            # Kept aside, not loaded, so nothing stale is written to the Halo in use.
+            aside = self.state_file.set_aside()
+            log.warning(
+                "The saved state was made against %s; this start uses %s: starting fresh (the old "
+                "state is kept in %s).",
+                _describe(saved),
+                _describe(now),
+                aside,
+            )
+            return
         tables: dict[str, list[dict[str, Any]]] = dict(state.get("tables") or {})
         if self.seed:
             tables = {lid: self._without_locks(items) for lid, items in tables.items()}
@@ -840,6 +859,15 @@ class LocalApp:
         return HaloUpstream(
             fake.api_url, fake.auth_url, client_id=FAKE_HALO_CLIENT_ID, client_secret=FAKE_HALO_CLIENT_SECRET
         )
+
+    def _planned_upstreams(self) -> dict[str, str]:
+        """``upstream_names()`` as this start will have them, known before anything is seeded."""
+        upstreams = Upstreams.from_env() if self.upstreams is None else self.upstreams
+        names = {}
+        for key, given in (("dicker_data", upstreams.dicker_data), ("halo", upstreams.halo)):
+            url = getattr(given, "base_url", None) or getattr(given, "api_url", None)
+            names[key] = public_url(url) if given is not None and url else FAKE
+        return dict(sorted(names.items()))
 
     def upstream_names(self) -> dict[str, str]:
         """Which upstreams this start uses: a URL (without credentials) or the bundled fake."""

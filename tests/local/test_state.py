@@ -209,9 +209,12 @@ def test_the_bundled_halo_fake_keeps_what_an_import_created(state, upstreams, ca
         assert (again["counts"]["created"], again["counts"]["failed"]) == (0, 0)
 
     caplog.set_level("WARNING", logger="local.serve")
-    with LocalApp(port=0, upstreams=upstreams, state_file=state):  # now another Halo
-        pass
-    assert any("The saved state was made against" in r.getMessage() for r in caplog.records)
+    with LocalApp(port=0, upstreams=upstreams, state_file=state) as app:  # now another Halo
+        # Its mappings name the bundled fake's clients: set aside, never applied to this Halo.
+        assert LocalApi(app.url).json("GET", "/mappings")["mappings"] == []
+    assert any("starting fresh" in r.getMessage() for r in caplog.records)
+    (aside,) = state.parent.glob("state.*.aside.json")
+    assert json.loads(aside.read_text())["upstreams"]["halo"] == "bundled fake"
 
 
 def test_saved_while_running_only_when_something_changed(upstreams, state, monkeypatch):
