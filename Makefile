@@ -24,10 +24,11 @@ $(STAMP): requirements-dev.txt shared/requirements.txt
 install: $(STAMP)
 
 ## The local API (fakes + moto on loopback unless upstream variables are set); Ctrl-C stops it.
+## Its state is kept in .local-state/state.json between starts; FRESH=1 discards it first.
 serve: $(STAMP)
-	$(BIN)/python -m local.serve --port $(PORT)
+	$(BIN)/python -m local.serve --port $(PORT)$(if $(filter 1 yes true,$(FRESH)), --fresh)
 
-## The main job once, end to end, with a summary table per step (exits when done).
+## The main job once, end to end, with a summary table per step (logs: .local-state/demo.log).
 demo: $(STAMP)
 	$(BIN)/python -m local.demo
 

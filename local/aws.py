@@ -8,15 +8,21 @@ names moto gave them, the way CloudFormation would.
 IAM is as deployed: each function's role is created from the synthesized template and assumed,
 and every request moto receives is checked against the role that signed it (`local/gate.py`);
 the runner itself, and tests, sign with the stack's admin key (`local/credentials.py`).
+
+`snapshot()` and `restore()` carry the tables' items and the secrets' values from one start to
+the next (`make serve` keeps them in a file); `writes` counts the requests that may have changed
+them, so a saver knows when there is something new to save.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
 import secrets
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -27,7 +33,7 @@ import requests
 
 from local import credentials
 from local.credentials import AwsCredentials
-from local.gate import GatedMotoServer, IamGate, Principal, WsgiApp
+from local.gate import Environ, GatedMotoServer, IamGate, Principal, StartResponse, WsgiApp
 from local.iam import REGION, Role, function_roles, synthesize
 from local.template import (
     FUNCTION_TYPE,
@@ -65,6 +71,10 @@ _QUEUE_ATTRIBUTES = (
     "FifoThroughputLimit",
 )  # fmt: skip
 _INDEX_KEYS = ("IndexName", "KeySchema", "Projection")
+# DynamoDB and Secrets Manager operations that change nothing; any other one counts as a write.
+_READ_PREFIXES = ("Get", "BatchGet", "TransactGet", "Query", "Scan", "Describe", "List", "Validate")
+_STATE_SERVICES = ("DynamoDB_", "secretsmanager")
+BATCH_WRITE = 25  # DynamoDB's BatchWriteItem limit
 _SIMPLE_TABLE_TYPES = {"String": "S", "Number": "N", "Binary": "B"}
 
 
@@ -88,6 +98,28 @@ class EnvPatch:
             else:
                 os.environ[name] = value
         self._saved.clear()
+
+
+@dataclass
+class _CountingGate(IamGate):
+    """The gate, also counting the requests that may have changed a table or a secret."""
+
+    writes: int = 0
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def dynamodb_lock(self) -> threading.Lock:
+        """Held while moto handles a DynamoDB request (the gate runs them one at a time)."""
+        return self._dynamodb
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return super().__call__(environ, start_response)
+        finally:  # after the request took effect, so a snapshot taken later includes it
+            service, _, operation = str(environ.get("HTTP_X_AMZ_TARGET", "")).partition(".")
+            if service.startswith(_STATE_SERVICES) and not operation.startswith(_READ_PREFIXES):
+                with self._count_lock:
+                    self.writes += 1
 
 
 @dataclass
@@ -172,7 +204,7 @@ class LocalAws:
         return dict(self._credentials)
 
     def _make_gate(self, app: WsgiApp) -> IamGate:
-        self.gate = IamGate(app, account=ACCOUNT_ID, secret_arn=self.secret_arn)
+        self.gate = _CountingGate(app, account=ACCOUNT_ID, secret_arn=self.secret_arn)
         self.gate.admin_keys.add(self.admin.access_key)
         return self.gate
 
@@ -189,6 +221,92 @@ class LocalAws:
             self._env.set(name, value)
         credentials.install(self.admin)
         boto3.DEFAULT_SESSION = None  # a session made earlier may hold other credentials
+
+    # -- state between starts ---------------------------------------------------------------
+    @property
+    def writes(self) -> int:
+        """Requests since start that may have changed a table's items or a secret's value."""
+        return self.gate.writes if isinstance(self.gate, _CountingGate) else 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every item of the template's tables and every secret's current value, by logical id,
+        as JSON-ready data (DynamoDB's typed attribute values; binary values in base64)."""
+        secretsmanager = self.client("secretsmanager")
+        tables = {
+            res.logical_id: self.table_items(self.resolver.refs[res.logical_id])
+            for res in self.template.tables
+        }
+        values: dict[str, dict[str, str]] = {}
+        for res in self.template.secrets:
+            got = secretsmanager.get_secret_value(SecretId=self.resolver.refs[res.logical_id])
+            if "SecretString" in got:
+                values[res.logical_id] = {"SecretString": got["SecretString"]}
+            elif "SecretBinary" in got:
+                values[res.logical_id] = {"SecretBinary": base64.b64encode(got["SecretBinary"]).decode()}
+        return {"tables": tables, "secrets": values}
+
+    def table_items(self, name: str) -> list[dict[str, Any]]:
+        """Every item of table ``name``, JSON-ready. Copied from moto's backend in this process
+        while no DynamoDB request runs: milliseconds for thousands of items, where a Scan through
+        the server takes seconds (and the request lock meanwhile). A Scan if that copy fails."""
+        try:
+            return self._backend_items(name)
+        except Exception:
+            log.debug("copying %s from moto's backend failed; scanning it", name, exc_info=True)
+        return self.scan_items(name)
+
+    def _backend_items(self, name: str) -> list[dict[str, Any]]:
+        from moto.dynamodb.models import dynamodb_backends
+
+        if not isinstance(self.gate, _CountingGate):
+            raise RuntimeError("not started")
+        table = dynamodb_backends[ACCOUNT_ID][self.region].get_table(name)
+        with self.gate.dynamodb_lock:
+            copied: list[dict[str, Any]] = json.loads(
+                json.dumps([item.to_json()["Attributes"] for item in table.all_items()])
+            )
+        return copied
+
+    def scan_items(self, name: str) -> list[dict[str, Any]]:
+        """Every item of table ``name`` through the API (a consistent Scan), JSON-ready."""
+        items: list[dict[str, Any]] = []
+        pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=name, ConsistentRead=True)
+        for page in pages:
+            items += [_json_item(item) for item in page["Items"]]
+        return items
+
+    def restore(self, snapshot: dict[str, Any]) -> int:
+        """Put a :meth:`snapshot` back into the (new, empty) resources; tables or secrets the
+        template no longer has are skipped with a warning. Answers how many items were put."""
+        dynamodb, secretsmanager = self.client("dynamodb"), self.client("secretsmanager")
+        tables = {res.logical_id: res for res in self.template.tables}
+        put = 0
+        for logical_id, items in (snapshot.get("tables") or {}).items():
+            if logical_id not in tables:
+                log.warning("the saved state has a table %s the template does not; skipped", logical_id)
+                continue
+            name = self.resolver.refs[logical_id]
+            for start in range(0, len(items), BATCH_WRITE):
+                batch = [
+                    {"PutRequest": {"Item": _dynamo_item(i)}} for i in items[start : start + BATCH_WRITE]
+                ]
+                pending: dict[str, Any] = {name: batch}
+                while pending:
+                    pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                put += len(batch)
+        secrets_ = {res.logical_id for res in self.template.secrets}
+        for logical_id, value in (snapshot.get("secrets") or {}).items():
+            if logical_id not in secrets_:
+                log.warning("the saved state has a secret %s the template does not; skipped", logical_id)
+                continue
+            arn = self.resolver.refs[logical_id]
+            if "SecretString" in value:
+                secretsmanager.put_secret_value(SecretId=arn, SecretString=value["SecretString"])
+            elif "SecretBinary" in value:
+                secretsmanager.put_secret_value(
+                    SecretId=arn, SecretBinary=base64.b64decode(value["SecretBinary"])
+                )
+        return put
 
     # -- roles --------------------------------------------------------------------------------
     def _create_roles(self, synthesized: dict[str, Any]) -> None:
@@ -403,6 +521,42 @@ class LocalAws:
         for name, value in merged.items():
             self._env.set(name, value)
         return merged
+
+
+def _json_value(value: dict[str, Any]) -> dict[str, Any]:
+    """One DynamoDB attribute value (as the low-level client answers it) made JSON-ready."""
+    (kind, inner), *_ = value.items()
+    if kind == "B":
+        return {kind: base64.b64encode(inner).decode()}
+    if kind == "BS":
+        return {kind: [base64.b64encode(b).decode() for b in inner]}
+    if kind == "M":
+        return {kind: _json_item(inner)}
+    if kind == "L":
+        return {kind: [_json_value(v) for v in inner]}
+    return {kind: inner}
+
+
+def _dynamo_value(value: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`_json_value`."""
+    (kind, inner), *_ = value.items()
+    if kind == "B":
+        return {kind: base64.b64decode(inner)}
+    if kind == "BS":
+        return {kind: [base64.b64decode(b) for b in inner]}
+    if kind == "M":
+        return {kind: _dynamo_item(inner)}
+    if kind == "L":
+        return {kind: [_dynamo_value(v) for v in inner]}
+    return {kind: inner}
+
+
+def _json_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _json_value(value) for name, value in item.items()}
+
+
+def _dynamo_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _dynamo_value(value) for name, value in item.items()}
 
 
 def _access_key() -> str:

@@ -4,26 +4,34 @@ The HTTP API of `template.yaml` is served by the real handlers with API Gateway 
 DynamoDB, Secrets Manager and SQS are moto; queued work is drained in-process so runs finish;
 Dicker Data and Halo are the bundled fakes unless `DICKER_DATA_*` / `HALO_*` point elsewhere.
 The contract is PRODUCT.md's "Running locally".
+
+`make serve` keeps its state (the table's items, the secrets' values) in `.local-state/state.json`
+between starts; `LocalApp` does only when given a `state_file` (tests do not). See `StateFile`.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import fcntl
+import hashlib
 import json
 import logging
 import os
 import re
 import signal
 import sys
+import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import IO, TYPE_CHECKING, Any, Self
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from local.aws import ACCOUNT_ID, LocalAws
@@ -32,9 +40,23 @@ from local.invoke import Invoker, forget_cached_clients, http_event, load_handle
 from local.template import DEFAULT_ROUTE, Route, ScheduleSource, SqsSource, Template, load_template
 
 if TYPE_CHECKING:
+    from local.fakes import HaloFake
     from local.fakes._server import FakeServer
 
-DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TEMPLATE = ROOT / "template.yaml"
+# Where `make serve` keeps its state between starts (git ignores `.local-state/`).
+DEFAULT_STATE_FILE = ROOT / ".local-state" / "state.json"
+STATE_VERSION = 1
+# How often a changed state is saved while running: a crash or `kill -9` loses at most this much.
+SAVE_EVERY_SECONDS = 2.0
+# What a run the runner stopped under says (its queued work is not kept: SQS is not saved).
+STOPPED_RUN_ERROR = "The local runner stopped before this run finished; its queued work was not kept."
+STOPPED_RUN_HINT = "Start the run again."
+# The bundled Halo fake's records (its public tables), kept with the state so that mappings and
+# links to clients an import created there still point at them after a restart.
+HALO_FAKE_TABLES = ("toplevels", "clients", "sites", "licences")
+FAKE = "bundled fake"
 DEFAULT_PORT = 3000
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
 SQS_WAIT_SECONDS = 1
@@ -380,6 +402,135 @@ class ScheduleTimer(threading.Thread):
                 traceback.print_exc()
 
 
+# -- state between starts --------------------------------------------------------------------
+
+
+class StateFileError(RuntimeError):
+    """The state file cannot be used; it is left as it is."""
+
+
+class StateFile:
+    """`make serve`'s state between starts, one JSON document:
+
+    ``{"version": 1, "saved_at": ..., "tables": {logical id: [items]}, "secrets": {logical id:
+    {"SecretString": ...}}, "seeded": {setting: fingerprint}, "upstreams": {system: URL or
+    "bundled fake"}, "fakes": {"halo": {table: {id: record}}}}``
+
+    Written atomically (a temporary file in the same directory, then a rename), mode 0600: it
+    holds the credentials in plain text. A lock file next to it keeps a second runner from
+    using the same state while one runs.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock: IO[str] | None = None
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def lock(self) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle = open(self.path.with_name(self.path.name + ".lock"), "w")  # noqa: SIM115 (held until unlock)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise StateFileError(
+                f"Another local runner is using {self.path}; stop it first (or give --state-file)."
+            ) from None
+        self._lock = handle
+
+    def set_aside(self) -> Path:
+        """Keep the file under another name (the next save starts a new one)."""
+        aside = self.path.with_name(f"{self.path.stem}.{int(time.time())}.aside{self.path.suffix}")
+        self.path.rename(aside)
+        return aside
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing releases the lock
+            self._lock = None
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state, or None when there is none."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            state = json.loads(text)
+        except ValueError as exc:
+            raise StateFileError(
+                f"{self.path} is not valid JSON ({exc}): move it away, or start with --fresh "
+                "(make serve FRESH=1) to discard it."
+            ) from None
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            raise StateFileError(
+                f"{self.path} is not a version {STATE_VERSION} state file: move it away, or start "
+                "with --fresh (make serve FRESH=1) to discard it."
+            )
+        return state
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(state, out, separators=(",", ":"))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def fingerprint(value: str) -> str:
+    """What the state file remembers of a seeded value: enough to see that it changed."""
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def _fake_records(fake: HaloFake) -> dict[str, dict[str, Any]]:
+    """The Halo fake's tables as JSON-ready data (record ids as strings)."""
+    with fake.lock:
+        tables = {name: {str(k): v for k, v in getattr(fake, name).items()} for name in HALO_FAKE_TABLES}
+        copied: dict[str, dict[str, Any]] = json.loads(json.dumps(tables))
+    return copied
+
+
+def _restore_fake_records(fake: HaloFake, saved: dict[str, dict[str, Any]]) -> None:
+    with fake.lock:
+        for name in HALO_FAKE_TABLES:
+            setattr(fake, name, {int(k): v for k, v in (saved.get(name) or {}).items()})
+
+
+def _describe(upstreams: Mapping[str, str]) -> str:
+    return ", ".join(f"{key}: {value}" for key, value in sorted(upstreams.items()))
+
+
+class StateSaver(threading.Thread):
+    """Saves the state every few seconds when something changed."""
+
+    def __init__(self, app: LocalApp) -> None:
+        super().__init__(name="local-state", daemon=True)
+        self.app = app
+
+    def run(self) -> None:
+        pause = SAVE_EVERY_SECONDS
+        while not self.app.stopping.wait(pause):
+            started = time.monotonic()
+            try:
+                self.app.save_state()
+            except Exception:
+                log.exception("saving the local state to %s failed", self.app.state_file)
+            # A large state takes a while to copy: never spend more than a fifth of the time on it.
+            pause = max(SAVE_EVERY_SECONDS, 4 * (time.monotonic() - started))
+
+
 # -- the app ----------------------------------------------------------------------------------
 
 
@@ -396,10 +547,25 @@ class LocalApp:
         schedule_every: float | None = None,
         seed: bool = True,
         access_log: bool = True,
+        state_file: Path | str | None = None,
+        fresh: bool = False,
     ) -> None:
         """`seed=False` skips the fakes and settings seeding (for templates of other projects);
-        `access_log=False` keeps the request lines off stderr (a tool printing its own report)."""
+        `access_log=False` keeps the request lines off stderr (a tool printing its own report);
+        `state_file`: where the tables' items and the secrets are kept between starts (None, the
+        default: nowhere, every start is new); `fresh`: discard that file's state first."""
         self.access_log = access_log
+        self.state_file = StateFile(state_file) if state_file is not None else None
+        self.fresh = fresh
+        # What the last start seeded, by setting (fingerprints; see `_seed_settings`).
+        self.seeded: dict[str, str] = {}
+        self.restored_items: int | None = None  # None: no state was restored
+        self.stopped_runs: list[str] = []  # runs the previous runner left queued or running
+        self._state_ready = False  # saving would not lose what the file holds
+        self._saved_writes: tuple[int, int] | None = None
+        self._saved_fake_halo: dict[str, dict[str, Any]] | None = None  # to restore, not sample data
+        self._saved_upstreams: dict[str, str] = {}
+        self._state_lock = threading.Lock()
         self.template: Template = load_template(template)
         self.port, self.host = port, host
         self.upstreams = upstreams
@@ -456,6 +622,7 @@ class LocalApp:
             ACCOUNT_ID,
             self.aws.function_credentials_by_id,
         )
+        self._load_state()
         if self.seed:
             self._seed_settings(Upstreams.from_env() if self.upstreams is None else self.upstreams)
         for fn in self.template.functions.values():  # import errors show at start, not mid-request
@@ -475,6 +642,9 @@ class LocalApp:
             for schedule in self.template.schedules:
                 if schedule.enabled:
                     self._spawn(ScheduleTimer(self, schedule, self.schedule_every))
+        if self.state_file is not None:
+            self._state_ready = True  # only a runner that started saves (it holds the state)
+            self._spawn(StateSaver(self))
 
     def concurrency(self, source: SqsSource) -> int:
         """Invocations the event source runs at once: its MaximumConcurrency (else Lambda's
@@ -497,10 +667,126 @@ class LocalApp:
         for thread in self._threads:
             thread.join(timeout=SQS_WAIT_SECONDS + 5)
         self._threads.clear()
+        if self._state_ready:
+            self._state_ready = False
+            try:
+                self.save_state(ready=True)
+            except Exception:
+                log.exception("saving the local state to %s failed", self.state_file)
+        if self.state_file is not None:
+            self.state_file.unlock()
         for fake in self.fakes.values():
             fake.stop()
         self.fakes.clear()
         self.aws.stop()
+
+    # -- state between starts ---------------------------------------------------------------
+    def _load_state(self) -> None:
+        """Before seeding: put the saved items and secrets back into the new moto resources."""
+        self.seeded, self.restored_items, self.stopped_runs = {}, None, []
+        self._saved_writes = None  # the new stack counts its writes from 0: save once at least
+        self._saved_fake_halo, self._saved_upstreams = None, {}
+        if self.state_file is None:
+            return
+        self.state_file.lock()
+        if self.fresh:
+            self.state_file.discard()
+            return
+        state = self.state_file.load()
+        if state is None:
+            return
+        saved, now = dict(state.get("upstreams") or {}), self._planned_upstreams()
+        if self.seed and saved and now and saved != now:
+            # Another Dicker Data or Halo: its mappings and links name another Halo's records.
+            # Kept aside, not loaded, so nothing stale is written to the Halo in use.
+            aside = self.state_file.set_aside()
+            log.warning(
+                "The saved state was made against %s; this start uses %s: starting fresh (the old "
+                "state is kept in %s).",
+                _describe(saved),
+                _describe(now),
+                aside,
+            )
+            return
+        tables: dict[str, list[dict[str, Any]]] = dict(state.get("tables") or {})
+        if self.seed:
+            tables = {lid: self._without_locks(items) for lid, items in tables.items()}
+        self.restored_items = self.aws.restore({**state, "tables": tables})
+        if self.seed:
+            self._fail_stopped_runs(tables)
+        seeded = state.get("seeded")
+        self.seeded = {str(k): str(v) for k, v in seeded.items()} if isinstance(seeded, dict) else {}
+        self._saved_fake_halo = (state.get("fakes") or {}).get("halo")
+        self._saved_upstreams = dict(state.get("upstreams") or {})
+
+    @staticmethod
+    def _without_locks(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Locks (the Halo lock, job leases, the settings mutex) were held by the stopped
+        runner's work: none of it runs any more, so none of them is restored."""
+        from ddhalo.store.locks import LOCK_PK
+
+        return [item for item in items if item.get("pk") != {"S": LOCK_PK}]
+
+    def _fail_stopped_runs(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        """A run left queued or running by the stopped runner will never go on (its queue
+        messages are not saved): it is marked failed, saying so, and may be started again."""
+        from ddhalo.store import Store
+        from ddhalo.store.table import RUN_SK
+
+        table = os.environ.get("TABLE_NAME")
+        if not table:
+            return
+        logical = [lid for lid in tables if self.aws.resolver.refs.get(lid) == table]
+        store = Store(table)
+        for lid in logical:
+            for item in tables[lid]:
+                if item.get("sk") != {"S": RUN_SK} or "run_id" not in item:
+                    continue
+                if item.get("status", {}).get("S") not in ("queued", "running"):
+                    continue
+                run_id = item["run_id"]["S"]
+                if store.set_run_status(
+                    run_id,
+                    "failed",
+                    error=STOPPED_RUN_ERROR,
+                    hint=STOPPED_RUN_HINT,
+                    only_if=("queued", "running"),
+                ):
+                    self.stopped_runs.append(run_id)
+        if self.stopped_runs:
+            log.warning(
+                "%d run(s) the last local runner left unfinished are marked failed: %s",
+                len(self.stopped_runs),
+                ", ".join(self.stopped_runs),
+            )
+
+    def save_state(self, *, ready: bool = False) -> bool:
+        """Save the tables' items, the secrets and the Halo fake's records when something changed
+        since the last save; answers whether it wrote. Only a started runner saves (`ready`: the
+        last save, on stop)."""
+        if self.state_file is None or not (self._state_ready or ready):
+            return False
+        from local.fakes import HaloFake
+
+        started = self.fakes.get("halo")
+        halo_fake = started if isinstance(started, HaloFake) else None
+        with self._state_lock:
+            writes = (self.aws.writes, halo_fake.writes if halo_fake is not None else 0)
+            if writes == self._saved_writes:
+                return False
+            state: dict[str, Any] = {
+                "version": STATE_VERSION,
+                "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "note": "make serve's local state; it holds the credentials in plain text.",
+                **self.aws.snapshot(),
+                "seeded": self.seeded,
+                "upstreams": self.upstream_names(),
+            }
+            if halo_fake is not None:
+                state["fakes"] = {"halo": _fake_records(halo_fake)}
+            self.state_file.save(state)
+            self._saved_writes = writes
+        return True
 
     # -- upstreams and settings ---------------------------------------------------------------
     def _seed_settings(self, upstreams: Upstreams) -> None:
@@ -529,8 +815,22 @@ class LocalApp:
         table, secret = os.environ.get("TABLE_NAME"), os.environ.get("SECRET_ID")
         if not table or not secret:
             raise RuntimeError("The template sets no TABLE_NAME/SECRET_ID, so settings cannot be seeded")
-        update = SettingsUpdate.model_validate({k: v for k, v in values.items() if v})
-        update_settings(Store(table), SecretStore(secret), update)
+        given = {k: v for k, v in values.items() if v}
+        prints = {k: fingerprint(v) for k, v in given.items()}
+        # A value seeded by the last start with the same value is not seeded again, so what was
+        # changed since through PUT /settings stays; a changed (or new) variable wins.
+        changed = {k: v for k, v in given.items() if self.seeded.get(k) != prints[k]}
+        if changed:
+            update_settings(Store(table), SecretStore(secret), SettingsUpdate.model_validate(changed))
+        self.seeded = prints
+        now = self.upstream_names()
+        if self._saved_upstreams and self._saved_upstreams != now:
+            log.warning(
+                "The saved state was made against %s; this start uses %s: its mappings and links may "
+                "not fit (make serve FRESH=1 starts over).",
+                _describe(self._saved_upstreams),
+                _describe(now),
+            )
 
     def _start_dicker_data_fake(self) -> DickerDataUpstream:
         from local.fakes import DickerDataFake
@@ -551,11 +851,30 @@ class LocalApp:
         from local.fakes.sample_data import sample_halo
 
         fake = HaloFake(client_id=FAKE_HALO_CLIENT_ID, client_secret=FAKE_HALO_CLIENT_SECRET).start()
-        sample_halo(fake)
+        if self._saved_fake_halo is not None:  # what it held when the last runner stopped
+            _restore_fake_records(fake, self._saved_fake_halo)
+        else:
+            sample_halo(fake)
         self.fakes["halo"] = fake
         return HaloUpstream(
             fake.api_url, fake.auth_url, client_id=FAKE_HALO_CLIENT_ID, client_secret=FAKE_HALO_CLIENT_SECRET
         )
+
+    def _planned_upstreams(self) -> dict[str, str]:
+        """``upstream_names()`` as this start will have them, known before anything is seeded."""
+        upstreams = Upstreams.from_env() if self.upstreams is None else self.upstreams
+        names = {}
+        for key, given in (("dicker_data", upstreams.dicker_data), ("halo", upstreams.halo)):
+            url = getattr(given, "base_url", None) or getattr(given, "api_url", None)
+            names[key] = public_url(url) if given is not None and url else FAKE
+        return dict(sorted(names.items()))
+
+    def upstream_names(self) -> dict[str, str]:
+        """Which upstreams this start uses: a URL (without credentials) or the bundled fake."""
+        return {
+            key: FAKE if key in self.fakes else public_url(url)
+            for key, url in sorted(self.upstream_urls.items())
+        }
 
     # -- invoking -----------------------------------------------------------------------------
     def invoke(self, function_id: str, event: Any) -> Any:
@@ -626,7 +945,9 @@ class LocalApp:
         )
 
     # -- banner -------------------------------------------------------------------------------
-    def banner(self) -> str:
+    def banner(self, *, brief: bool = False) -> str:
+        """What is running where; ``brief``: only the URLs (a tool that prints a report)."""
+
         def upstream(key: str, label: str) -> Iterator[str]:
             if key in self.upstream_urls:
                 note = "  (fake, sample data)" if key in self.fakes else ""
@@ -638,6 +959,10 @@ class LocalApp:
             *upstream("dicker_data", "Dicker Data"),
             *upstream("halo", "Halo"),
             f"  {'AWS (moto)':<12} {self.aws.endpoint_url}",
+        ]
+        if brief:
+            return "\n".join(lines)
+        lines += [
             "  IAM:        each function calls AWS as its role from the synthesized template; "
             "what its policies do not allow is refused",
             "  Routes:     " + ", ".join(r.route_key for r in self.template.routes),
@@ -652,6 +977,16 @@ class LocalApp:
             )
         if self.schedule_every and self.template.schedules:
             lines.append(f"  Schedules:  fired every {self.schedule_every:g} s")
+        if self.state_file is not None:
+            if self.restored_items is None:
+                kept = "new"
+            else:
+                kept = f"restored {self.restored_items} items"
+                if self.stopped_runs:
+                    kept += f"; {len(self.stopped_runs)} unfinished run(s) marked failed"
+            path = self.state_file.path
+            shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            lines.append(f"  {'State':<12} {shown} ({kept}); FRESH=1 / --fresh starts over")
         lines.append("Press Ctrl+C to stop.")
         return "\n".join(lines)
 
@@ -676,6 +1011,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template to serve")
     parser.add_argument(
+        "--state-file",
+        type=Path,
+        default=DEFAULT_STATE_FILE,
+        metavar="PATH",
+        help="where settings, secrets, mappings and runs are kept between starts "
+        f"(default: {DEFAULT_STATE_FILE.relative_to(ROOT)} in the checkout; credentials in plain text)",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="discard the saved state and start from the seeded defaults"
+    )
+    parser.add_argument(
         "--schedule-every",
         type=_positive_seconds,
         metavar="SECONDS",
@@ -683,6 +1029,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="fire every Schedule event this often (default: never)",
     )
     return parser.parse_args(argv)
+
+
+def app_from_args(args: argparse.Namespace) -> LocalApp:
+    """The app `make serve` runs: unlike the default `LocalApp`, it keeps its state in a file."""
+    return LocalApp(
+        args.port,
+        template=args.template,
+        schedule_every=args.schedule_every,
+        state_file=args.state_file,
+        fresh=args.fresh,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -698,9 +1055,12 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    app = LocalApp(args.port, template=args.template, schedule_every=args.schedule_every)
+    app = app_from_args(args)
     try:
         app.start()
+    except StateFileError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"Cannot start: {exc} (is port {args.port} in use? set PORT or --port)", file=sys.stderr)
         return 1

@@ -1,16 +1,53 @@
-"""`make demo` end to end: the whole main job on the local API with the bundled fakes."""
+"""`make demo` end to end: the whole main job on the local API with the bundled fakes, run as
+`make demo` runs it (its own process), so what reaches its stdout is exactly what a user sees."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from local import demo
-
 pytestmark = pytest.mark.e2e
 
+ROOT = Path(__file__).resolve().parents[2]
+TABLE_WIDTH = 120
 
-def test_demo_runs_the_main_job_and_succeeds(capsys, monkeypatch):
-    for name in ("DICKER_DATA_BASE_URL", "HALO_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    assert demo.main([]) == 0
-    out = capsys.readouterr().out
+
+def _is_json_line(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def test_demo_prints_only_its_tables_and_keeps_the_logs_in_a_file(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DICKER_DATA_", "HALO_"))}
+    log = tmp_path / "logs" / "demo.log"
+    done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "local.demo", "--log-file", str(log)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
     assert "1. Test configuration" in out and "4. Import subscriptions" in out
     assert "counts: created 25, updated 0, unchanged 0, skipped 0, failed 0" in out
+    assert out.rstrip().endswith(f"Logs (handlers, local runner): {log}")
+
+    lines = out.splitlines()
+    assert [line for line in lines if _is_json_line(line)] == []  # no Powertools log or metric line
+    assert not any('"POST /' in line for line in (*lines, *done.stderr.splitlines()))  # no access log
+    tables = lines[lines.index("1. Test configuration") :]
+    assert max(len(line) for line in tables) <= TABLE_WIDTH
+    # A long reason is wrapped, not cut: its end is on a continuation line.
+    assert sum("so it cannot be imported." in line for line in tables) == 2
+
+    logged = log.read_text().splitlines()
+    assert any(_is_json_line(line) and json.loads(line).get("level") == "INFO" for line in logged)
+    assert any(_is_json_line(line) and "_aws" in json.loads(line) for line in logged)  # the metrics

@@ -306,11 +306,12 @@ class TestSyntheticTemplate:
 # -- the command line ---------------------------------------------------------------------------
 
 
-def test_serve_command_runs_until_sigint():
+def test_serve_command_runs_until_sigint(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(UPSTREAM_VARS)}
+    state = tmp_path / "state.json"  # not the checkout's own
     proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "local.serve", "--port", str(port)],
+        [sys.executable, "-m", "local.serve", "--port", str(port), "--state-file", str(state)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
