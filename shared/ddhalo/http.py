@@ -368,6 +368,8 @@ class Transport:
         self.max_body_bytes = max_body_bytes
         self.deadline = deadline
         self.stats = CallStats()
+        # Told how long a 429 is waited out (a run shows it is waiting for the rate limit).
+        self.on_throttle: Callable[[float], None] | None = None
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + path.lstrip("/")
@@ -442,6 +444,8 @@ class Transport:
                         system=self.system,
                     )
                 self.limiter.push_back(wait)
+                if self.on_throttle is not None:
+                    self.on_throttle(wait)
                 self._pause(wait, "waiting for its rate limit to free")
                 throttled_for += wait
                 continue

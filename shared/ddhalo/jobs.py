@@ -24,6 +24,7 @@ Time and the Halo lock:
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -224,7 +225,19 @@ class Pipeline:
         self._spawn(run, job.chunk, [job.model_copy(update=update)])
         return True
 
+    def _watch(self, run: Run, upstreams: Upstreams) -> None:
+        """The run's live progress moves with each batch Halo answers, and says when Halo's rate
+        window is full (dry runs write nothing and answer at once)."""
+        if run.dry_run:
+            return
+        store, run_id = self.runner.store, run.run_id
+        upstreams.halo.on_batch = lambda n: store.add_progress(run_id, n)
+        upstreams.halo.transport.on_throttle = lambda s: store.set_throttled_until(run_id, time.time() + s)
+
     def _customers(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
+        self._watch(run, upstreams)
+        if not run.dry_run and job.customer_ids is None:
+            self.runner.store.set_phase(run.run_id, "customers")
         options = customer_options(run)
         if job.customer_ids is not None:
             options = options.model_copy(update={"customer_ids": job.customer_ids})
@@ -249,6 +262,9 @@ class Pipeline:
 
     def _plan(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
         store = self.runner.store
+        self._watch(run, upstreams)
+        if not run.dry_run and not job.resume:
+            store.set_phase(run.run_id, "reading subscriptions")
         options = subscription_options(run)
         customer_ids = options.customer_ids
         read = LicenceRead()
@@ -268,6 +284,9 @@ class Pipeline:
         writes = [a for a in actions if a.action in WRITES]
         if run.dry_run:
             return items + [a.item() for a in actions]
+        store.set_phase(
+            run.run_id, "writing subscriptions", total=len(actions), done=len(actions) - len(writes)
+        )
         items += apply_subscriptions(
             [a for a in actions if a.action not in WRITES],
             upstreams.halo,
@@ -296,6 +315,7 @@ class Pipeline:
 
     def _apply(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
         store = self.runner.store
+        self._watch(run, upstreams)
         actions = from_payload(store.get_payload(run.run_id, job.chunk) or [])
         reread = licence_finder(upstreams.halo)
         if not store.mark_started(run.run_id, job.chunk):

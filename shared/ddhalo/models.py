@@ -91,6 +91,17 @@ class RunItem(BaseModel):
         return self
 
 
+class Progress(BaseModel):
+    """Where a run stands (stored as it moves: per written batch, per step)."""
+
+    phase: str = "queued"  # customers, reading subscriptions, writing subscriptions, done
+    done: int = 0  # records decided so far in this phase (unchanged ones at once, writes per batch)
+    total: int | None = None  # records in this phase, once planned
+    phase_started: float | None = None  # epoch seconds
+    done_at_start: int = 0  # ``done`` when the phase began (decided without a write)
+    throttled_until: float | None = None  # epoch seconds: Halo's rate window is full until about then
+
+
 class Run(BaseModel):
     run_id: str
     kind: RunKind
@@ -108,6 +119,7 @@ class Run(BaseModel):
     # Why a run did nothing (no mapped customers, every one excluded, no subscriptions answered),
     # by a stable word: never a silent all-zero "succeeded".
     notices: dict[str, str] = Field(default_factory=dict)
+    progress: Progress = Field(default_factory=Progress)
     waiting_for: str | None = None  # why a queued run has not started yet
     chunks_total: int = 1
     chunks_done: int = 0

@@ -7,6 +7,7 @@ the whole plan. Re-delivering a message re-executes the same plan, which converg
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -171,9 +172,30 @@ class Runner:
         """``GET /runs/{run_id}``: the run with a page of its items."""
         items, token = self.store.list_items(run.run_id, limit=limit, next_token=next_token)
         body = run.model_dump(mode="json")
+        body["progress"] = progress_view(run)
         body["items"] = [i.model_dump(mode="json") for i in items]
         body["next_token"] = token
         return body
+
+
+def progress_view(run: Run, now: float | None = None) -> dict[str, Any]:
+    """What a run answers of its progress: phase, done of total, what it waits for, and the
+    seconds left at the pace of the phase so far."""
+    now = time.time() if now is None else now
+    progress = run.progress
+    total = progress.total
+    done = min(progress.done, total) if total is not None else progress.done
+    waiting_for = None
+    if run.status == "queued" and run.waiting_for:
+        waiting_for = "another_run"
+    elif run.status in ("queued", "running") and (progress.throttled_until or 0) > now:
+        waiting_for = "halo_rate_limit"
+    eta = None
+    moved = done - progress.done_at_start
+    if run.status == "running" and total is not None and progress.phase_started and moved > 0:
+        eta = round((total - done) * (now - progress.phase_started) / moved, 1)
+    phase = "done" if run.status in FINISHED else progress.phase
+    return {"phase": phase, "done": done, "total": total, "waiting_for": waiting_for, "eta_s": eta}
 
 
 def run_metrics(run: Run) -> dict[str, int]:

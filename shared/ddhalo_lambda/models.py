@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -84,7 +84,16 @@ class RunAccepted(BaseModel):
     dry_run: bool
 
 
+class ProgressView(BaseModel):
+    phase: str
+    done: int
+    total: int | None = None
+    waiting_for: Literal["halo_rate_limit", "another_run"] | None = None
+    eta_s: float | None = None
+
+
 class RunView(Run):
+    progress: ProgressView  # type: ignore[assignment]  # the stored Progress, as answered
     items: list[RunItem]
     next_token: str | None = None
 

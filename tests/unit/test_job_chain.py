@@ -12,6 +12,7 @@ from ddhalo.dicker_data.models import Tenant
 from ddhalo.errors import InputError
 from ddhalo.halo.client import SaveResult
 from ddhalo.halo.records import ClientRecord, Licence
+from ddhalo.http import Transport
 from ddhalo.models import Run
 from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOptions
 from ddhalo.pipeline.subscriptions.apply import to_payload
@@ -26,6 +27,7 @@ class Halo:
     write_batch = 100
 
     def __init__(self, out_of_time: Sequence[str] = (), first_id: int = 101) -> None:
+        self.transport = Transport("http://127.0.0.1:9/", system="Halo")  # counts only, never sends
         self.out_of_time = set(out_of_time)
         self.sent: list[str] = []
         self._next_id = first_id - 1

@@ -275,3 +275,37 @@ def test_a_recorded_chunk_is_not_announced_to_the_observer(store, secrets):
     recorder.events.clear()
     runner.execute(run, returning(), clients(), chunk=0, phase="customers")
     assert recorder.events == []
+
+
+def test_progress_view_waits_counts_and_estimates():
+    from ddhalo.models import Progress, Run
+    from ddhalo.runs import progress_view
+
+    progress = Progress(
+        phase="writing subscriptions", done=600, done_at_start=200, total=1000, phase_started=100.0
+    )
+    running = Run(run_id="r", kind="sync", status="running", progress=progress)
+    assert progress_view(running, now=140.0) == {
+        "phase": "writing subscriptions",
+        "done": 600,
+        "total": 1000,
+        "waiting_for": None,
+        "eta_s": 40.0,  # 400 written in 40 s: 400 left
+    }
+    throttled = running.model_copy(
+        update={"progress": progress.model_copy(update={"throttled_until": 150.0})}
+    )
+    assert progress_view(throttled, now=140.0)["waiting_for"] == "halo_rate_limit"
+    assert progress_view(throttled, now=151.0)["waiting_for"] is None
+    waiting = Run(run_id="q", kind="customers", status="queued", waiting_for="run x is writing to Halo")
+    assert progress_view(waiting, now=0)["waiting_for"] == "another_run"
+    over = running.model_copy(
+        update={"status": "succeeded", "progress": progress.model_copy(update={"done": 1003})}
+    )
+    assert progress_view(over, now=200.0) == {
+        "phase": "done",
+        "done": 1000,
+        "total": 1000,
+        "waiting_for": None,
+        "eta_s": None,
+    }

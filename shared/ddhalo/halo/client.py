@@ -103,6 +103,8 @@ class HaloClient:
             margin=TOKEN_REFRESH_MARGIN,
         )
         self.token_requests = 0
+        # Told the size of each batch Halo answered (a run's live progress moves per batch).
+        self.on_batch: Callable[[int], None] | None = None
 
     # -- auth -----------------------------------------------------------------------------
     def _new_token(self) -> tuple[str, float]:
@@ -307,12 +309,15 @@ class HaloClient:
         count = len(records)
         result = SaveResult(saved=[None] * count, errors=[None] * count, unsent=[False] * count)
         for start in range(0, count, self.write_batch):
+            batch = range(start, min(start + self.write_batch, count))
             try:
-                self._save_batch(entity, records, range(start, min(start + self.write_batch, count)), result)
+                self._save_batch(entity, records, batch, result)
             except OutOfTimeError:
                 for i in range(start, count):  # what a split batch already saved stays saved
                     result.unsent[i] = result.saved[i] is None and result.errors[i] is None
                 break
+            if self.on_batch is not None:
+                self.on_batch(len(batch))
         return result
 
     def _save_batch(

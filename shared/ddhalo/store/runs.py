@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -102,6 +103,41 @@ class RunsTable(Table):
                 ExpressionAttributeValues={":w": why, ":q": "queued"},
             )
         except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def set_phase(self, run_id: str, phase: str, *, total: int | None = None, done: int = 0) -> None:
+        """A run enters a phase (its progress starts again from ``done`` of ``total``)."""
+        progress = {
+            "phase": phase,
+            "done": done,
+            "done_at_start": done,
+            "total": total,
+            "phase_started": time.time(),
+        }
+        self.table.update_item(
+            Key={"pk": _run_pk(run_id), "sk": RUN_SK},
+            UpdateExpression="SET progress = :p",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":p": to_dynamo(progress)},
+        )
+
+    def add_progress(self, run_id: str, done: int) -> None:
+        """``done`` more records of the current phase (one written batch)."""
+        self._update_progress(run_id, "ADD progress.done :n", {":n": done})
+
+    def set_throttled_until(self, run_id: str, until: float) -> None:
+        self._update_progress(run_id, "SET progress.throttled_until = :u", {":u": to_dynamo(until)})
+
+    def _update_progress(self, run_id: str, expression: str, values: dict[str, Any]) -> None:
+        try:
+            self.table.update_item(
+                Key={"pk": _run_pk(run_id), "sk": RUN_SK},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk) AND attribute_type(progress, :map)",
+                ExpressionAttributeValues={**values, ":map": "M"},
+            )
+        except ClientError as exc:  # a run stored before progress: it gets it at its next phase
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
