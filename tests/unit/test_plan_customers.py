@@ -184,7 +184,7 @@ def test_a_customer_whose_name_halo_already_holds_is_held_not_created():
     (action,) = plan(customers(tenant("t1", "Contoso")), [{"id": 5, "name": "contoso "}])
     assert (action.action, action.reason_code) == ("skip", "similar_client_exists")
     assert [(s.halo_client_id, s.halo_client_name) for s in action.suggestions] == [(5, "contoso")]
-    assert action.reason is not None and "\"contoso\" (#5)" in action.reason
+    assert action.reason is not None and '"contoso" (#5)' in action.reason
     item = action.item()
     assert (item.result, item.reason_code, item.suggestions) == (
         "skipped",
