@@ -10,6 +10,13 @@ from local.fakes.sample_data import tenant_guid
 pytestmark = pytest.mark.integration
 
 CONTOSO, WIDEWORLD, TAILSPIN = tenant_guid("contoso"), tenant_guid("wideworld"), tenant_guid("tailspin")
+SMITHJONES, ADVENTURE = tenant_guid("smithjones"), tenant_guid("adventure")
+#: Unmapped once mappings are generated, and held: Halo already has the name (nearly, or twice).
+HELD = {
+    TAILSPIN: ("similar_client_exists", ["Tailspin Toys Pty. Ltd."]),
+    SMITHJONES: ("similar_client_exists", ["Smith and Jones Accounting"]),
+    ADVENTURE: ("ambiguous_name", ["Adventure Works", "Adventure Works"]),
+}
 
 
 def items_by_id(run: dict) -> dict[str, dict]:
@@ -24,17 +31,39 @@ def clients_with_tenant(halo_fake, tenant_id: str) -> list[dict]:
     ]
 
 
-def test_import_updates_mapped_creates_unmapped_and_skips_no_tenant(api, halo_fake):
+def halo_ids(halo_fake, *names: str) -> list[int]:
+    """The ids of the Halo clients with these names (a name held twice gives both)."""
+    return sorted(c["id"] for c in halo_fake.clients.values() if c["name"] in names)
+
+
+def assert_held(item: dict, halo_fake, code: str, names: list[str]) -> None:
+    """Skipped, not created: the reason names the Halo clients, which are its suggestions."""
+    assert (item["result"], item["reason_code"], item["halo_id"]) == ("skipped", code, None), item
+    suggested = sorted(s["halo_client_id"] for s in item["suggestions"])
+    assert suggested == halo_ids(halo_fake, *names), item
+    assert sorted(s["halo_client_name"] for s in item["suggestions"]) == sorted(names)
+    assert item["reason"].startswith("Not created: ") and "create_when_similar" in item["reason"]
+    assert all(f"(#{i})" in item["reason"] for i in suggested), item["reason"]
+
+
+def test_import_updates_mapped_creates_unmapped_and_holds_similar_names(api, halo_fake):
     api.post("/mappings/generate")
+    clients_before = len(halo_fake.clients)
     response = api.post("/customers/import", {})
     assert response.status_code == 202 and response.json()["run_id"]
     run = api.wait_run(response.json()["run_id"])
     assert run["status"] == "succeeded" and run["kind"] == "customers" and run["trigger"] == "api"
-    assert run["counts"] == {"created": 4, "updated": 3, "unchanged": 0, "skipped": 1, "failed": 0}
+    assert run["counts"] == {"created": 1, "updated": 3, "unchanged": 0, "skipped": 4, "failed": 0}
     items = items_by_id(run)
     assert items[CONTOSO]["result"] == "updated" and items[WIDEWORLD]["result"] == "created"
-    skipped = [i for i in run["items"] if i["result"] == "skipped"]
-    assert skipped[0]["name"] == "Blue Yonder Airlines" and "CSP tenant" in skipped[0]["reason"]
+    for tenant_id, (code, names) in HELD.items():
+        assert_held(items[tenant_id], halo_fake, code, names)
+        assert clients_with_tenant(halo_fake, tenant_id) == []  # not created, nor marked on a guess
+    assert len(halo_fake.clients) == clients_before + 1  # Wide World Importers alone
+    (no_tenant,) = [i for i in run["items"] if i["name"] == "Blue Yonder Airlines"]
+    assert no_tenant["result"] == "skipped" and "CSP tenant" in no_tenant["reason"]
+    assert no_tenant["reason_code"] == "no_csp_tenant" and no_tenant["suggestions"] == []
+    assert all(i["reason_code"] is None for i in run["items"] if i["result"] in ("created", "updated"))
 
     (created,) = clients_with_tenant(halo_fake, WIDEWORLD)
     assert created["name"] == "Wide World Importers" and created["main_site_id"]
@@ -45,14 +74,80 @@ def test_import_updates_mapped_creates_unmapped_and_skips_no_tenant(api, halo_fa
     assert (
         mappings[WIDEWORLD]["source"] == "import" and mappings[WIDEWORLD]["halo_client_id"] == created["id"]
     )
+    assert not set(HELD) & set(mappings)  # a held customer waits for a mapping by hand
+
+
+@pytest.mark.parametrize("how", ["request", "setting"])
+def test_create_when_similar_creates_the_held_customers(api, halo_fake, how):
+    api.post("/mappings/generate")
+    suggested = halo_ids(halo_fake, *(n for _, names in HELD.values() for n in names))
+    if how == "setting":
+        assert api.call("PUT", "/settings", {"create_when_similar": True}).status_code == 200
+        run = api.run("/customers/import", {})
+    else:
+        run = api.run("/customers/import", {"create_when_similar": True})
+    assert run["status"] == "succeeded", run
+    assert run["counts"] == {"created": 4, "updated": 3, "unchanged": 0, "skipped": 1, "failed": 0}
+    items = items_by_id(run)
+    for tenant_id in (*HELD, WIDEWORLD):
+        assert items[tenant_id]["result"] == "created" and items[tenant_id]["suggestions"] == []
+        (created,) = clients_with_tenant(halo_fake, tenant_id)
+        assert created["id"] == items[tenant_id]["halo_id"] and created["id"] not in suggested
+    assert halo_fake.clients[items[TAILSPIN]["halo_id"]]["name"] == "Tailspin Toys Pty Ltd"
+    assert len(halo_ids(halo_fake, "Adventure Works")) == 3  # what the flag asked for: a third one
+    mappings = {m["dicker_customer_id"]: m for m in api.get("/mappings").json()["mappings"]}
+    assert {mappings[t]["halo_client_id"] for t in HELD} == {items[t]["halo_id"] for t in HELD}
+
+
+def test_the_request_overrides_the_setting_and_holds_again(api, halo_fake):
+    api.post("/mappings/generate")
+    assert api.call("PUT", "/settings", {"create_when_similar": True}).status_code == 200
+    run = api.run("/customers/import", {"create_when_similar": False})
+    assert run["counts"] == {"created": 1, "updated": 3, "unchanged": 0, "skipped": 4, "failed": 0}
+    for tenant_id, (code, names) in HELD.items():
+        assert_held(items_by_id(run)[tenant_id], halo_fake, code, names)
+
+
+def test_a_held_customer_mapped_by_hand_to_its_suggestion_is_updated_not_created(api, halo_fake):
+    api.post("/mappings/generate")
+    first = items_by_id(api.run("/customers/import", {}))[TAILSPIN]
+    assert_held(first, halo_fake, *HELD[TAILSPIN])
+    (suggestion,) = first["suggestions"]
+    chosen = suggestion["halo_client_id"]
+    mapped = api.post("/mappings", {"dicker_customer_id": TAILSPIN, "halo_client_id": chosen})
+    assert mapped.status_code == 201, mapped.text
+    clients_before = len(halo_fake.clients)
+    halo_fake.reset_calls()
+
+    run = api.run("/customers/import", {})
+    assert run["status"] == "succeeded", run
+    assert run["counts"] == {"created": 0, "updated": 1, "unchanged": 4, "skipped": 3, "failed": 0}
+    item = items_by_id(run)[TAILSPIN]
+    assert (item["result"], item["halo_id"], item["reason_code"]) == ("updated", chosen, None), item
+    assert "azure_tenants" in item["changes"]
+    assert len(halo_fake.clients) == clients_before and halo_fake.calls["POST /api/Client"] == 1
+    assert [c["id"] for c in clients_with_tenant(halo_fake, TAILSPIN)] == [chosen]
+    assert halo_fake.clients[chosen]["name"] == "Tailspin Toys Pty. Ltd."  # never renamed
+    (mapping,) = [m for m in api.get("/mappings").json()["mappings"] if m["dicker_customer_id"] == TAILSPIN]
+    assert (mapping["halo_client_id"], mapping["source"]) == (chosen, "manual")
+    again = api.run("/customers/import", {})
+    assert items_by_id(again)[TAILSPIN]["result"] == "unchanged"
 
 
 def test_second_import_with_nothing_changed_writes_nothing(api, halo_fake):
-    api.run("/customers/import")
+    first = api.run("/customers/import")
     halo_fake.reset_calls()
     run = api.run("/customers/import")
-    assert run["counts"]["created"] == 0 and run["counts"]["updated"] == 0
-    assert run["counts"]["unchanged"] == 7
+    # Unmapped, six of the seven have a name Halo already holds: held again, not written.
+    assert run["counts"] == {"created": 0, "updated": 0, "unchanged": 1, "skipped": 7, "failed": 0}
+    assert items_by_id(run)[WIDEWORLD]["result"] == "unchanged"
+    held = {i["dicker_id"]: (i["reason_code"], i["suggestions"]) for i in run["items"] if i["dicker_id"]}
+    assert held == {
+        i["dicker_id"]: (i["reason_code"], i["suggestions"]) for i in first["items"] if i["dicker_id"]
+    }
+    similar = {i["dicker_id"] for i in run["items"] if i["reason_code"] == "similar_client_exists"}
+    assert similar == {CONTOSO, TAILSPIN, SMITHJONES, tenant_guid("fabrikam"), tenant_guid("northwind")}
+    assert items_by_id(run)[ADVENTURE]["reason_code"] == "ambiguous_name"
     assert halo_fake.writes == 0
     assert not [k for k in halo_fake.calls if k.startswith("POST /api/")]
 
@@ -63,14 +158,22 @@ def test_dry_run_answers_the_plan_and_writes_nothing(api, halo_fake):
     assert response.status_code == 200
     plan = response.json()
     assert plan["dry_run"] is True and plan["status"] == "succeeded"
-    assert plan["counts"] == {"created": 7, "updated": 0, "unchanged": 0, "skipped": 1, "failed": 0}
+    # Nothing mapped: only Wide World Importers has a name Halo does not hold.
+    assert plan["counts"] == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 7, "failed": 0}
+    planned = items_by_id(plan)
+    assert planned[WIDEWORLD]["result"] == "created"
+    for tenant_id, (code, names) in HELD.items():
+        assert_held(planned[tenant_id], halo_fake, code, names)
+    assert_held(planned[CONTOSO], halo_fake, "similar_client_exists", ["Contoso Pty Ltd"])
     assert len(halo_fake.clients) == before and halo_fake.writes == 0
     assert api.get("/mappings").json()["mappings"] == []
     real = api.run("/customers/import")
     assert real["counts"] == plan["counts"]
-    assert {i["dicker_id"]: i["result"] for i in real["items"]} == {
-        i["dicker_id"]: i["result"] for i in plan["items"]
-    }
+
+    def outcome(run: dict) -> dict:
+        return {i["dicker_id"]: (i["result"], i["reason_code"], i["suggestions"]) for i in run["items"]}
+
+    assert outcome(real) == outcome(plan)
 
 
 def test_top_level_and_main_site_address(api, halo_fake, dicker_data_fake):
@@ -130,7 +233,8 @@ def test_run_interrupted_between_halo_create_and_mapping_write_converges(
         raise RuntimeError("killed")
 
     monkeypatch.setattr(store_module.Store, "put_mapping", crash)
-    response = api.post("/customers/import")
+    # Every customer created (held names too), so the crash leaves several unmapped clients behind.
+    response = api.post("/customers/import", {"create_when_similar": True})
     run_id = response.json()["run_id"]
     created_before = len(halo_fake.clients)
     import time
@@ -142,7 +246,7 @@ def test_run_interrupted_between_halo_create_and_mapping_write_converges(
     assert api.get(f"/runs/{run_id}").json()["status"] == "running"  # the crashed run never finished
     monkeypatch.setattr(store_module.Store, "put_mapping", real_put)
 
-    second = api.post("/customers/import").json()["run_id"]  # waits for the crashed run's turn
+    second = api.post("/customers/import", {"create_when_similar": True}).json()["run_id"]  # waits its turn
     assert local_app.redeliver_failed() == 1  # its retry, after SQS's visibility timeout
     retried = api.wait_run(run_id)
     assert retried["status"] == "succeeded" and retried["counts"]["failed"] == 0, retried
@@ -197,8 +301,15 @@ def test_a_customer_without_a_name_in_get_tenant_is_named_by_its_subscriptions(
     assert any(
         u["dicker_customer_id"] == CONTOSO and u["dicker_customer_name"] == name for u in listed["unmapped"]
     )
-    run = api.run("/customers/import", {"customer_ids": [CONTOSO]})
+    (halo_contoso,) = halo_ids(halo_fake, name)
+    held = api.run("/customers/import", {"customer_ids": [CONTOSO]})
+    assert held["status"] == "succeeded", held
+    (item,) = held["items"]  # the name from its subscriptions is the one Halo already holds
+    assert item["name"] == name and item["result"] == "skipped"
+    assert item["reason_code"] == "similar_client_exists"
+    assert item["suggestions"] == [{"halo_client_id": halo_contoso, "halo_client_name": name}]
+    run = api.run("/customers/import", {"customer_ids": [CONTOSO], "create_when_similar": True})
     assert run["status"] == "succeeded", run
     (item,) = run["items"]
-    assert item["name"] == name and item["result"] == "created"
+    assert item["name"] == name and item["result"] == "created" and item["halo_id"] != halo_contoso
     assert halo_fake.clients[item["halo_id"]]["name"] == name

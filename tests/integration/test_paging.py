@@ -71,7 +71,8 @@ def test_every_page_is_read_at_every_step(world):
     assert all(m["halo_client_exists"] and m["halo_client_name"] for m in listed["mappings"])
     assert len([u for u in listed["unmapped"] if u["importable"]]) == 271 - MATCHED
 
-    imported = api.run("/customers/import")
+    # Generated names differ by a number: some unmatched ones are near misses of matched ones.
+    imported = api.run("/customers/import", {"create_when_similar": True})
     assert imported["status"] == "succeeded", imported
     assert imported["counts"]["created"] == 271 - MATCHED
     assert imported["counts"]["updated"] == MATCHED  # their tenant links, past page 1 too

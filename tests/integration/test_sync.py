@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from ddhalo import store as store_module
 from ddhalo.runs import HALO_LOCK
 from ddhalo.store import Store
 from local.fakes import DickerDataFake, HaloFake
-from local.fakes.sample_data import sample_dicker_data, sample_halo
+from local.fakes.sample_data import make_subscription, sample_dicker_data, sample_halo
 from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, Upstreams
 from tests.integration.conftest import Api
 
@@ -59,8 +60,14 @@ def scheduled_sync(local_app: LocalApp, api: Api) -> dict:
     return api.wait_run(answer["run_id"], timeout=120)
 
 
+def create_when_similar(api: Api) -> None:
+    """Syncs create every customer, held names too (the sample world's Halo holds most names)."""
+    assert api.call("PUT", "/settings", {"create_when_similar": True}).status_code == 200
+
+
 def test_scheduled_event_drives_a_full_sync(local_app, api, halo_fake, dicker_data_fake):
     enable_integrator(api)
+    create_when_similar(api)
     run = scheduled_sync(local_app, api)
     assert run["status"] == "succeeded" and run["kind"] == "sync" and run["trigger"] == "schedule"
     types = {i["type"] for i in run["items"]}
@@ -106,15 +113,105 @@ def test_a_second_trigger_during_a_sync_is_recorded_as_skipped(local_app, api):
     assert store.acquire_lock(HALO_LOCK, "someone-else", 3600, kind="sync") is None
     response = api.post("/sync", {})
     assert response.status_code == 409 and response.json()["error"]["code"] == "sync_running"
+    assert response.json()["running_run_id"] == "someone-else"
     skipped = api.get(f"/runs/{response.json()['run_id']}").json()
     assert "someone-else" in skipped["skipped_reason"] and skipped["counts"]["created"] == 0
+    assert skipped["skipped_reason"] == "Skipped: sync someone-else is still running."
+    assert (skipped["status"], skipped["running_run_id"], skipped["items"]) == ("skipped", "someone-else", [])
+    assert skipped["counts"] == dict.fromkeys(("created", "updated", "unchanged", "skipped", "failed"), 0)
     store.release_lock(HALO_LOCK, "someone-else")
     assert api.run("/sync", {})["status"] == "succeeded"
     assert api.run("/sync", {})["status"] == "succeeded"  # the lock was given back
 
 
+def test_a_sync_meeting_a_running_import_answers_409_and_is_a_skipped_run(api, halo_fake, monkeypatch):
+    """A real customers import holds Halo (its worker is held inside its first Halo call)."""
+    gate, real = threading.Event(), halo_fake.handle
+
+    def held_open(request):
+        gate.wait(30)
+        return real(request)
+
+    monkeypatch.setattr(halo_fake, "handle", held_open)
+    try:
+        running = api.post("/customers/import", {}).json()["run_id"]
+        deadline = time.monotonic() + 20
+        while api.get(f"/runs/{running}").json()["status"] != "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert api.get(f"/runs/{running}").json()["status"] == "running"
+        response = api.post("/sync", {})
+    finally:
+        gate.set()
+    assert response.status_code == 409, response.text
+    answer = response.json()
+    assert answer["error"]["code"] == "sync_running" and answer["running_run_id"] == running
+    assert running in answer["error"]["hint"]
+    skipped = api.get(f"/runs/{answer['run_id']}").json()
+    assert skipped["status"] == "skipped" and skipped["kind"] == "sync", skipped
+    assert skipped["running_run_id"] == running
+    assert skipped["skipped_reason"] == f"Skipped: customers run {running} is still running."
+    assert skipped["skipped_reason"] == answer["error"]["message"]
+    assert skipped["items"] == [] and skipped["halo_calls"] == 0
+    assert api.wait_run(running)["status"] == "succeeded"  # the import was left to finish
+    listed = {r["run_id"]: r for r in api.get("/runs").json()["runs"]}
+    assert listed[answer["run_id"]]["status"] == "skipped"
+    assert listed[answer["run_id"]]["running_run_id"] == running
+    assert api.run("/sync", {})["status"] == "succeeded"  # the lock was given back
+
+
+def test_every_skipped_or_failed_item_says_why_as_a_code(api, halo_fake, dicker_data_fake, monkeypatch):
+    """A sync over the sample data; then one more with an unreadable row each side, a duplicated
+    SubscriptionId, and Halo refusing a client and a base licence: a caller can switch on every
+    skipped or failed item's ``reason_code``."""
+    api.post("/mappings/generate")
+    runs = [api.run("/sync", {})]
+    assert runs[0]["counts"]["skipped"] == 4  # Blue Yonder (no tenant) and the three held names
+
+    dicker_data_fake.tenants.append("not a customer record")
+    contoso = next(
+        t for t in dicker_data_fake.tenants if isinstance(t, dict) and t["CompanyName"] == "Contoso Pty Ltd"
+    )
+    dicker_data_fake.add_subscription(
+        make_subscription(contoso, "coded-qty", "basic") | {"ConfirmedQuantity": "lots"}
+    )
+    dicker_data_fake.add_subscription(make_subscription(contoso, "coded-0", "basic"))
+    dicker_data_fake.add_subscription(make_subscription(contoso, "coded-0", "basic", quantity=2))
+
+    def refuse(validate, fragment, why):
+        def refusing(item, existing):
+            return why if existing is None and fragment in str(item.get("name")) else validate(item, existing)
+
+        return refusing
+
+    monkeypatch.setattr(
+        halo_fake, "_validate_client", refuse(halo_fake._validate_client, "&", "'&' is not allowed")
+    )
+    monkeypatch.setattr(
+        halo_fake,
+        "_validate_licence",
+        refuse(halo_fake._validate_licence, "M365 BUSINESS PREMIUM 1YR", "not sold"),
+    )
+    create_when_similar(api)  # Smith & Jones is sent (and refused); Tailspin's Premium too
+    runs.append(api.run("/sync", {}))
+    codes: dict[str, set[str]] = {}
+    for run in runs:
+        items = api.get(f"/runs/{run['run_id']}", limit=1000).json()["items"]
+        assert len(items) == sum(run["counts"].values())
+        for item in items:
+            if item["result"] in ("skipped", "failed"):
+                assert isinstance(item["reason_code"], str) and item["reason_code"].strip(), item
+                assert item["reason"], item
+                codes.setdefault(item["result"], set()).add(item["reason_code"])
+            else:
+                assert item["reason_code"] is None, item
+    assert codes["skipped"] >= {"no_csp_tenant", "similar_client_exists", "ambiguous_name"}, codes
+    assert codes["failed"] >= {"unreadable_record", "duplicate_id", "rejected", "base_not_created"}, codes
+    assert "unspecified" not in codes["skipped"] | codes["failed"], codes
+
+
 def test_sync_work_is_split_into_chunks_that_finish_the_run_once(api, halo_fake, monkeypatch):
     monkeypatch.setattr(jobs, "CHUNK_WRITES", 4)
+    create_when_similar(api)
     run = api.run("/sync", {})
     assert run["status"] == "succeeded"
     assert run["chunks_total"] == run["chunks_done"] > 4
@@ -154,6 +251,7 @@ def synced_state(dd: DickerDataFake, halo: HaloFake, chaos=None) -> tuple[dict, 
     with LocalApp(port=0, upstreams=upstreams) as app:
         api = Api(app.url)
         api.post("/mappings/generate")
+        create_when_similar(api)
         if chaos:
             chaos(app, api)
         response = api.post("/sync", {})

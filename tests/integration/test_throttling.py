@@ -38,7 +38,7 @@ def test_a_window_kept_full_past_the_invocation_is_waited_out_and_handed_on(
 ):
     api = compressed
     api.post("/mappings/generate")
-    assert api.run("/customers/import")["status"] == "succeeded"
+    assert api.run("/customers/import", {"create_when_similar": True})["status"] == "succeeded"
     contoso = next(t for t in dicker_data_fake.tenants if t["TenantId"] == tenant_guid("contoso"))
     for n in range(150):  # more than one write batch for one customer
         dicker_data_fake.add_subscription(make_subscription(contoso, f"busy-{n:03d}", "basic"))
@@ -73,7 +73,7 @@ def test_a_licence_read_longer_than_an_invocation_goes_on_where_it_stopped(
 
     api = compressed
     api.post("/mappings/generate")
-    assert api.run("/customers/import")["status"] == "succeeded"
+    assert api.run("/customers/import", {"create_when_similar": True})["status"] == "succeeded"
     contoso = next(c for c in halo_fake.clients.values() if c["name"] == "Contoso Pty Ltd")
     for n in range(3000):  # someone else's licences on a mapped client: read, kept, left alone
         halo_fake.add_licence(contoso["id"], f"Other vendor licence {n:04d}")

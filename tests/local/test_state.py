@@ -198,7 +198,7 @@ def test_the_bundled_halo_fake_keeps_what_an_import_created(state, upstreams, ca
     with LocalApp(port=0, upstreams=Upstreams(), state_file=state) as app:
         api = LocalApi(app.url)
         api.json("POST", "/mappings/generate")
-        first = api.run("/customers/import", {})
+        first = api.run("/customers/import", {"create_when_similar": True})
         assert first["counts"]["created"] == 4
         created = {i["halo_id"] for i in first["items"] if i["result"] == "created"}
 
