@@ -232,3 +232,17 @@ def test_every_skipped_or_failed_customer_says_why_as_a_word():
         "No Tenant": "no_csp_tenant",
         "t3": "mapped_client_missing",
     }
+
+
+def test_names_apart_only_by_a_number_are_other_companies_and_created():
+    halo = [{"id": 7, "name": "Harbour Travel 00012 Limited"}, {"id": 8, "name": "Acme 1 Pty Ltd"}]
+    dd = customers(
+        tenant("t1", "Harbour Travel 00268 Pty Ltd"),
+        tenant("t2", "Acme 2 Pty Ltd"),
+        tenant("t3", "Acme 01 Pty. Ltd."),
+    )
+    assert {a.dicker_id: (a.action, a.reason_code) for a in plan(dd, halo)} == {
+        "t1": ("create", None),
+        "t2": ("create", None),
+        "t3": ("skip", "similar_client_exists"),  # the same number, written otherwise
+    }

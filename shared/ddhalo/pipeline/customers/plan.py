@@ -8,6 +8,7 @@ the next run instead of creating a duplicate.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -207,7 +208,10 @@ def _held(tenant: Tenant, clients: HaloClients) -> CustomerAction | None:
     a second client with tickets and invoices on both is what the operator must never meet. It
     waits for a mapping (or ``create_when_similar``)."""
     index = clients.index()
-    exact, near = index.exact(tenant.name), index.suggestions(tenant.name)
+    numbers = _numbers(tenant.name)
+    exact = index.exact(tenant.name)
+    # "Acme 2" is not a near miss of "Acme 1": names apart only by a number are other companies.
+    near = [c for c in index.suggestions(tenant.name) if _numbers(c.name) == numbers]
     alike = list({c.id: c for c in exact + near}.values())
     if not alike:
         return None
@@ -228,6 +232,10 @@ def _held(tenant: Tenant, clients: HaloClients) -> CustomerAction | None:
         reason_code=code,
         suggestions=suggestions,
     )
+
+
+def _numbers(name: str) -> list[str]:
+    return [n.lstrip("0") or "0" for n in re.findall(r"\d+", name)]
 
 
 def _plan_update(
