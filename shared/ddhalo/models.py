@@ -17,6 +17,14 @@ RunTrigger = Literal["api", "schedule"]
 RunStatus = Literal["queued", "running", "succeeded", "partial", "failed", "skipped"]
 ItemType = Literal["customer", "subscription"]
 ItemResult = Literal["created", "updated", "unchanged", "skipped", "failed"]
+# A planned action's item result, for every entity's plan.
+RESULT_OF: dict[str, ItemResult] = {
+    "create": "created",
+    "update": "updated",
+    "unchanged": "unchanged",
+    "skip": "skipped",
+    "fail": "failed",
+}
 FINISHED: frozenset[str] = frozenset({"succeeded", "partial", "failed", "skipped"})
 
 

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from local.serve import (
     lambda_http_response,
 )
 from local.template import Route
+from tests.local.waits import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 UPSTREAM_VARS = ("DICKER_DATA_", "HALO_")
@@ -36,15 +36,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _eventually(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
 
 
 # -- pieces ---------------------------------------------------------------------------------
@@ -280,7 +271,7 @@ class TestSyntheticTemplate:
             assert response.cookies["seen"] == "1"
 
         worked = app.template.root / "worked"
-        assert _eventually(lambda: worked.exists() and sorted(worked.read_text().split()) == ["ok1", "ok2"])
+        assert eventually(lambda: worked.exists() and sorted(worked.read_text().split()) == ["ok1", "ok2"])
 
         sqs = app.aws.client("sqs")
         dlq = app.aws.queue_url("DeadLetters")
@@ -288,7 +279,7 @@ class TestSyntheticTemplate:
         def dead_letters():
             return sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", [])
 
-        letters = _eventually(dead_letters, timeout=12)
+        letters = eventually(dead_letters, timeout=12)
         assert [m["Body"] for m in letters] == ["fail"]
         assert "fail" not in worked.read_text()
 
@@ -299,7 +290,7 @@ class TestSyntheticTemplate:
 
     def test_schedule_fires_with_its_input(self, app):
         ticks = app.template.root / "ticks"
-        assert _eventually(lambda: ticks.exists() and ticks.read_text().strip())
+        assert eventually(lambda: ticks.exists() and ticks.read_text().strip())
         assert json.loads(ticks.read_text().splitlines()[0]) == {"tick": 1}
 
 
@@ -325,7 +316,7 @@ def test_serve_command_runs_until_sigint(tmp_path):
             with socket.socket() as sock:
                 return sock.connect_ex(("127.0.0.1", port)) == 0
 
-        assert _eventually(up, timeout=20)
+        assert eventually(up, timeout=20)
         response = requests.post(f"http://127.0.0.1:{port}/config/test", timeout=20)
         assert response.status_code == 200, response.text
         assert response.json()["ok"] is True

@@ -36,6 +36,7 @@ from local.serve import (
     StateFileError,
     Upstreams,
 )
+from tests.local.waits import eventually
 
 CONTOSO = tenant_guid("contoso")
 UPSTREAM_VARS = ("DICKER_DATA_", "HALO_")
@@ -80,15 +81,6 @@ def _items(path: Path, pk: str) -> list[dict]:
     """The saved items of partition ``pk`` (DynamoDB's typed values)."""
     saved = json.loads(path.read_text())
     return [item for items in saved["tables"].values() for item in items if item["pk"] == {"S": pk}]
-
-
-def _eventually(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
 
 
 # -- a restart ------------------------------------------------------------------------------
@@ -220,7 +212,7 @@ def test_the_bundled_halo_fake_keeps_what_an_import_created(state, upstreams, ca
 def test_saved_while_running_only_when_something_changed(upstreams, state, monkeypatch):
     monkeypatch.setattr(serve, "SAVE_EVERY_SECONDS", 0.2)
     with LocalApp(port=0, upstreams=upstreams, state_file=state) as app:
-        assert _eventually(state.exists)  # the restored and seeded state, soon after start
+        assert eventually(state.exists)  # the restored and seeded state, soon after start
         written = state.stat().st_ino
         time.sleep(1.0)
         assert state.stat().st_ino == written  # nothing changed: not rewritten
@@ -230,7 +222,7 @@ def test_saved_while_running_only_when_something_changed(upstreams, state, monke
             settings = _items(state, "SETTINGS")
             return bool(settings) and "321" in json.dumps(settings)
 
-        assert _eventually(saved, timeout=5)  # before any stop: a crash loses at most a moment
+        assert eventually(saved, timeout=5)  # before any stop: a crash loses at most a moment
 
 
 def test_the_harness_keeps_no_state_by_default(upstreams, monkeypatch):
@@ -343,7 +335,7 @@ def _serve(port: int, state: Path) -> subprocess.Popen:
         with socket.socket() as sock:
             return sock.connect_ex(("127.0.0.1", port)) == 0
 
-    assert _eventually(up, timeout=30)
+    assert eventually(up, timeout=30)
     return proc
 
 
@@ -354,7 +346,7 @@ def test_serve_command_survives_kill_9_and_sigterm(state):
     try:
         response = requests.put(f"{url}/settings", json={"halo_requests_per_minute": 432}, timeout=20)
         assert response.status_code == 200, response.text
-        assert _eventually(lambda: state.exists() and "432" in json.dumps(_items(state, "SETTINGS")))
+        assert eventually(lambda: state.exists() and "432" in json.dumps(_items(state, "SETTINGS")))
     finally:
         proc.kill()  # no save on stop: only what was saved while running is there
         proc.communicate(timeout=15)

@@ -24,7 +24,7 @@ from ddhalo.halo.records import (
     links_with,
     site_address_patch,
 )
-from ddhalo.models import Mapping, RunItem, Suggestion
+from ddhalo.models import RESULT_OF, Mapping, RunItem, Suggestion
 from ddhalo.pipeline.customers.read import NO_TENANT_REASON, CustomerInputs, HaloClients
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.pipeline.reconcile import content_hash
@@ -61,7 +61,7 @@ class CustomerAction:
             "type": "customer",
             "dicker_id": self.dicker_id,
             "halo_id": self.halo_client_id,
-            "result": result or _RESULTS[self.action],
+            "result": result or RESULT_OF[self.action],
             "reason": self.reason,
             "reason_code": self.reason_code,
             "suggestions": self.suggestions,
@@ -71,15 +71,6 @@ class CustomerAction:
         }
         values.update(overrides)
         return RunItem.model_validate(values)
-
-
-_RESULTS = {
-    "create": "created",
-    "update": "updated",
-    "unchanged": "unchanged",
-    "skip": "skipped",
-    "fail": "failed",
-}
 
 
 def tenant_link(tenant: Tenant) -> TenantLink:

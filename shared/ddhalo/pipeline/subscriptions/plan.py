@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.halo.records import MAX_NAME, Licence, LicenceFields, licence_patch, marker_line
-from ddhalo.models import RunItem, SubscriptionLink
+from ddhalo.models import RESULT_OF, RunItem, SubscriptionLink
 from ddhalo.pipeline.reconcile import content_hash, holds
 from ddhalo.pipeline.subscriptions.read import CustomerScope
 
@@ -67,13 +67,6 @@ def desired_fields(sub: Subscription, client_id: int, tenant_id: str) -> Licence
     }
 
 
-_RESULTS = {
-    "create": "created",
-    "update": "updated",
-    "unchanged": "unchanged",
-    "skip": "skipped",
-    "fail": "failed",
-}
 EXCLUDED = "Excluded by the settings (exclusions.stock_codes): left as it is in Halo."
 
 
@@ -104,7 +97,7 @@ class SubscriptionAction:
             "type": "subscription",
             "dicker_id": self.subscription_id,
             "halo_id": self.halo_id,
-            "result": result or _RESULTS[self.action],
+            "result": result or RESULT_OF[self.action],
             "reason": self.reason,
             "reason_code": self.reason_code,
             "name": self.name,
