@@ -364,7 +364,7 @@ class LocalAws:
         return given if isinstance(given, str) else f"{self.prefix}-{res.logical_id}"
 
     def _create_resources(self) -> None:
-        """Tables, then queues, then secrets (their properties may `!Sub` earlier names)."""
+        """Tables, queues, secrets, topics (their properties may `!Sub` earlier names)."""
         for res in self.template.resources.values():
             self._placeholder(res)
         for res in self.template.tables:
@@ -375,6 +375,8 @@ class LocalAws:
             self._set_redrive(res)
         for res in self.template.secrets:
             self._create_secret(res)
+        for res in self.template.of_type("AWS::SNS::Topic"):
+            self._create_topic(res)
         for source in self.template.schedules:
             self._create_rule(source)
 
@@ -462,6 +464,24 @@ class LocalAws:
             self.client("sqs").set_queue_attributes(
                 QueueUrl=self.queue_url(res.logical_id), Attributes=attributes
             )
+
+    def _create_topic(self, res: Resource) -> None:
+        """moto keeps what is published (``published``); email subscriptions are not made here."""
+        name = self._name(res, "TopicName")
+        arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+        self.resolver.refs[res.logical_id] = arn  # a topic's Ref is its ARN
+        self.resolver.attrs.update({(res.logical_id, "TopicArn"): arn, (res.logical_id, "TopicName"): name})
+
+    def published(self, topic_logical_id: str) -> list[dict[str, Any]]:
+        """What was published to a topic of this stack: subject and message, oldest first."""
+        from moto.sns.models import sns_backends  # this process's: the server runs in it
+
+        arn = self.resolver.refs[topic_logical_id]
+        topic = sns_backends[ACCOUNT_ID][self.region].topics.get(arn)
+        return [
+            {"subject": subject, "message": message}
+            for _, message, subject, *_ in (topic.sent_notifications if topic else [])
+        ]
 
     def _create_secret(self, res: Resource) -> None:
         props = self.resolver.resolve(res.properties)

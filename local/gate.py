@@ -40,8 +40,11 @@ WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 MAX_DENIALS = 1000  # kept for diagnosis and tests; a long `make serve` keeps only the latest
 # Error codes of the query protocol → the `__type` the JSON protocol answers instead.
+# The services that word a refusal otherwise (SNS: "AuthorizationError", HTTP 403).
+_DENIED_CODES = {"sns": "AuthorizationError"}
 _JSON_CODES = {
     "AccessDenied": "AccessDeniedException",
+    "AuthorizationError": "AuthorizationErrorException",
     "InvalidClientTokenId": "UnrecognizedClientException",
     "MissingAuthenticationToken": "MissingAuthenticationTokenException",
 }
@@ -132,7 +135,7 @@ class IamGate:
                 self.denials.append(Denial(principal.function_id, access, decision.explicit_deny))
                 message = denial_message(principal.arn, access, decision.explicit_deny, call.service)
                 log.warning("AccessDenied for %s: %s", principal.function_id, message)
-                return _error(call, "AccessDenied", message)
+                return _error(call, _DENIED_CODES.get(call.service, "AccessDenied"), message)
         return None
 
     # -- DynamoDB, one request at a time --------------------------------------------------------

@@ -375,8 +375,16 @@ def _sts(operation: str, params: Mapping[str, Any], target: Target) -> list[Acce
     return None
 
 
+def _sns(operation: str, params: Mapping[str, Any], target: Target) -> list[Access] | None:
+    """A topic's actions act on the topic (``TopicArn``); a subscription's on its topic too."""
+    if topic := _str(params.get("TopicArn")):
+        return [Access(f"sns:{operation}", topic)]
+    return None
+
+
 _DERIVERS: dict[str, Callable[[str, Mapping[str, Any], Target], list[Access] | None]] = {
     "dynamodb": _dynamodb,
+    "sns": _sns,
     "sqs": _sqs,
     "secretsmanager": _secretsmanager,
     "events": _events,

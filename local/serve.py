@@ -811,6 +811,8 @@ class LocalApp:
             "halo_tenant": halo.tenant,
             "halo_client_id": halo.client_id,
             "halo_client_secret": halo.client_secret,
+            # Where the digest of each run that left something for a person is posted as well.
+            "webhook_url": os.environ.get("WEBHOOK_URL"),
         }
         table, secret = os.environ.get("TABLE_NAME"), os.environ.get("SECRET_ID")
         if not table or not secret:

@@ -16,8 +16,8 @@ SETTING_NAMES = (
     "region, environment, dicker_data_base_url, dicker_data_account_code, top_level_id, "
     "update_main_site_address, create_when_similar, exclusions, halo_api_url, halo_auth_url, halo_tenant, "
     "halo_requests_per_minute, "
-    "halo_rate_window_seconds, request_timeout_seconds, integrator, dicker_data_access_token, "
-    "halo_client_id and halo_client_secret"
+    "halo_rate_window_seconds, request_timeout_seconds, integrator, notifications, dicker_data_access_token, "
+    "halo_client_id, halo_client_secret and webhook_url"
 )
 # Values of the write-only fields: none may appear in any message.
 SECRETS = ("S3CR3T-in-a-list", "S3CR3T-in-an-object", "S3CR3T-long")
@@ -181,6 +181,57 @@ BAD_SETTINGS = [
         None,
     ),
     ("client-secret-too-long", {"halo_client_secret": "S3CR3T-long" * 400}, "halo_client_secret", None),
+    (
+        "webhook-scheme",
+        {"webhook_url": "ftp://hooks.example/S3CR3T-long"},
+        "webhook_url",
+        "webhook_url must be the http(s) URL of a Teams or Slack incoming webhook, at most 2000 "
+        "characters, or null to remove it.",
+    ),
+    ("webhook-empty", {"webhook_url": ""}, "webhook_url", None),
+    ("webhook-number", {"webhook_url": 5}, "webhook_url", None),
+    (
+        "notifications-type",
+        {"notifications": "on"},
+        "notifications",
+        "notifications must be an object with any of digest (true or false), webhook_format, warn_days, "
+        "dicker_data_token_expires and halo_client_secret_expires.",
+    ),
+    ("notifications-null", {"notifications": None}, "notifications", None),
+    (
+        "notifications-unknown",
+        {"notifications": {"email": "x@y"}},
+        "notifications.email",
+        "notifications.email is not a notifications setting; they are digest, webhook_format, warn_days, "
+        "dicker_data_token_expires and halo_client_secret_expires.",
+    ),
+    ("digest-text", {"notifications": {"digest": "yes"}}, "notifications.digest", None),
+    (
+        "webhook-format",
+        {"notifications": {"webhook_format": "discord"}},
+        "notifications.webhook_format",
+        'notifications.webhook_format must be "auto", "slack" or "teams".',
+    ),
+    ("warn-days-zero", {"notifications": {"warn_days": 0}}, "notifications.warn_days", None),
+    (
+        "expiry-not-a-date",
+        {"notifications": {"dicker_data_token_expires": "31/01/2027"}},
+        "notifications.dicker_data_token_expires",
+        "notifications.dicker_data_token_expires must be a date written YYYY-MM-DD (such as 2027-06-30), "
+        "or null for none.",
+    ),
+    (
+        "expiry-number",
+        {"notifications": {"halo_client_secret_expires": 20270131}},
+        "notifications.halo_client_secret_expires",
+        None,
+    ),
+    (
+        "expiry-impossible",
+        {"notifications": {"halo_client_secret_expires": "2027-02-30"}},
+        "notifications.halo_client_secret_expires",
+        None,
+    ),
 ]
 
 # Pydantic's own words, its union branches and validator names, raw patterns, Python type names.

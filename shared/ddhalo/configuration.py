@@ -57,7 +57,11 @@ def update_settings(
         applied = None
         if schedule is not None and update.integrator is not None:
             applied = schedule.applied(settings.integrator)
-        credentials = secrets.save(new_credentials) if new_credentials.plain() else secrets.load()
+        cleared = update.cleared_credentials()
+        if new_credentials.plain() or cleared:
+            credentials = secrets.save(new_credentials, cleared)
+        else:
+            credentials = secrets.load()
         store.put_settings(settings)
     return settings_view(Connection(settings=settings, credentials=credentials), schedule, applied)
 

@@ -24,7 +24,6 @@ Time and the Halo lock:
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -225,17 +224,7 @@ class Pipeline:
         self._spawn(run, job.chunk, [job.model_copy(update=update)])
         return True
 
-    def _watch(self, run: Run, upstreams: Upstreams) -> None:
-        """The run's live progress moves with each batch Halo answers, and says when Halo's rate
-        window is full (dry runs write nothing and answer at once)."""
-        if run.dry_run:
-            return
-        store, run_id = self.runner.store, run.run_id
-        upstreams.halo.on_batch = lambda n: store.add_progress(run_id, n)
-        upstreams.halo.transport.on_throttle = lambda s: store.set_throttled_until(run_id, time.time() + s)
-
     def _customers(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
-        self._watch(run, upstreams)
         if not run.dry_run and job.customer_ids is None:
             self.runner.store.set_phase(run.run_id, "customers")
         options = customer_options(run)
@@ -262,7 +251,6 @@ class Pipeline:
 
     def _plan(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
         store = self.runner.store
-        self._watch(run, upstreams)
         if not run.dry_run and not job.resume:
             store.set_phase(run.run_id, "reading subscriptions")
         options = subscription_options(run)
@@ -315,7 +303,6 @@ class Pipeline:
 
     def _apply(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
         store = self.runner.store
-        self._watch(run, upstreams)
         actions = from_payload(store.get_payload(run.run_id, job.chunk) or [])
         reread = licence_finder(upstreams.halo)
         if not store.mark_started(run.run_id, job.chunk):

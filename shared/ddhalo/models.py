@@ -110,6 +110,17 @@ class Progress(BaseModel):
     throttled_until: float | None = None  # epoch seconds: Halo's rate window is full until about then
 
 
+class DigestRecord(BaseModel):
+    """What became of a finished run's digest (``ddhalo.digest``): where it went, or why not."""
+
+    sent: bool = False
+    issues: int = 0  # things it named for a person
+    channels: list[str] = Field(default_factory=list)  # "email" (the alarm topic), "webhook"
+    errors: list[str] = Field(default_factory=list)  # a channel that could not be reached
+    note: str | None = None  # why nothing was sent
+    at: str = Field(default_factory=now_iso)
+
+
 class Run(BaseModel):
     run_id: str
     kind: RunKind
@@ -121,6 +132,7 @@ class Run(BaseModel):
     counts: Counts = Field(default_factory=Counts)
     options: dict[str, object] = Field(default_factory=dict)
     error: str | None = None
+    error_code: str | None = None  # the error's stable word (``auth_failed``, ``throttled`` ...)
     hint: str | None = None
     skipped_reason: str | None = None
     running_run_id: str | None = None  # a skipped sync: the run that was writing to Halo
@@ -134,6 +146,18 @@ class Run(BaseModel):
     halo_calls: int = 0
     dicker_data_calls: int = 0
     throttled: int = 0
+    digest: DigestRecord | None = None
+    # Per chunk being written: what its batches saved so far, until the chunk records its items
+    # (``counts`` answers them too, so a run's counts move per written batch, not per chunk).
+    live: dict[str, Counts] = Field(default_factory=dict, exclude=True)
+
+    @model_validator(mode="after")
+    def _live_counted(self) -> Run:
+        for counts in self.live.values():
+            for name, value in counts:
+                self.counts.add(name, value)
+        self.live = {}
+        return self
 
 
 @pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="ignore"))

@@ -18,6 +18,7 @@ MASK = "***"
 MIN_SECRET = 4  # shorter values are too likely to be ordinary text
 SENSITIVE_FIELDS = (
     "dicker_data_access_token|halo_client_secret|halo_client_id|client_secret|client_id|access_token"
+    "|webhook_url"
     "|AccessToken|AccessKey|password|authorization|x-api-key"
 )
 _QUOTED = re.compile(rf'(\\?"(?:{SENSITIVE_FIELDS})\\?"\s*:\s*\\?")((?:[^"\\]|\\.)*?)(\\?")', re.IGNORECASE)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
 from ddhalo.configuration import load_connection
@@ -25,9 +26,14 @@ from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection
 from ddhalo.store import Store
 
+logger = Logger(child=True)
+
 if TYPE_CHECKING:  # the clients (and requests) load with the first job, not with every handler
     from ddhalo.dicker_data.client import DickerDataClient
-    from ddhalo.halo.client import HaloClient
+    from ddhalo.halo.client import BatchWritten, HaloClient
+
+# The Halo entities whose writes are a run's records (a customer's site is part of its client).
+COUNTED_ENTITIES = frozenset({"Client", "SoftwareLicence"})
 
 
 def new_run_id() -> str:
@@ -89,6 +95,8 @@ class Runner:
     # How a job gets its clients (tests and the bench may give their own).
     make_upstreams: Callable[[Connection, int, Deadline | None], Upstreams] = connect
     observer: Observer | None = None  # None: the process's (``ddhalo.observe.install``)
+    # Told of every run that finished (the digest, ``ddhalo.notify.DigestSender``).
+    after_finish: Callable[[Run], object] | None = None
 
     def upstreams(self, deadline: Deadline | None = None) -> Upstreams:
         return self.connect(load_connection(self.store, self.secrets), deadline)
@@ -133,20 +141,37 @@ class Runner:
         try:
             with observing(observer):
                 clients = clients or self.upstreams(deadline)
+                live = not run.dry_run and self.store.start_live(run.run_id, chunk)
+                if not run.dry_run:
+                    self._watch(run.run_id, clients, chunk if live else None)
                 items = work(current, self.store, clients)
-                self.store.record_chunk(run.run_id, chunk, items, clients.stats())
+                self.store.record_chunk(run.run_id, chunk, items, clients.stats(), live=live)
                 step("items written")
         except OutOfTimeError:
             raise
         except IntegrationError as exc:
-            self.store.set_run_status(run.run_id, "failed", error=exc.message, hint=exc.hint or "")
-            return self._finished(run.run_id)
+            return self.fail(run.run_id, exc)
         finally:
             observer.job_finished(phase, chunk, {**clients.stats(), **clients.waits()} if clients else {})
         return self.finish_if_done(run.run_id)
 
+    def _watch(self, run_id: str, clients: Upstreams, chunk: int | None) -> None:
+        """The run's progress and counts move with each batch Halo answers (its clients' and
+        sites' batches are one customer's: only the clients' count), and it says when Halo's
+        rate window is full. ``chunk``: None when the run has no live counts."""
+        store = self.store
+
+        def written(batch: BatchWritten) -> None:
+            if batch.entity in COUNTED_ENTITIES:
+                store.add_progress(run_id, batch.sent, chunk, created=batch.created, updated=batch.updated)
+
+        clients.halo.on_batch = written
+        clients.halo.transport.on_throttle = lambda s: store.set_throttled_until(run_id, time.time() + s)
+
     def fail(self, run_id: str, error: IntegrationError) -> Run:
-        self.store.set_run_status(run_id, "failed", error=error.message, hint=error.hint or "")
+        self.store.set_run_status(
+            run_id, "failed", error=error.message, error_code=error.code, hint=error.hint or ""
+        )
         return self._finished(run_id)
 
     def finish_if_done(self, run_id: str) -> Run:
@@ -166,6 +191,11 @@ class Runner:
         assert run is not None
         if run.status in FINISHED:
             self.store.release_lock(HALO_LOCK, run_id)
+            if self.after_finish is not None:
+                try:
+                    self.after_finish(run)
+                except Exception:  # what comes after is news of the run: it never fails the run
+                    logger.exception("after the run finished")
         return run
 
     def view(self, run: Run, *, limit: int = 1000, next_token: str | None = None) -> dict[str, Any]:

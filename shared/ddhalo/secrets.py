@@ -18,7 +18,7 @@ CACHE_SECONDS = 30
 
 
 class SecretStore:
-    """One JSON secret holding the three write-only credentials."""
+    """One JSON secret holding the write-only credentials (``settings.Credentials``)."""
 
     def __init__(self, secret_id: str, client: Any = None) -> None:
         self.secret_id = secret_id
@@ -61,10 +61,11 @@ class SecretStore:
         remember(*credentials.plain().values())
         return credentials
 
-    def save(self, update: Credentials) -> Credentials:
-        """Merge the new values into the stored ones; values not sent are kept. Callers that may
-        run at once hold a mutex around it (``configuration.update_settings``)."""
-        merged = self.load(fresh=True).merged(update)
+    def save(self, update: Credentials, clear: set[str] | frozenset[str] = frozenset()) -> Credentials:
+        """Merge the new values into the stored ones; values not sent are kept, those in ``clear``
+        removed. Callers that may run at once hold a mutex around it
+        (``configuration.update_settings``)."""
+        merged = self.load(fresh=True).merged(update, clear)
         self.client.put_secret_value(SecretId=self.secret_id, SecretString=json.dumps(merged.plain()))
         self.provider.clear_cache()  # type: ignore[no-untyped-call]
         return merged

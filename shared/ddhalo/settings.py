@@ -7,6 +7,8 @@ Manager (see ``secrets``). Both are merged into :class:`Connection` for a run.
 from __future__ import annotations
 
 import re
+from datetime import date
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -52,13 +54,10 @@ DEFAULT_HALO_REQUESTS_PER_MINUTE = 50
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"[!-~]")
 ]
-Url = Annotated[
-    str,
-    StringConstraints(
-        max_length=500,
-        pattern=r"^https?://[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*(:[0-9]{1,5})?(/[!-~]*)?$",
-    ),
-]
+_URL_PATTERN = r"^https?://[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*(:[0-9]{1,5})?(/[!-~]*)?$"
+Url = Annotated[str, StringConstraints(max_length=500, pattern=_URL_PATTERN)]
+# Teams' Workflows URLs carry a long signature: room for them.
+WebhookUrl = Annotated[str, StringConstraints(max_length=2000, pattern=_URL_PATTERN)]
 Secret = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
 # The schedule a new deployment starts with: the same as template.yaml's SyncSchedule default
 # (the rule EventBridge runs until the first PUT /settings switches it) and the README's.
@@ -70,7 +69,7 @@ Schedule = Annotated[str, StringConstraints(pattern=rf"^({_RATE}|{_CRON})$", max
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def check_url(value: str | None) -> str | None:
+def check_url(value: str | None, *, limit: int = 500) -> str | None:
     """An http(s) URL with a host and nothing odd in it (used for every upstream URL)."""
     if value is None:
         return None
@@ -78,8 +77,8 @@ def check_url(value: str | None) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or _CONTROL.search(value):
         raise ValueError("must be an http(s) URL such as https://example.halopsa.com/api")
-    if len(value) > 500:
-        raise ValueError("is longer than 500 characters")
+    if len(value) > limit:
+        raise ValueError(f"is longer than {limit} characters")
     return value
 
 
@@ -106,6 +105,29 @@ class Exclusions(BaseModel):
     ] = Field(default_factory=list, max_length=10_000)
 
 
+WebhookFormat = Literal["auto", "slack", "teams"]
+# Days before a credential's declared expiry that each digest starts warning of it.
+DEFAULT_WARN_DAYS = 14
+
+
+class Notifications(BaseModel):
+    """The issues-only digest: after a real import or sync that left something for a person, one
+    message to the alarm topic (email) and the webhook (``webhook_url``, a credential) when set.
+
+    Neither Dicker Data nor Halo says when a token or client secret stops working, so the MSP
+    records the dates it was given (``..._expires``); the digest warns ``warn_days`` before.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    digest: bool = True
+    # auto: Teams' card for Microsoft's webhook hosts, Slack's {"text"} for any other.
+    webhook_format: WebhookFormat = "auto"
+    warn_days: int = Field(default=DEFAULT_WARN_DAYS, ge=1, le=365)
+    dicker_data_token_expires: date | None = None
+    halo_client_secret_expires: date | None = None
+
+
 class Settings(BaseModel):
     """Everything a run needs except secrets. Defaults are what a new deployment starts with."""
 
@@ -128,6 +150,7 @@ class Settings(BaseModel):
     halo_rate_window_seconds: int = Field(default=RATE_WINDOW_SECONDS, ge=1, le=3600)
     request_timeout_seconds: float = Field(default=30.0, ge=1, le=120)
     integrator: IntegratorSettings = Field(default_factory=IntegratorSettings)
+    notifications: Notifications = Field(default_factory=Notifications)
 
     _urls = field_validator("dicker_data_base_url", "halo_api_url", "halo_auth_url")(check_url)
 
@@ -159,12 +182,15 @@ class Credentials(BaseModel):
     dicker_data_access_token: SecretStr | None = None
     halo_client_id: SecretStr | None = None
     halo_client_secret: SecretStr | None = None
+    # A Teams or Slack incoming webhook: whoever holds the URL may post to the channel.
+    webhook_url: SecretStr | None = None
 
     def flags(self) -> dict[str, bool]:
         return {f"{name}_set": getattr(self, name) is not None for name in type(self).model_fields}
 
-    def merged(self, update: Credentials) -> Credentials:
-        values = {k: v for k, v in update if v is not None}
+    def merged(self, update: Credentials, clear: set[str] | frozenset[str] = frozenset()) -> Credentials:
+        values: dict[str, Any] = {k: v for k, v in update if v is not None}
+        values.update(dict.fromkeys(clear))
         return self.model_copy(update=values)
 
     def plain(self) -> dict[str, str]:
@@ -255,6 +281,11 @@ _SCHEDULE = (
     "six fields; at most 100 characters"
 )
 UpdateUrl = Annotated[Url, AfterValidator(check_url)]
+CLEARABLE_CREDENTIALS = frozenset({"webhook_url"})
+_WEBHOOK = (
+    "must be the http(s) URL of a Teams or Slack incoming webhook, at most 2000 characters, "
+    "or null to remove it"
+)
 
 
 class IntegratorUpdate(BaseModel):
@@ -277,16 +308,59 @@ _INTEGRATOR = (
 )
 
 
-def _integrator(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """Not an object: the rule in words. An object: its own fields' errors, under ``integrator``
-    (through the union with None they would carry its branch names too)."""
-    if value is None:
-        raise _refusal(SETTING_ERROR, f"{_INTEGRATOR}, not null (leave it out to keep the current value)")
-    if isinstance(value, IntegratorUpdate):
-        return value
-    if not isinstance(value, dict):
-        raise _refusal(SETTING_ERROR, _INTEGRATOR)
-    return IntegratorUpdate.model_validate(value)
+def _date_text(value: Any) -> Any:
+    """Only text written YYYY-MM-DD (pydantic would also read a number as a timestamp)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
+        raise ValueError("not a YYYY-MM-DD date")
+    return value.strip()
+
+
+IsoDate = Annotated[date, BeforeValidator(_date_text)]
+_DATE = "must be a date written YYYY-MM-DD (such as 2027-06-30), or null for none"
+
+
+class NotificationsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    digest: Annotated[JsonBool | SkipJsonSchema[None], allows(_BOOL, nullable=False)] = None
+    webhook_format: Annotated[
+        WebhookFormat | SkipJsonSchema[None],
+        BeforeValidator(_lower),
+        allows('must be "auto", "slack" or "teams"', nullable=False),
+    ] = None
+    warn_days: Annotated[
+        Annotated[int, Field(ge=1, le=365), JSON_INTEGER] | SkipJsonSchema[None],
+        allows("must be a whole number of days from 1 to 365", nullable=False),
+    ] = None
+    dicker_data_token_expires: Annotated[IsoDate | None, allows(_DATE, nullable=True)] = None
+    halo_client_secret_expires: Annotated[IsoDate | None, allows(_DATE, nullable=True)] = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _fields_named(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return _refusals(cls, data, handler, "a notifications setting", "they")
+
+
+_NOTIFICATIONS = (
+    "must be an object with any of digest (true or false), webhook_format, warn_days, "
+    "dicker_data_token_expires and halo_client_secret_expires"
+)
+
+
+def _nested(model: type[BaseModel], rule: str) -> WrapValidator:
+    """A nested update object: not an object, the rule in words; an object, its own fields'
+    errors under the field's name (through the union with None they would carry branch names)."""
+
+    def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if value is None:
+            raise _refusal(SETTING_ERROR, f"{rule}, not null (leave it out to keep the current value)")
+        if isinstance(value, model):
+            return value
+        if not isinstance(value, dict):
+            raise _refusal(SETTING_ERROR, rule)
+        return model.model_validate(value)
+
+    return WrapValidator(check)
 
 
 class SettingsUpdate(BaseModel):
@@ -347,10 +421,20 @@ class SettingsUpdate(BaseModel):
         Annotated[float, Field(ge=1, le=120), JSON_NUMBER] | SkipJsonSchema[None],
         allows("must be a number of seconds from 1 to 120", nullable=False),
     ] = None
-    integrator: Annotated[IntegratorUpdate | SkipJsonSchema[None], WrapValidator(_integrator)] = None
+    integrator: Annotated[IntegratorUpdate | SkipJsonSchema[None], _nested(IntegratorUpdate, _INTEGRATOR)] = (
+        None
+    )
+    notifications: Annotated[
+        NotificationsUpdate | SkipJsonSchema[None], _nested(NotificationsUpdate, _NOTIFICATIONS)
+    ] = None
     dicker_data_access_token: Annotated[Secret | None, allows(_CREDENTIAL, nullable=True)] = None
     halo_client_id: Annotated[Secret | None, allows(_CREDENTIAL, nullable=True)] = None
     halo_client_secret: Annotated[Secret | None, allows(_CREDENTIAL, nullable=True)] = None
+    # Unlike the other credentials, null removes it (no more webhook messages).
+    webhook_url: Annotated[
+        Annotated[WebhookUrl, AfterValidator(partial(check_url, limit=2000))] | None,
+        allows(_WEBHOOK, nullable=True),
+    ] = Field(default=None, repr=False)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -362,16 +446,29 @@ class SettingsUpdate(BaseModel):
             dicker_data_access_token=self.dicker_data_access_token,
             halo_client_id=self.halo_client_id,
             halo_client_secret=self.halo_client_secret,
+            webhook_url=SecretStr(self.webhook_url) if self.webhook_url is not None else None,
         )
+
+    def cleared_credentials(self) -> set[str]:
+        """The credentials this update removes (sent as null where null removes)."""
+        return {
+            name
+            for name in CLEARABLE_CREDENTIALS
+            if name in self.model_fields_set and getattr(self, name) is None
+        }
 
     def apply_to(self, settings: Settings) -> Settings:
         """Partial update: only fields the caller sent change (an explicit null clears)."""
-        nested = {"integrator", "exclusions"}
+        nested = {"integrator", "exclusions", "notifications"}
         sent = self.model_dump(exclude_unset=True, exclude={*Credentials.model_fields, *nested})
         merged = settings.model_copy(update=sent)
         if self.exclusions is not None:
             merged.exclusions = settings.exclusions.model_copy(
                 update=self.exclusions.model_dump(exclude_unset=True)
+            )
+        if self.notifications is not None:
+            merged.notifications = settings.notifications.model_copy(
+                update=self.notifications.model_dump(exclude_unset=True)
             )
         if self.integrator is not None:
             merged.integrator = settings.integrator.model_copy(

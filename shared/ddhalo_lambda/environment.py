@@ -1,7 +1,8 @@
 """The environment template.yaml gives the functions, typed and read in one place.
 
 Globals give every function TABLE_NAME, SECRET_ID, WORK_QUEUE_URL, RUN_RETENTION_DAYS and
-HALO_REQUESTS_PER_MINUTE; the settings function adds SYNC_RULE_NAME, the worker HALO_RATE_SHARE.
+HALO_REQUESTS_PER_MINUTE; the settings function adds SYNC_RULE_NAME, the worker HALO_RATE_SHARE
+and ALARM_TOPIC_ARN.
 The POWERTOOLS_* variables are Powertools' own: it reads them itself.
 """
 
@@ -32,11 +33,13 @@ class Environment(BaseModel):
     halo_rate_share: int = Field(default=1, alias="HALO_RATE_SHARE", ge=1)
     # Only the settings function switches the schedule; without it, settings only.
     sync_rule_name: str | None = Field(default=None, alias="SYNC_RULE_NAME")
+    # Only the worker finishes real runs, so only it sends their digests to the alarm topic.
+    alarm_topic_arn: str | None = Field(default=None, alias="ALARM_TOPIC_ARN")
     # Set by the template, but the pace in force is the stored setting (PUT /settings
     # halo_requests_per_minute): kept here so this model says all the template gives.
     halo_requests_per_minute: int | None = Field(default=None, alias="HALO_REQUESTS_PER_MINUTE", ge=1)
 
-    @field_validator("sync_rule_name")
+    @field_validator("sync_rule_name", "alarm_topic_arn")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None

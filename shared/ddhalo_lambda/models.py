@@ -107,6 +107,7 @@ class SettingsView(Settings):
     dicker_data_access_token_set: bool
     halo_client_id_set: bool
     halo_client_secret_set: bool
+    webhook_url_set: bool
     dicker_data_effective_base_url: str
     halo_effective_auth_url: str | None = None
     # The EventBridge rule of the recurring sync as it is now (ddhalo.schedule.schedule_view).

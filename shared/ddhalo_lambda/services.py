@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from ddhalo.notify import DigestSender
 from ddhalo.queue import SqsDispatcher
 from ddhalo.runs import Dispatcher, Runner
 from ddhalo.schedule import ScheduleControl
@@ -28,7 +29,12 @@ class Services:
         return cls(
             store=store,
             secrets=secrets,
-            runner=Runner(store, secrets, rate_share=env.halo_rate_share),
+            runner=Runner(
+                store,
+                secrets,
+                rate_share=env.halo_rate_share,
+                after_finish=DigestSender(store, secrets, topic_arn=env.alarm_topic_arn),
+            ),
             dispatcher=SqsDispatcher(env.work_queue_url),
             # No rule name (the local runner): settings only, nothing to switch.
             schedule=ScheduleControl(env.sync_rule_name) if env.sync_rule_name else None,

@@ -48,12 +48,20 @@ def test_progress_moves_per_written_batch_not_per_chunk(api, halo_fake, dicker_d
     answer = api.post("/subscriptions/import", {"customer_ids": [mapped]})
     run_id = answer.json()["run_id"]
     dones: list[int] = []
+    created: list[int] = []
     while True:
         run = api.get(f"/runs/{run_id}", limit=1).json()
-        if run["progress"]["phase"] == "writing subscriptions":
+        if run["progress"]["phase"] == "writing subscriptions" and run["status"] == "running":
             dones.append(run["progress"]["done"])
+            created.append(run["counts"]["created"])
         if run["status"] in ("succeeded", "partial", "failed"):
             break
         time.sleep(0.01)
     assert run["status"] == "succeeded" and run["counts"]["created"] >= 250
+    assert run["chunks_total"] == 2  # the plan and one write chunk: its counts moved inside it
     assert len(set(dones)) >= 2, dones  # it moved within the one chunk, batch by batch
+    # and so did its counts: 100 created (then 200) before the chunk recorded its items
+    assert any(0 < c < run["counts"]["created"] for c in created), created
+    assert created == sorted(created)  # never counted twice, never back
+    items = api.get(f"/runs/{run_id}").json()["items"]
+    assert sum(1 for i in items if i["result"] == "created") == run["counts"]["created"]

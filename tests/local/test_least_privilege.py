@@ -12,9 +12,11 @@ import requests
 import yaml
 from botocore.exceptions import ClientError
 
+from local.client import LocalApi
 from local.credentials import acting_as
 from local.serve import LocalApp, Upstreams
 from local.template import load_yaml
+from tests.local.waits import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -168,3 +170,30 @@ def test_without_its_read_policy_the_runs_route_fails(tmp_path):
         assert [(d.function_id, d.access.action, d.access.resource) for d in app.aws.gate.denials] == [
             ("RunsFunction", "dynamodb:Query", index)
         ]
+
+
+def _without_sns_publish(resources: dict) -> None:
+    policies = resources["WorkerFunction"]["Properties"]["Policies"]
+    kept = [p for p in policies if not (isinstance(p, dict) and "SNSPublishMessagePolicy" in p)]
+    assert len(kept) == len(policies) - 1
+    resources["WorkerFunction"]["Properties"]["Policies"] = kept
+
+
+def test_without_sns_publish_the_digest_email_is_refused_and_the_run_is_not(tmp_path):
+    """The worker publishes each digest under its own role: the template must grant sns:Publish."""
+    with LocalApp(
+        port=0, template=_template_copy(tmp_path, _without_sns_publish), upstreams=Upstreams()
+    ) as app:
+        api = LocalApi(app.url)
+        api.post("/mappings/generate")
+        run = api.run("/customers/import", {})
+        run = eventually(lambda: (r := api.json("GET", f"/runs/{run['run_id']}")).get("digest") and r)
+        assert run["status"] == "succeeded" and run["counts"]["skipped"] > 0
+        assert run["digest"]["channels"] == [] and run["digest"]["errors"] == [
+            "email: The alarm topic refused the digest (AuthorizationError)."
+        ]
+        topic = app.aws.resolver.refs["AlarmTopic"]
+        assert [(d.function_id, d.access.action, d.access.resource) for d in app.aws.gate.denials] == [
+            ("WorkerFunction", "sns:Publish", topic)
+        ]
+        assert app.aws.published("AlarmTopic") == []

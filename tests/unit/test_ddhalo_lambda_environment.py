@@ -19,6 +19,7 @@ DEPLOYED = {
     "HALO_RATE_SHARE": "4",
     "SYNC_RULE_NAME": "stack-sync",
     "HALO_REQUESTS_PER_MINUTE": "120",
+    "ALARM_TOPIC_ARN": "arn:aws:sns:ap-southeast-2:123456789012:stack-AlarmTopic-1ABC",
     "POWERTOOLS_SERVICE_NAME": "dicker-data-halo",  # Powertools' own: ignored here
     "PATH": "/usr/bin",
 }
@@ -34,6 +35,7 @@ def test_every_variable_is_read():
         "halo_rate_share": 4,
         "sync_rule_name": "stack-sync",
         "halo_requests_per_minute": 120,
+        "alarm_topic_arn": "arn:aws:sns:ap-southeast-2:123456789012:stack-AlarmTopic-1ABC",
     }
 
 

@@ -8,6 +8,7 @@ from ddhalo.settings import (
     Connection,
     Credentials,
     IntegratorUpdate,
+    NotificationsUpdate,
     Settings,
     SettingsUpdate,
     derive_halo_auth_url,
@@ -108,8 +109,36 @@ def test_credentials_merge_keeps_values_not_sent_and_flags_hide_values():
         "dicker_data_access_token_set": True,
         "halo_client_id_set": False,
         "halo_client_secret_set": True,
+        "webhook_url_set": False,
     }
     assert "new" not in repr(merged) and "s3" not in str(merged)
+
+
+def test_a_webhook_url_sent_as_null_is_removed_and_other_credentials_are_kept():
+    stored = Credentials.model_validate(
+        {"halo_client_secret": "s3", "webhook_url": "https://hooks.slack.com/x"}
+    )
+    update = SettingsUpdate.model_validate({"webhook_url": None, "halo_client_secret": None})
+    assert update.cleared_credentials() == {"webhook_url"}
+    merged = stored.merged(update.credentials(), update.cleared_credentials())
+    assert merged.plain() == {"halo_client_secret": "s3"}
+    assert "hooks.slack.com" not in repr(
+        SettingsUpdate.model_validate({"webhook_url": "https://hooks.slack.com/x"})
+    )
+
+
+def test_notifications_change_only_what_is_sent():
+    settings = Settings.model_validate({"notifications": {"warn_days": 30, "digest": False}})
+    update = SettingsUpdate.model_validate(
+        {"notifications": {"dicker_data_token_expires": "2027-01-31", "webhook_format": "Teams"}}
+    )
+    assert update.apply_to(settings).notifications.model_dump(mode="json") == {
+        "digest": False,
+        "webhook_format": "teams",
+        "warn_days": 30,
+        "dicker_data_token_expires": "2027-01-31",
+        "halo_client_secret_expires": None,
+    }
 
 
 def test_connection_names_every_missing_setting():
@@ -148,6 +177,8 @@ def test_every_field_has_a_bad_case():
         assert name in fields, name
     for name in IntegratorUpdate.model_fields:
         assert f"integrator.{name}" in fields, name
+    for name in NotificationsUpdate.model_fields:
+        assert f"notifications.{name}" in fields, name
 
 
 def test_every_mistake_in_a_body_is_named():

@@ -60,6 +60,17 @@ class SaveResult:
     unsent: list[bool] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class BatchWritten:
+    """One batch Halo answered: how many it was, and how many of it were saved as new records
+    or as updates (what a run's live counts move by)."""
+
+    entity: str
+    sent: int
+    created: int
+    updated: int
+
+
 @dataclass
 class PageCursor:
     """Where a paged read stands: the next page to ask for, how many records the pages so far
@@ -103,8 +114,8 @@ class HaloClient:
             margin=TOKEN_REFRESH_MARGIN,
         )
         self.token_requests = 0
-        # Told the size of each batch Halo answered (a run's live progress moves per batch).
-        self.on_batch: Callable[[int], None] | None = None
+        # Told of each batch Halo answered (a run's live progress and counts move per batch).
+        self.on_batch: Callable[[BatchWritten], None] | None = None
 
     # -- auth -----------------------------------------------------------------------------
     def _new_token(self) -> tuple[str, float]:
@@ -317,7 +328,7 @@ class HaloClient:
                     result.unsent[i] = result.saved[i] is None and result.errors[i] is None
                 break
             if self.on_batch is not None:
-                self.on_batch(len(batch))
+                self.on_batch(_written(entity, records, batch, result))
         return result
 
     def _save_batch(
@@ -353,6 +364,14 @@ class HaloClient:
             return
         for i, record in zip(indexes, saved, strict=True):
             result.saved[i] = record if isinstance(record, dict) else None
+
+
+def _written(
+    entity: str, records: Sequence[dict[str, Any]], batch: range, result: SaveResult
+) -> BatchWritten:
+    saved = [i for i in batch if result.errors[i] is None and halo_id((result.saved[i] or {}).get("id"))]
+    updated = sum(1 for i in saved if records[i].get("id"))
+    return BatchWritten(entity, len(batch), created=len(saved) - updated, updated=updated)
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -11,6 +11,8 @@
 | subscription link | ``SUBLINK``      | ``<dicker_customer_id>#<subscription_id>`` |  | links    |
 | chunk payload     | ``RUN#<run_id>`` | ``PAYLOAD#<n>`` (and ``START#<n>``, ``SPAWN#<n>``) | | chunks   |
 | lock              | ``LOCK``         | ``HALO`` (the one run writing to Halo), ``SETTINGS`` | | locks    |
+| digest sent       | ``RUN#<run_id>`` | ``DIGEST``                  |                 | digests  |
+| digest memory     | ``DIGEST``       | ``SEEN``                    |                 | digests  |
 
 The module column names the file of this package whose mixin reads and writes that item;
 ``table`` holds the ``Table`` base they all subclass, the value and token codecs and
@@ -20,6 +22,7 @@ The module column names the file of this package whose mixin reads and writes th
 from __future__ import annotations
 
 from ddhalo.store.chunks import ChunksTable
+from ddhalo.store.digests import DigestsTable
 from ddhalo.store.links import LinksTable
 from ddhalo.store.locks import LocksTable
 from ddhalo.store.mappings import MappingsTable
@@ -30,5 +33,5 @@ from ddhalo.store.table import RUN_RETENTION_DAYS
 __all__ = ["RUN_RETENTION_DAYS", "Store"]
 
 
-class Store(SettingsTable, MappingsTable, LinksTable, RunsTable, ChunksTable, LocksTable):
+class Store(SettingsTable, MappingsTable, LinksTable, RunsTable, ChunksTable, LocksTable, DigestsTable):
     """The one table, every item family: ``Store(table_name, resource=None, run_retention_days=...)``."""

@@ -22,10 +22,17 @@ def _payload_sk(chunk: int, part: int) -> str:
 
 class ChunksTable(Table):
     def record_chunk(
-        self, run_id: str, chunk: int, items: list[RunItem], stats: dict[str, int] | None = None
+        self,
+        run_id: str,
+        chunk: int,
+        items: list[RunItem],
+        stats: dict[str, int] | None = None,
+        *,
+        live: bool = False,
     ) -> bool:
         """Write a chunk's items, then count them once: a retried chunk overwrites its items
-        but its counts are added only by the transaction that creates the chunk marker."""
+        but its counts are added only by the transaction that creates the chunk marker, which
+        also drops the chunk's live counts (``live``: it has them) as the items replace them."""
         expires = self._expires()
         with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
             for item in items:
@@ -43,7 +50,7 @@ class ChunksTable(Table):
         adds: dict[str, int] = {f"counts.{name}": value for name, value in counts.model_dump().items()}
         adds.update(stats or {})
         adds["chunks_done"] = 1
-        return self._once(run_id, f"CHUNK#{chunk:06d}", adds)
+        return self._once(run_id, f"CHUNK#{chunk:06d}", adds, drop_live=chunk if live else None)
 
     def spawn(self, run_id: str, chunk: int, count: int) -> int:
         """Announce ``count`` more chunks of work, once per spawning chunk (a retry reuses the
@@ -60,21 +67,14 @@ class ChunksTable(Table):
 
     def mark_started(self, run_id: str, chunk: int) -> bool:
         """True the first time a chunk starts; False on a retry (its earlier attempt may have written)."""
-        try:
-            self.table.put_item(
-                Item={
-                    "pk": _run_pk(run_id),
-                    "sk": f"START#{chunk:06d}",
-                    "at": now_iso(),
-                    "expires_at": self._expires(),
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._put_once(
+            {
+                "pk": _run_pk(run_id),
+                "sk": f"START#{chunk:06d}",
+                "at": now_iso(),
+                "expires_at": self._expires(),
+            }
+        )
 
     def put_payload(self, run_id: str, chunk: int, payload: Any) -> None:
         """A chunk's planned work (or a read to resume), compressed and cut into items below
@@ -109,9 +109,15 @@ class ChunksTable(Table):
         return json.loads(zlib.decompress(data))
 
     def _once(
-        self, run_id: str, marker_sk: str, adds: dict[str, int], marker: dict[str, Any] | None = None
+        self,
+        run_id: str,
+        marker_sk: str,
+        adds: dict[str, int],
+        marker: dict[str, Any] | None = None,
+        drop_live: int | None = None,
     ) -> bool:
-        """Put a marker item (only if absent) and ADD to the run's counters, in one transaction."""
+        """Put a marker item (only if absent) and ADD to the run's counters, in one transaction
+        (and REMOVE the live counts of chunk ``drop_live``)."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         parts = []
@@ -121,6 +127,10 @@ class ChunksTable(Table):
                 names[f"#n{i}_{j}"] = seg
             parts.append(f"{'.'.join(f'#n{i}_{j}' for j in range(len(segments)))} :v{i}")
             values[f":v{i}"] = value
+        remove = ""
+        if drop_live is not None:
+            names["#live"], names["#lc"] = "live", str(drop_live)
+            remove = " REMOVE #live.#lc"
         marker_item = {
             "pk": _run_pk(run_id),
             "sk": marker_sk,
@@ -135,7 +145,7 @@ class ChunksTable(Table):
                         "Update": {
                             "TableName": self.table_name,
                             "Key": to_dynamo({"pk": _run_pk(run_id), "sk": RUN_SK}),
-                            "UpdateExpression": "ADD " + ", ".join(parts),
+                            "UpdateExpression": "ADD " + ", ".join(parts) + remove,
                             "ExpressionAttributeNames": names,
                             "ExpressionAttributeValues": to_dynamo(values),
                         }

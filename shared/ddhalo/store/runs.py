@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from ddhalo.models import FINISHED, Run, RunItem, RunStatus, now_iso
@@ -30,6 +30,7 @@ class RunsTable(Table):
             "gsi1pk": RUNS_GSI_PK,
             "gsi1sk": f"{run.started_at}#{run.run_id}",
             **run.model_dump(mode="json"),
+            "live": {},
             "expires_at": self._expires(),
         }
         self.table.put_item(Item=to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
@@ -44,6 +45,7 @@ class RunsTable(Table):
         status: RunStatus,
         *,
         error: str | None = None,
+        error_code: str | None = None,
         hint: str | None = None,
         skipped_reason: str | None = None,
         running_run_id: str | None = None,
@@ -60,6 +62,9 @@ class RunsTable(Table):
             sets.append("#e = :e")
             names["#e"] = "error"
             values[":e"] = error
+        if error_code is not None:
+            sets.append("error_code = :c")
+            values[":c"] = error_code
         if hint is not None:
             sets.append("hint = :h")
             values[":h"] = hint
@@ -122,9 +127,47 @@ class RunsTable(Table):
             ExpressionAttributeValues={":p": to_dynamo(progress)},
         )
 
-    def add_progress(self, run_id: str, done: int) -> None:
-        """``done`` more records of the current phase (one written batch)."""
-        self._update_progress(run_id, "ADD progress.done :n", {":n": done})
+    def start_live(self, run_id: str, chunk: int) -> bool:
+        """A chunk's live counts start from zero (again, when the chunk is retried); False for a
+        run stored before runs had them (its counts then move per chunk)."""
+        try:
+            self.table.update_item(
+                Key={"pk": _run_pk(run_id), "sk": RUN_SK},
+                UpdateExpression="SET live.#c = :zero",
+                ConditionExpression="attribute_exists(pk) AND attribute_type(live, :map)",
+                ExpressionAttributeNames={"#c": str(chunk)},
+                ExpressionAttributeValues={":zero": {}, ":map": "M"},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def add_progress(self, run_id: str, done: int, chunk: int | None = None, **counts: int) -> None:
+        """``done`` more records of the current phase (one written batch); with ``chunk`` (its
+        live counts started), what the batch saved is added to them too."""
+        if chunk is None or not any(counts.values()):
+            self._update_progress(run_id, "ADD progress.done :n", {":n": done})
+            return
+        adds = ["progress.done :n"]
+        values: dict[str, Any] = {":n": done, ":map": "M"}
+        names = {"#c": str(chunk)}
+        for i, (name, value) in enumerate(counts.items()):
+            adds.append(f"live.#c.#r{i} :v{i}")
+            names[f"#r{i}"], values[f":v{i}"] = name, value
+        try:
+            self.table.update_item(
+                Key={"pk": _run_pk(run_id), "sk": RUN_SK},
+                UpdateExpression="ADD " + ", ".join(adds),
+                ConditionExpression="attribute_exists(pk) AND attribute_type(progress, :map) "
+                "AND attribute_type(live.#c, :map)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:  # the chunk recorded meanwhile (a copy of it): nothing to add
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def set_throttled_until(self, run_id: str, until: float) -> None:
         self._update_progress(run_id, "SET progress.throttled_until = :u", {":u": to_dynamo(until)})
@@ -173,6 +216,16 @@ class RunsTable(Table):
         }
         items, token = self._query_page(kwargs, next_token)
         return [RunItem.model_validate(i) for i in items], token
+
+    def iter_items(self, run_id: str, results: Iterable[str]) -> Iterator[RunItem]:
+        """Every item of a run with one of ``results``, page by page (a sync may hold 50,000)."""
+        rows = self._query_all(
+            KeyConditionExpression=Key("pk").eq(_run_pk(run_id)) & Key("sk").begins_with("ITEM#"),
+            FilterExpression=Attr("result").is_in(list(results)),
+            ConsistentRead=True,
+        )
+        for row in rows:
+            yield RunItem.model_validate(from_dynamo(row))
 
     def list_runs(self, *, limit: int = 20, next_token: str | None = None) -> tuple[list[Run], str | None]:
         kwargs: dict[str, Any] = {

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from ddhalo.errors import InputError
 
@@ -107,6 +108,16 @@ class Table:
             kwargs["ExclusiveStartKey"] = start
         page = self.table.query(**kwargs)
         return [from_dynamo(i) for i in page.get("Items", [])], encode_token(page.get("LastEvaluatedKey"))
+
+    def _put_once(self, item: dict[str, Any]) -> bool:
+        """Put ``item`` only if its key is absent: True the first time, False ever after."""
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
         """A transaction's put of ``item`` that fails (cancelling the transaction) if its key exists."""

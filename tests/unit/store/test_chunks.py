@@ -111,3 +111,40 @@ def test_a_payload_is_cut_at_the_part_size_and_its_first_part_counts_them(store,
 
 def test_a_missing_payload_is_none(store):
     assert store.get_payload("r1", 0) is None
+
+
+def counts(store, run_id: str = "r1") -> dict[str, int]:
+    return store.get_run(run_id).counts.model_dump()
+
+
+def test_live_counts_move_per_batch_and_give_way_to_the_chunks_items(store):
+    store.create_run(Run(run_id="r1", kind="subscriptions", chunks_total=2))
+    store.set_phase("r1", "writing subscriptions", total=300)
+    assert store.start_live("r1", 1000) and store.start_live("r1", 1001)
+    store.add_progress("r1", 100, 1000, created=100, updated=0)
+    store.add_progress("r1", 100, 1001, created=60, updated=40)
+    assert counts(store) == {"created": 160, "updated": 40, "unchanged": 0, "skipped": 0, "failed": 0}
+    assert store.get_run("r1").progress.done == 200
+    # the chunk's items replace what its batches said: 100 created and one failure, no double count
+    store.record_chunk("r1", 1000, [item(i) for i in range(100)] + [item(100, "failed")], live=True)
+    assert counts(store) == {"created": 160, "updated": 40, "unchanged": 0, "skipped": 0, "failed": 1}
+    assert "live" not in store.get_run("r1").model_dump()
+
+
+def test_a_retried_chunk_starts_its_live_counts_again(store):
+    store.create_run(Run(run_id="r1", kind="subscriptions"))
+    store.start_live("r1", 1000)
+    store.add_progress("r1", 100, 1000, created=100, updated=0)  # then the invocation died
+    store.start_live("r1", 1000)  # the retry
+    store.add_progress("r1", 100, 1000, created=0, updated=100)  # it finds them and updates
+    assert counts(store) == {"created": 0, "updated": 100, "unchanged": 0, "skipped": 0, "failed": 0}
+
+
+def test_a_run_stored_before_live_counts_moves_per_chunk(store):
+    store.create_run(Run(run_id="r1", kind="subscriptions"))
+    store.table.update_item(Key={"pk": "RUN#r1", "sk": "RUN"}, UpdateExpression="REMOVE live")
+    assert store.start_live("r1", 1000) is False
+    store.add_progress("r1", 100, None, created=100, updated=0)
+    assert counts(store)["created"] == 0
+    store.record_chunk("r1", 1000, [item(1)])
+    assert counts(store)["created"] == 1
