@@ -89,3 +89,27 @@ def test_alarms_watch_failed_stuck_and_dead_lettered_syncs(synthesized):
     }
     assert {"sync_runs_failed", "sync_stuck", "ApproximateNumberOfMessagesVisible"} <= metrics
     assert resources(synthesized, "AWS::CloudWatch::Dashboard")
+
+
+def test_the_alarm_topic_is_encrypted_with_a_key_alarms_and_the_worker_may_use(synthesized):
+    """Under the AWS managed key alias/aws/sns, CloudWatch alarms cannot publish (its key policy
+    lets no service principal use it): the topic has its own key, granted to both publishers."""
+    (topic,) = resources(synthesized, "AWS::SNS::Topic").values()
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Ref": "AlarmKey"}
+    key = synthesized["Resources"]["AlarmKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    (alarms,) = [
+        s
+        for s in key["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    grants = {
+        (role, action)
+        for role, statement in statements(synthesized)
+        for action in as_list(statement["Action"])
+        if statement.get("Resource") == {"Fn::GetAtt": ["AlarmKey", "Arn"]}
+    }
+    assert grants == {("WorkerFunctionRole", "kms:Decrypt"), ("WorkerFunctionRole", "kms:GenerateDataKey")}
+    publishers = {role for role, s in statements(synthesized) if "sns:Publish" in as_list(s["Action"])}
+    assert publishers == {"WorkerFunctionRole"}
