@@ -121,7 +121,7 @@ BAD_SETTINGS = [
         {"integrator": 5},
         "integrator",
         "integrator must be an object with any of enabled, sync_customers, sync_subscriptions (each true "
-        "or false) and schedule.",
+        "or false), schedule and verify_every_hours.",
     ),
     ("integrator-array", {"integrator": []}, "integrator", None),
     ("integrator-null", {"integrator": None}, "integrator", None),
@@ -130,7 +130,13 @@ BAD_SETTINGS = [
         {"integrator": {"bogus": 1}},
         "integrator.bogus",
         "integrator.bogus is not an integrator setting; they are enabled, sync_customers, "
-        "sync_subscriptions and schedule.",
+        "sync_subscriptions, schedule and verify_every_hours.",
+    ),
+    (
+        "verify-every-zero",
+        {"integrator": {"verify_every_hours": 0}},
+        "integrator.verify_every_hours",
+        "integrator.verify_every_hours must be a whole number of hours from 1 to 2160 (90 days).",
     ),
     ("enabled-type", {"integrator": {"enabled": "true"}}, "integrator.enabled", None),
     ("enabled-null", {"integrator": {"enabled": None}}, "integrator.enabled", None),

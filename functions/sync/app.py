@@ -33,6 +33,7 @@ def start(request: SyncRequest) -> Response[Any]:
         "api",
         customers=request.customers,
         subscriptions=request.subscriptions,
+        verify=request.verify,
     )
     if not started.started:
         logger.info("sync skipped", extra={"run_id": started.run.run_id, "running": started.running_run_id})

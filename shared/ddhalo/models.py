@@ -72,6 +72,23 @@ class Suggestion(BaseModel):
     halo_client_name: str
 
 
+class HeldCustomer(BaseModel):
+    """An unmapped customer the last full read left uncreated (held as similar to a Halo client,
+    or refused): a plain sync says it again from here instead of reading every Halo client, for
+    as long as Dicker Data's customer and the options that decided it are the same."""
+
+    dicker_customer_id: str
+    name: str
+    azure_tenant_id: str
+    create_when_similar: bool
+    action: Literal["skip", "fail"]
+    reason: str | None = None
+    reason_code: str | None = None
+    suggestions: list[Suggestion] = Field(default_factory=list)
+    halo_client_id: int | None = None
+    at: str = Field(default_factory=now_iso)
+
+
 # Why an item was skipped or failed, as a stable word beside the sentence (``reason``): the held
 # creates, exclusions, unreadable records, Halo's refusals (the error's own code) ...
 UNSPECIFIED = "unspecified"
@@ -127,6 +144,7 @@ class Run(BaseModel):
     trigger: RunTrigger = "api"
     status: RunStatus = "queued"
     dry_run: bool = False
+    verify: bool = False  # a sync that read both sides whole (``ddhalo.sync``)
     started_at: str = Field(default_factory=now_iso)
     finished_at: str | None = None
     counts: Counts = Field(default_factory=Counts)

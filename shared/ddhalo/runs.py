@@ -54,6 +54,11 @@ class Upstreams:
             "throttled": self.halo.transport.stats.throttled + self.dicker_data.transport.stats.throttled,
         }
 
+    def watch(self, on_batch: Callable[[BatchWritten], None], on_throttle: Callable[[float], None]) -> None:
+        """Be told of each batch Halo answers, and of each wait for its full rate window."""
+        self.halo.on_batch = on_batch
+        self.halo.transport.on_throttle = on_throttle
+
     def waits(self) -> dict[str, float]:
         """How long this job's Halo calls were held back: by our pace, by retries and 429s."""
         halo = self.halo.transport.stats
@@ -115,6 +120,7 @@ class Runner:
             kind=kind,
             trigger=trigger,
             dry_run=dry_run,
+            verify=bool(getattr(options, "verify", False)),
             options=options.model_dump(mode="json"),
         )
         self.store.create_run(run)
@@ -165,8 +171,7 @@ class Runner:
             if batch.entity in COUNTED_ENTITIES:
                 store.add_progress(run_id, batch.sent, chunk, created=batch.created, updated=batch.updated)
 
-        clients.halo.on_batch = written
-        clients.halo.transport.on_throttle = lambda s: store.set_throttled_until(run_id, time.time() + s)
+        clients.watch(written, lambda s: store.set_throttled_until(run_id, time.time() + s))
 
     def fail(self, run_id: str, error: IntegrationError) -> Run:
         self.store.set_run_status(
@@ -191,6 +196,8 @@ class Runner:
         assert run is not None
         if run.status in FINISHED:
             self.store.release_lock(HALO_LOCK, run_id)
+            if run.verify and not run.dry_run and run.status in ("succeeded", "partial"):
+                self.store.mark_verified(run_id)
             if self.after_finish is not None:
                 try:
                     self.after_finish(run)

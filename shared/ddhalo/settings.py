@@ -62,6 +62,7 @@ Secret = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
 # The schedule a new deployment starts with: the same as template.yaml's SyncSchedule default
 # (the rule EventBridge runs until the first PUT /settings switches it) and the README's.
 DEFAULT_SCHEDULE = "rate(1 hour)"
+DEFAULT_VERIFY_EVERY_HOURS = 24
 # EventBridge's forms: rate(1 hour), rate(30 minutes), cron(0 2 * * ? *).
 _RATE = r"rate\([1-9][0-9]{0,3} (minute|minutes|hour|hours|day|days)\)"
 _CRON = r"cron\([0-9A-Za-z*?,/#-]+( [0-9A-Za-z*?,/#-]+){5}\)"
@@ -89,6 +90,8 @@ class IntegratorSettings(BaseModel):
     sync_customers: bool = True
     sync_subscriptions: bool = True
     schedule: Schedule = DEFAULT_SCHEDULE
+    # A scheduled sync is a verify (a full read of both sides) when the last one is this old.
+    verify_every_hours: int = Field(default=DEFAULT_VERIFY_EVERY_HOURS, ge=1, le=24 * 90)
 
 
 class Exclusions(BaseModel):
@@ -295,6 +298,10 @@ class IntegratorUpdate(BaseModel):
     sync_customers: Annotated[JsonBool | SkipJsonSchema[None], allows(_BOOL, nullable=False)] = None
     sync_subscriptions: Annotated[JsonBool | SkipJsonSchema[None], allows(_BOOL, nullable=False)] = None
     schedule: Annotated[Schedule | SkipJsonSchema[None], allows(_SCHEDULE, nullable=False)] = None
+    verify_every_hours: Annotated[
+        Annotated[int, Field(ge=1, le=24 * 90), JSON_INTEGER] | SkipJsonSchema[None],
+        allows("must be a whole number of hours from 1 to 2160 (90 days)", nullable=False),
+    ] = None
 
     @model_validator(mode="wrap")
     @classmethod
@@ -303,8 +310,8 @@ class IntegratorUpdate(BaseModel):
 
 
 _INTEGRATOR = (
-    "must be an object with any of enabled, sync_customers, sync_subscriptions (each true or false) "
-    "and schedule"
+    "must be an object with any of enabled, sync_customers, sync_subscriptions (each true or false), "
+    "schedule and verify_every_hours"
 )
 
 

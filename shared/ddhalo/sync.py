@@ -1,9 +1,12 @@
 """The integrator: one sync at a time, from the schedule or ``POST /sync``, as the settings say.
 
 A sync is a run of kind ``sync``: customers (all of them) then subscriptions (all mapped
-customers), each switchable, regardless of earlier manual choices. The Halo lock (one writing run
-at a time, ``runs.HALO_LOCK``) is taken at the trigger: a trigger that finds it taken is recorded
-as a skipped run, and a lock held longer than ``STUCK_AFTER`` is reported so an alarm can fire.
+customers), each switchable, regardless of earlier manual choices. A plain sync reads Dicker Data
+whole and Halo only for what changed (what we wrote is in DynamoDB); a *verify* reads both sides
+whole and corrects drift made in Halo by hand: on demand, every ``verify_every_hours``, and first.
+The Halo lock (one writing run at a time, ``runs.HALO_LOCK``) is taken at the trigger: a trigger
+that finds it taken is recorded as a skipped run, and a lock held longer than ``STUCK_AFTER`` is
+reported so an alarm can fire.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ class SyncStart:
     running_run_id: str | None = None
 
 
-def sync_options(settings: Settings, customers: bool | None, subscriptions: bool | None) -> SyncOptions:
+def sync_options(
+    settings: Settings, customers: bool | None, subscriptions: bool | None, verify: bool = False
+) -> SyncOptions:
     want_customers = settings.integrator.sync_customers if customers is None else customers
     want_subscriptions = settings.integrator.sync_subscriptions if subscriptions is None else subscriptions
     if not (want_customers or want_subscriptions):
@@ -42,8 +47,10 @@ def sync_options(settings: Settings, customers: bool | None, subscriptions: bool
     return SyncOptions(
         customers=want_customers,
         subscriptions=want_subscriptions,
+        verify=verify,
         # All customers, with the settings' top level and address choice: the schedule's rules.
         customer_options=CustomerOptions(
+            delta=not verify,
             customer_ids=None,
             top_level_id=settings.top_level_id,
             update_main_site_address=settings.update_main_site_address,
@@ -51,10 +58,19 @@ def sync_options(settings: Settings, customers: bool | None, subscriptions: bool
             excluded=settings.exclusions.customers,
         ),
         subscription_options=SubscriptionOptions(
+            delta=not verify,
             excluded_customers=settings.exclusions.customers,
             excluded_stock_codes=settings.exclusions.stock_codes,
         ),
     )
+
+
+def verify_due(runner: Runner, settings: Settings, now: float | None = None) -> bool:
+    """A sync verifies when asked, else when the last verify is ``verify_every_hours`` old, or
+    when none ever finished (a first sync trusts nothing it did not write)."""
+    last = runner.store.last_verified()
+    now = time.time() if now is None else now
+    return last is None or now - last >= settings.integrator.verify_every_hours * 3600
 
 
 def start_sync(
@@ -65,8 +81,11 @@ def start_sync(
     *,
     customers: bool | None = None,
     subscriptions: bool | None = None,
+    verify: bool | None = None,
 ) -> SyncStart:
-    options = sync_options(settings, customers, subscriptions)
+    """``verify``: None decides as the schedule does (:func:`verify_due`)."""
+    verify = verify_due(runner, settings) if verify is None else verify
+    options = sync_options(settings, customers, subscriptions, verify)
     run = runner.create("sync", options, dry_run=False, trigger=trigger)
     # Taken now, not by the first job: a sync that meets another run is skipped, not queued.
     holder = runner.hold_halo(run)

@@ -57,6 +57,9 @@ class SyncRequest(_Body):
 
     customers: JsonBool | None = None
     subscriptions: JsonBool | None = None
+    # A full read of both sides that corrects drift made in Halo by hand; left out, the sync
+    # verifies when the last verify is integrator.verify_every_hours old (as the schedule does).
+    verify: JsonBool | None = None
 
 
 # ---------------------------------------------------------------------------------- answers

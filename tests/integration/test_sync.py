@@ -219,12 +219,19 @@ def test_sync_work_is_split_into_chunks_that_finish_the_run_once(api, halo_fake,
     halo_state(halo_fake)  # no duplicates
 
 
-def test_unchanged_second_sync_writes_nothing(api, halo_fake):
-    api.run("/sync", {})
+def test_unchanged_second_sync_writes_nothing_and_reads_nothing_from_halo(api, halo_fake):
+    first = api.run("/sync", {})
+    assert first["verify"] is True  # nothing verified yet: the first sync reads both sides whole
     halo_fake.reset_calls()
     run = api.run("/sync", {})
-    assert run["counts"]["created"] == run["counts"]["updated"] == 0
-    assert halo_fake.writes == 0 and run["halo_calls"] > 0
+    assert run["verify"] is False and run["counts"]["created"] == run["counts"]["updated"] == 0
+    assert (
+        run["counts"]["unchanged"]
+        == first["counts"]["created"] + first["counts"]["updated"] + first["counts"]["unchanged"]
+    )
+    assert halo_fake.writes == 0 and run["halo_calls"] == 0 and sum(halo_fake.calls.values()) == 0
+    verify = api.run("/sync", {"verify": True})
+    assert verify["verify"] is True and verify["halo_calls"] > 0 and halo_fake.writes == 0
 
 
 def test_runs_are_listed_newest_first_with_paging(api):

@@ -187,7 +187,7 @@ def test_every_mistake_in_a_body_is_named():
         'region must be "AU" or "NZ"; '
         f"integrator.schedule {SCHEDULE_RULE}; "
         "integrator.extra is not an integrator setting; they are enabled, sync_customers, "
-        "sync_subscriptions and schedule; "
+        "sync_subscriptions, schedule and verify_every_hours; "
         f"zz is not a setting; the settings are {SETTING_NAMES}."
     )
 

@@ -8,11 +8,11 @@ import pytest
 
 from ddhalo.errors import InputError
 from ddhalo.jobs import Job
-from ddhalo.pipeline.options import CustomerOptions, SyncOptions
+from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOptions
 from ddhalo.queue import ListDispatcher
 from ddhalo.runs import HALO_LOCK, LOCK_TTL, Runner
 from ddhalo.settings import IntegratorSettings, Settings
-from ddhalo.sync import STUCK_AFTER, start_sync, stuck_sync, sync_options
+from ddhalo.sync import STUCK_AFTER, start_sync, stuck_sync, sync_options, verify_due
 
 
 @pytest.fixture
@@ -31,8 +31,36 @@ def test_sync_options_default_to_everything_with_the_settings_rules():
     assert options == SyncOptions(
         customers=True,
         subscriptions=True,
-        customer_options=CustomerOptions(customer_ids=None, top_level_id=4, update_main_site_address=True),
+        customer_options=CustomerOptions(
+            delta=True, customer_ids=None, top_level_id=4, update_main_site_address=True
+        ),
+        subscription_options=SubscriptionOptions(delta=True),
     )
+
+
+def test_a_verify_reads_everything():
+    options = sync_options(settings(), None, None, verify=True)
+    assert options.verify and not options.customer_options.delta and not options.subscription_options.delta
+
+
+def test_the_first_sync_verifies_then_plain_syncs_until_a_verify_is_due(runner, store):
+    plain = settings()
+    assert verify_due(runner, plain, now=1_000_000.0) is True  # never verified
+    store.mark_verified("r0")
+    verified_at = store.last_verified()
+    assert verify_due(runner, plain, now=verified_at + 23 * 3600) is False
+    assert verify_due(runner, plain, now=verified_at + 24 * 3600) is True
+    hourly = settings()
+    hourly.integrator.verify_every_hours = 1
+    assert verify_due(runner, hourly, now=verified_at + 3600) is True
+
+
+def test_a_sync_says_whether_it_verifies_and_a_finished_verify_is_remembered(runner, store):
+    first = start_sync(runner, ListDispatcher(), settings(), "schedule")
+    assert first.run.verify is True and store.get_run(first.run.run_id).verify is True
+    runner.store.release_lock(HALO_LOCK, first.run.run_id)
+    asked = start_sync(runner, ListDispatcher(), settings(), "api", verify=False)
+    assert asked.run.verify is False and asked.run.options["subscription_options"]["delta"] is True
 
 
 @pytest.mark.parametrize(

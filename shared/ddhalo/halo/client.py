@@ -284,6 +284,9 @@ class HaloClient:
         params = {"includedetails": True} if with_links else {}
         return ClientRecord.from_wire(self.get("Client", client_id, **params))
 
+    def site(self, site_id: int) -> SiteRecord | None:
+        return SiteRecord.from_wire(self.get("Site", site_id))
+
     def sites(self) -> list[SiteRecord]:
         """Every site, with its delivery address."""
         raw = self.iter_list("Site", includeinactive=True, includeaddress=True)

@@ -235,6 +235,8 @@ class LicenceFields(TypedDict, total=False):
 
 
 OWNED_LICENCE_FIELDS: frozenset[str] = frozenset(LicenceFields.__annotations__)
+# What a hand edit in Halo most often changes: kept even of a slim licence, so a verify sees it.
+DRIFT_FIELDS: tuple[str, ...] = ("client_id", "count", "is_active", "status", "name")
 MARKER = "Dicker Data subscription: "
 # To the end of its line: a SubscriptionId is whatever Dicker Data says, spaces included.
 _MARKER = re.compile(r"^Dicker Data subscription: (.+?)\s*$", re.MULTILINE)
@@ -254,8 +256,9 @@ def marker_in(notes: Any) -> str | None:
 @dataclass(frozen=True, slots=True)
 class Licence:
     """A Halo ``SoftwareLicence``: its identity, our marker, and the fields we own as Halo holds
-    them (``owned``; left empty when read slim: a licence we have a link to, whose link holds what
-    we wrote). A bulk read holds tens of thousands: slotted, nothing else kept."""
+    them (``owned``; when read slim, only the ``DRIFT_FIELDS`` Halo answered: a licence we have
+    a link to, whose link holds what we wrote). A bulk read holds tens of thousands: slotted,
+    nothing else kept."""
 
     id: int
     client_id: int | None = None
@@ -277,7 +280,9 @@ class Licence:
             _text(raw.get("name")),
             active if isinstance(active, bool) else None,
             _text(raw.get("status")),
-            {} if slim else {k: v for k, v in raw.items() if k in OWNED_LICENCE_FIELDS and k != "id"},
+            {k: raw[k] for k in DRIFT_FIELDS if k in raw}
+            if slim
+            else {k: v for k, v in raw.items() if k in OWNED_LICENCE_FIELDS and k != "id"},
         )
 
     def to_wire(self) -> dict[str, Any]:

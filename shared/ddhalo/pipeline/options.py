@@ -8,6 +8,9 @@ from ddhalo.models import Run
 
 
 class CustomerOptions(BaseModel):
+    # A plain sync trusts what we wrote (mappings, links) and reads Halo only for what changed;
+    # an import or a verify reads every record of both sides.
+    delta: bool = False
     customer_ids: list[str] | None = None  # None: every Dicker Data customer
     top_level_id: int | None = None
     update_main_site_address: bool = False
@@ -17,6 +20,7 @@ class CustomerOptions(BaseModel):
 
 
 class SubscriptionOptions(BaseModel):
+    delta: bool = False  # as CustomerOptions.delta
     customer_ids: list[str] | None = None  # None: every mapped customer
     excluded_customers: list[str] = []  # left alone, as the settings' exclusions say
     excluded_stock_codes: list[str] = []
@@ -28,6 +32,8 @@ class SyncOptions(BaseModel):
 
     customers: bool = True
     subscriptions: bool = True
+    # A full read of both sides that corrects drift made in Halo by hand (else: a delta sync).
+    verify: bool = False
     customer_options: CustomerOptions = CustomerOptions()
     subscription_options: SubscriptionOptions = SubscriptionOptions()
 

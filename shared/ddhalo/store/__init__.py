@@ -11,6 +11,9 @@
 | subscription link | ``SUBLINK``      | ``<dicker_customer_id>#<subscription_id>`` |  | links    |
 | chunk payload     | ``RUN#<run_id>`` | ``PAYLOAD#<n>`` (and ``START#<n>``, ``SPAWN#<n>``) | | chunks   |
 | lock              | ``LOCK``         | ``HALO`` (the one run writing to Halo), ``SETTINGS`` | | locks    |
+| last verify       | ``VERIFY``       | ``LAST``                    |                 | runs     |
+| create intent     | ``INTENT``       | ``<dicker_customer_id>#<subscription_id>`` |  | links    |
+| held customer     | ``HELD``         | ``<dicker_customer_id>``    |                 | mappings |
 | digest sent       | ``RUN#<run_id>`` | ``DIGEST``                  |                 | digests  |
 | digest memory     | ``DIGEST``       | ``SEEN``                    |                 | digests  |
 

@@ -1,4 +1,6 @@
-"""Subscription links: ``SUBLINK`` / ``<dicker_customer_id>#<subscription_id>``."""
+"""Subscription links: ``SUBLINK`` / ``<dicker_customer_id>#<subscription_id>``; create intents:
+``INTENT`` / the same key, put before a licence is created and dropped once it is linked (or
+refused), so a plain sync knows which customers' creates may have landed unlinked."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from ddhalo.models import SubscriptionLink
 from ddhalo.store.table import Table, from_dynamo, to_dynamo
 
 LINK_PK = "SUBLINK"
+INTENT_PK = "INTENT"
 
 
 class LinksTable(Table):
@@ -52,3 +55,25 @@ class LinksTable(Table):
                         }
                     )
                 )
+
+    def put_intents(self, keys: Iterable[str]) -> None:
+        """``<dicker_customer_id>#<subscription_id>`` of licences about to be created."""
+        self._write_keys(INTENT_PK, keys, put=True)
+
+    def drop_intents(self, keys: Iterable[str]) -> None:
+        self._write_keys(INTENT_PK, keys, put=False)
+
+    def list_intents(self) -> set[str]:
+        rows = self._query_all(KeyConditionExpression=Key("pk").eq(INTENT_PK), ConsistentRead=True)
+        return {str(row["sk"]) for row in rows}
+
+    def _write_keys(self, pk: str, keys: Iterable[str], *, put: bool) -> None:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return
+        with self.table.batch_writer() as batch:
+            for key in keys:
+                if put:
+                    batch.put_item(Item={"pk": pk, "sk": key})
+                else:
+                    batch.delete_item(Key={"pk": pk, "sk": key})

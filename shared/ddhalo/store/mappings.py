@@ -1,6 +1,7 @@
 """Mappings: ``MAPPING`` / ``DD#<dicker_customer_id>``, and per Halo client a guard
 ``HALO#<halo_client_id>`` whose ``holders`` are the customers mapped to it: one, unless a mapping
-was added ``shared`` (several Dicker Data customers billed on one Halo client)."""
+was added ``shared`` (several Dicker Data customers billed on one Halo client). Held customers
+(unmapped, left uncreated by the last full read): ``HELD`` / ``<dicker_customer_id>``."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from ddhalo.errors import ConflictError, NotFoundError
-from ddhalo.models import Mapping
+from ddhalo.models import HeldCustomer, Mapping
 from ddhalo.store.table import MAX_PAGE, Table, from_dynamo, to_dynamo
 
 MAPPING_PK = "MAPPING"
+HELD_PK = "HELD"
 
 
 def _mapping_sk(dicker_customer_id: str) -> str:
@@ -23,6 +25,22 @@ def _guard_sk(halo_client_id: int) -> str:
 
 
 class MappingsTable(Table):
+    def list_held(self) -> dict[str, HeldCustomer]:
+        rows = self._query_all(KeyConditionExpression=Key("pk").eq(HELD_PK), ConsistentRead=True)
+        held = (HeldCustomer.model_validate(from_dynamo(row)) for row in rows)
+        return {h.dicker_customer_id: h for h in held}
+
+    def put_held(self, held: list[HeldCustomer], dropped: list[str]) -> None:
+        """Remember these held customers and forget those ``dropped`` (mapped or gone since)."""
+        if not held and not dropped:
+            return
+        with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for customer in held:
+                item = {"pk": HELD_PK, "sk": customer.dicker_customer_id, **customer.model_dump(mode="json")}
+                batch.put_item(Item=to_dynamo(item))
+            for customer_id in dropped:
+                batch.delete_item(Key={"pk": HELD_PK, "sk": customer_id})
+
     def list_mappings(self, page_size: int = MAX_PAGE) -> list[Mapping]:
         items = self._query_all(
             KeyConditionExpression=Key("pk").eq(MAPPING_PK) & Key("sk").begins_with("DD#"),

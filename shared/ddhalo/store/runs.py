@@ -1,4 +1,5 @@
-"""Runs and their items: ``RUN#<run_id>`` / ``RUN`` (listed by ``gsi1``) and ``ITEM#<type>#<dicker_id>``."""
+"""Runs and their items: ``RUN#<run_id>`` / ``RUN`` (listed by ``gsi1``) and ``ITEM#<type>#<dicker_id>``;
+the last verify: ``VERIFY`` / ``LAST``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ddhalo.store.table import MAX_PAGE, RUN_SK, Table, _run_pk, from_dynamo, to
 
 RUNS_INDEX = "gsi1"
 RUNS_GSI_PK = "RUNS"
+VERIFIED_KEY = {"pk": "VERIFY", "sk": "LAST"}
 
 
 def _item_sk(item: RunItem) -> str:
@@ -226,6 +228,15 @@ class RunsTable(Table):
         )
         for row in rows:
             yield RunItem.model_validate(from_dynamo(row))
+
+    def mark_verified(self, run_id: str) -> None:
+        """A verify finished: plain syncs may trust what we wrote until the next one is due."""
+        self.table.put_item(Item={**VERIFIED_KEY, "run_id": run_id, "at": to_dynamo(time.time())})
+
+    def last_verified(self) -> float | None:
+        """When the last verify finished (epoch seconds), None when none ever did."""
+        item = self.table.get_item(Key=VERIFIED_KEY, ConsistentRead=True).get("Item")
+        return float(item["at"]) if item else None
 
     def list_runs(self, *, limit: int = 20, next_token: str | None = None) -> tuple[list[Run], str | None]:
         kwargs: dict[str, Any] = {

@@ -6,8 +6,9 @@ from ddhalo.errors import NotFoundError
 from ddhalo.halo.client import HaloClient
 from ddhalo.models import Run
 from ddhalo.pipeline.customers.apply import apply_customers
+from ddhalo.pipeline.customers.delta import Settled, remembered, settle
 from ddhalo.pipeline.customers.plan import plan_customers
-from ddhalo.pipeline.customers.read import DickerDataCustomers, read_customers
+from ddhalo.pipeline.customers.read import DickerDataCustomers, read_halo
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.pipeline.reconcile import Applied
 from ddhalo.runs import Upstreams
@@ -32,9 +33,21 @@ def validate_request(options: CustomerOptions, customers: DickerDataCustomers, h
 
 
 def import_customers(run: Run, store: Store, upstreams: Upstreams, options: CustomerOptions) -> Applied[str]:
-    """The customers step of a run: read both sides, plan, and apply unless it is a dry run."""
-    inputs = read_customers(upstreams.dicker_data, upstreams.halo, store, options)
-    actions = plan_customers(inputs, options)
+    """The customers step of a run: read both sides (a plain sync: Halo only for what changed,
+    ``delta``), plan, and apply unless it is a dry run."""
+    customers = DickerDataCustomers.read(upstreams.dicker_data)
+    mappings = {m.dicker_customer_id: m for m in store.list_mappings()}
+    held = store.list_held()
+    settled = Settled()
+    if options.delta:
+        settled = settle(list(customers.by_id.values()), mappings, held, options)
+    full = not options.delta or settled.bulk()
+    inputs = read_halo(upstreams.halo, customers, mappings, options, None if full else settled.clients)
+    actions = plan_customers(inputs, options, {} if full else settled.actions)
     if run.dry_run:
         return Applied([action.item() for action in actions])
+    if full and options.customer_ids is None:  # every customer was matched against every client
+        still = remembered(actions, customers.by_id, options)
+        kept = {h.dicker_customer_id for h in still}
+        store.put_held(still, [i for i in held if i not in kept])
     return apply_customers(actions, upstreams.halo, store, created_by=f"run:{run.run_id}")

@@ -84,8 +84,12 @@ def halo_address(tenant: Tenant) -> Address:
     return Address(address.line1, street, address.suburb, address.state, address.postcode)
 
 
-def plan_customers(inputs: CustomerInputs, options: CustomerOptions) -> list[CustomerAction]:
-    """One action per customer in scope."""
+def plan_customers(
+    inputs: CustomerInputs, options: CustomerOptions, settled: dict[str, CustomerAction] | None = None
+) -> list[CustomerAction]:
+    """One action per customer in scope; ``settled``: those a plain sync decided without Halo
+    (``delta.settle``)."""
+    settled = settled or {}
     customers = inputs.customers
     actions: list[CustomerAction] = []
     if options.customer_ids is None:
@@ -120,6 +124,9 @@ def plan_customers(inputs: CustomerInputs, options: CustomerOptions) -> list[Cus
                     reason_code="excluded",
                 )
             )
+            continue
+        if tenant.tenant_id in settled:
+            actions.append(settled[tenant.tenant_id])
             continue
         mapping = inputs.mappings.get(tenant.tenant_id)
         actions.append(_plan_one(tenant, mapping, inputs.clients, inputs.sites, options))

@@ -102,9 +102,28 @@ def read_customers(
     dicker_data: DickerDataClient, halo: HaloClient, store: Store, options: CustomerOptions
 ) -> CustomerInputs:
     """Dicker Data's customers, every Halo client, the sites only when addresses are updated."""
-    return CustomerInputs(
-        customers=DickerDataCustomers.read(dicker_data),
-        clients=HaloClients.read(halo),
-        sites=read_sites(halo) if options.update_main_site_address else {},
-        mappings={m.dicker_customer_id: m for m in store.list_mappings()},
-    )
+    customers = DickerDataCustomers.read(dicker_data)
+    mappings = {m.dicker_customer_id: m for m in store.list_mappings()}
+    return read_halo(halo, customers, mappings, options)
+
+
+def read_halo(
+    halo: HaloClient,
+    customers: DickerDataCustomers,
+    mappings: dict[str, Mapping],
+    options: CustomerOptions,
+    only: set[int] | None = None,
+) -> CustomerInputs:
+    """The Halo side: every client (and site, when addresses are updated), or only the clients
+    ``only`` names and their main sites, each read by its id (a plain sync's few changes)."""
+    if only is None:
+        clients = HaloClients.read(halo)
+        sites = read_sites(halo) if options.update_main_site_address else {}
+        return CustomerInputs(customers, clients, sites, mappings)
+    records = [r for client_id in sorted(only) if (r := halo.client(client_id, with_links=True))]
+    sites = {}
+    if options.update_main_site_address:
+        for record in records:
+            if record.main_site_id and (site := halo.site(record.main_site_id)) is not None:
+                sites[site.id] = site
+    return CustomerInputs(customers, HaloClients.of(records), sites, mappings)

@@ -64,6 +64,7 @@ def plan_subscriptions(
         store,
         licences,
         _sharers(mappings),
+        delta=options.delta,
     )
     failures = excluded + failures
     codes = frozenset(options.excluded_stock_codes)

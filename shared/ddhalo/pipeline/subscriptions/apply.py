@@ -86,6 +86,9 @@ def apply_subscriptions(
     # Creates go in full batches: an add-on waits only for a parent created in this same call,
     # then joins the next batch, so bases and add-ons share batches instead of each ending part-full.
     creates = [a for a in actions if a.action == "create"]
+    # Said before any is sent, dropped once each is linked or refused: a plain sync reads Halo
+    # for the customers of those left (their create may have landed without its link).
+    store.put_intents(a.key for a in creates)
     keys = {a.key for a in creates}
     waiting: dict[str, list[SubscriptionAction]] = defaultdict(list)
     ready: list[SubscriptionAction] = []
@@ -114,6 +117,8 @@ def apply_subscriptions(
             )
         ready = released + ready
     store.put_links(links)
+    unfinished = {a.key for a in done.remaining}
+    store.drop_intents(a.key for a in creates if a.key not in unfinished)
     return done
 
 

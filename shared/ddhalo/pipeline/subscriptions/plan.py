@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ddhalo.dicker_data.models import Subscription
-from ddhalo.halo.records import MAX_NAME, Licence, LicenceFields, licence_patch, marker_line
+from ddhalo.halo.records import DRIFT_FIELDS, MAX_NAME, Licence, LicenceFields, licence_patch, marker_line
 from ddhalo.models import RESULT_OF, RunItem, SubscriptionLink
 from ddhalo.pipeline.reconcile import content_hash, holds
 from ddhalo.pipeline.subscriptions.read import CustomerScope
@@ -191,7 +191,7 @@ def plan_customer(scope: CustomerScope) -> CustomerPlan:
     licence_of: dict[str, int] = {}
     for sub_id in unique:
         link = scope.links.get(sub_id)
-        if link is not None and link.halo_licence_id in licences:
+        if link is not None and (scope.trusted or link.halo_licence_id in licences):
             licence_of[sub_id] = link.halo_licence_id
         elif sub_id in by_marker:
             licence_of[sub_id] = by_marker[sub_id]
@@ -204,7 +204,7 @@ def plan_customer(scope: CustomerScope) -> CustomerPlan:
         actions.append(planned)
     for sub_id, link in sorted(scope.links.items()):
         if sub_id not in unique and sub_id not in excluded:
-            gone = _plan_gone(customer_id, sub_id, link.halo_licence_id, licences, link)
+            gone = _plan_gone(customer_id, sub_id, link.halo_licence_id, licences, link, scope.trusted)
             if isinstance(gone, NeedsLinkFields):
                 return gone
             actions.extend(gone)
@@ -262,13 +262,19 @@ def _plan_one(
     link = scope.links.get(sub.subscription_id)
     wanted = action.written()
     if link is not None and link.halo_licence_id == licence_id:
+        # Read (not trusted): what Halo holds may differ from what we wrote, edited by hand.
+        drift = [] if scope.trusted else _drift(wanted, licences[licence_id])
         if link.content_hash == content_hash(wanted):
-            action.fields = {}  # neither written nor linked again: only its item is needed
-            return action
-        last = link.fields
-        if last is None:
-            return NeedsLinkFields(customer_id)
-        changed = [k for k, v in wanted.items() if last.get(k) != v and not (v is None and k not in last)]
+            if not drift:
+                action.fields = {}  # neither written nor linked again: only its item is needed
+                return action
+            changed = drift
+        else:
+            last = link.fields
+            if last is None:
+                return NeedsLinkFields(customer_id)
+            changed = [k for k, v in wanted.items() if last.get(k) != v and not (v is None and k not in last)]
+            changed += [k for k in drift if k not in changed]
     else:
         action.relink = True
         current = licences[licence_id]
@@ -281,28 +287,45 @@ def _plan_one(
     return action
 
 
+def _drift(wanted: dict[str, Any], licence: Licence) -> list[str]:
+    """The fields a hand edit most often changes that Halo answered otherwise than we want."""
+    return [
+        k
+        for k in DRIFT_FIELDS
+        if k in licence.owned and k in wanted and not holds(wanted[k], licence.owned[k])
+    ]
+
+
 def _plan_gone(
     customer_id: str,
     sub_id: str,
     licence_id: int,
     licences: dict[int, Licence],
     link: SubscriptionLink | None,
+    trusted: bool = False,
 ) -> list[SubscriptionAction] | NeedsLinkFields:
-    """A subscription no longer answered by Dicker Data: its licence becomes inactive, never deleted."""
+    """A subscription no longer answered by Dicker Data: its licence becomes inactive, never
+    deleted. ``trusted``: the licence was not read, and its link says what it holds."""
     licence = licences.get(licence_id)
-    if licence is None:
-        return []
+    if licence is None and not trusted:
+        return []  # not in Halo any more (deleted there): nothing to make inactive
+    last = link.fields if link else {}
+    if licence is None and last is None:
+        return NeedsLinkFields(customer_id)  # only what we wrote says whether it is inactive yet
+    written = last or {}
     action = SubscriptionAction(
         "unchanged",
         customer_id,
         sub_id,
-        licence.name,
+        licence.name if licence is not None else str(written.get("name") or sub_id),
         halo_id=licence_id,
         reason="No longer in Dicker Data's answer: kept in Halo as inactive.",
     )
-    if licence.is_active is False and licence.status == GONE_STATUS:
-        return [action]  # made inactive by an earlier run: nothing to write, no need of the link's fields
-    last = link.fields if link else {}
+    state = (
+        (licence.is_active, licence.status) if licence else (written.get("is_active"), written.get("status"))
+    )
+    if state == (False, GONE_STATUS):
+        return [action]  # made inactive by an earlier run: nothing to write
     if last is None:
         return NeedsLinkFields(customer_id)
     gone = {"is_active": False, "status": GONE_STATUS}
