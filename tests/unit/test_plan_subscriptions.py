@@ -1,6 +1,7 @@
 """The subscription plan is pure: its rules checked without I/O."""
 
 import dataclasses
+import json
 
 from ddhalo.dicker_data.client import InvalidRecord
 from ddhalo.halo.records import OWNED_LICENCE_FIELDS, Licence, marker_in
@@ -142,3 +143,58 @@ def test_without_sharers_a_marked_licence_missing_from_dicker_data_is_retired():
         ("mine", "unchanged"),
         ("theirs", "update"),
     ]
+
+
+# -- a plain sync: licences not read, each link stands for its licence ----------------------------
+def trusted(subs, links=()):
+    planned = scope(subs, (), links)
+    planned.trusted = True
+    return planned
+
+
+def test_trusted_links_plan_without_any_licence():
+    same, more = sub("a"), sub("b", ConfirmedQuantity=9)
+    links = [link_for(same, 50), link_for(sub("b"), 51)]
+    actions = {a.subscription_id: a for a in plan_customer(trusted([same, more, sub("c")], links))}
+    assert actions["a"].action == "unchanged" and actions["a"].halo_id == 50
+    assert actions["b"].action == "update" and actions["b"].patch == {"id": 51, "count": 9}
+    assert actions["c"].action == "create"
+
+
+def test_a_trusted_vanished_subscription_is_made_inactive_from_its_link_once():
+    s = sub("a")
+    (gone,) = plan_customer(trusted([], [link_for(s, 50)]))
+    assert gone.action == "update" and gone.patch == {"id": 50, "is_active": False, "status": GONE_STATUS}
+    retired = dataclasses.replace(link_for(s, 50), fields_json=json.dumps({**gone.fields, "parent_id": None}))
+    (again,) = plan_customer(trusted([], [retired]))
+    assert again.action == "unchanged" and again.patch is None
+
+
+def test_a_trusted_vanished_subscription_asks_for_its_links_fields():
+    lean = dataclasses.replace(link_for(sub("a"), 50), fields_json=None)
+    assert plan_customer(trusted([], [lean])) == NeedsLinkFields("t1")
+
+
+# -- a verify: what Halo holds is compared with what we wrote ---------------------------------------
+def test_a_count_edited_in_halo_is_put_back_though_the_link_is_as_we_wrote():
+    s = sub("a")
+    edited = {**licence_for(s, 50), "count": 999}
+    (action,) = plan_customer(scope([s], [edited], [link_for(s, 50)]))
+    assert action.action == "update" and action.patch == {"id": 50, "count": 3}
+
+
+def test_a_slim_licence_keeps_what_drift_is_checked_on():
+    s = sub("a")
+    slim = Licence.from_wire({**licence_for(s, 50), "is_active": False}, slim=True)
+    assert slim is not None and set(slim.owned) <= {"client_id", "count", "is_active", "status", "name"}
+    planned = scope([s], (), [link_for(s, 50)])
+    planned.licences = [slim]
+    (action,) = plan_customer(planned)
+    assert action.action == "update" and action.patch == {"id": 50, "is_active": True}
+
+
+def test_a_licence_halo_lists_without_a_drift_field_is_not_rewritten_for_it():
+    s = sub("a")
+    quiet = {k: v for k, v in licence_for(s, 50).items() if k != "count"}
+    (action,) = plan_customer(scope([s], [quiet], [link_for(s, 50)]))
+    assert action.action == "unchanged"
