@@ -32,9 +32,10 @@ serve: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m local.demo
 
-## Every test: unit, integration (real handlers, HTTP fakes, moto server) and end to end.
+## Every test: unit, integration (real handlers, HTTP fakes, moto server) and end to end, spread
+## over the cores by pytest-xdist (a worker per core, at most four).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 ## Full sync against the fakes at three sizes, with latency and a Halo rate limit: prints a table.
 bench: $(STAMP)

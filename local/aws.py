@@ -23,13 +23,13 @@ import os
 import secrets
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
 import boto3
 import requests
+from boto3.dynamodb.transform import TransformationInjector
 
 from local import credentials
 from local.credentials import AwsCredentials
@@ -76,6 +76,28 @@ _READ_PREFIXES = ("Get", "BatchGet", "TransactGet", "Query", "Scan", "Describe",
 _STATE_SERVICES = ("DynamoDB_", "secretsmanager")
 BATCH_WRITE = 25  # DynamoDB's BatchWriteItem limit
 _SIMPLE_TABLE_TYPES = {"String": "S", "Number": "N", "Binary": "B"}
+
+
+_conditions_lock = threading.Lock()
+
+
+def _build_conditions_one_at_a_time() -> None:
+    """boto3 writes a request's `Key(...)`/`Attr(...)` conditions with one placeholder counter per
+    client, reset at each request: two threads sending on one client at once can both number a
+    placeholder `#n0`, and the key condition then names the wrong attribute ("Query condition
+    missed key schema element: pk"). Lambda runs one invocation per container, but here every
+    function shares the shared code's cached clients (`ddhalo_lambda.services`), so requests
+    build their conditions one at a time. Idempotent; lasts for the process."""
+    inject = TransformationInjector.inject_condition_expressions
+    if getattr(inject, "one_at_a_time", False):
+        return
+
+    def one_at_a_time(self: Any, params: Any, model: Any, **kwargs: Any) -> None:
+        with _conditions_lock:
+            inject(self, params, model, **kwargs)
+
+    one_at_a_time.one_at_a_time = True  # type: ignore[attr-defined]
+    TransformationInjector.inject_condition_expressions = one_at_a_time
 
 
 class EnvPatch:
@@ -220,6 +242,7 @@ class LocalAws:
         }.items():
             self._env.set(name, value)
         credentials.install(self.admin)
+        _build_conditions_one_at_a_time()  # before the clients of this stack are made
         boto3.DEFAULT_SESSION = None  # a session made earlier may hold other credentials
 
     # -- state between starts ---------------------------------------------------------------
@@ -342,10 +365,12 @@ class LocalAws:
                 fid, assumed["AssumedRoleUser"]["Arn"], tuple(self.roles[fid].statements)
             )
 
-        # A few at a time: a stack starts per integration test, and these are ~50 round trips.
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-iam") as pool:
-            arns = dict(zip(by_name, pool.map(create, by_name.values()), strict=True))
-            list(pool.map(lambda fid: assume(fid, arns[self.roles[fid].name]), self.roles))
+        # One at a time: moto's IAM backend is not thread-safe (a put_role_policy looking its role
+        # up while another thread creates one fails with "dictionary changed size during
+        # iteration"), and threads saved no time on this in-process server anyway.
+        arns = {name: create(role) for name, role in by_name.items()}
+        for fid in self.roles:
+            assume(fid, arns[self.roles[fid].name])
 
     def secret_arn(self, secret_id: str) -> str:
         """A secret's full ARN from its name, full or partial ARN (IAM checks the full one)."""

@@ -1,6 +1,7 @@
 """Concurrency as deployed: the SQS event source runs MaximumConcurrency invocations at once, HTTP
 requests to one function overlap (each in its own container), ReservedConcurrentExecutions caps
-a function, and a function without a permission gets AccessDenied in its handler."""
+a function, and a function without a permission gets AccessDenied in its handler; and requests
+on one client (functions share the shared code's cached ones here) build their conditions apart."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import botocore.session
 import pytest
 import requests
+from boto3.dynamodb.conditions import ConditionExpressionBuilder, Key
+from boto3.dynamodb.transform import TransformationInjector
 
+from local.aws import _build_conditions_one_at_a_time
 from local.serve import LocalApp
 
 TEMPLATE = """
@@ -178,3 +183,41 @@ def test_a_function_without_the_permission_gets_access_denied_in_its_handler(app
         f"is not authorized to perform: sqs:sendmessage on resource: {app.aws.queue_arn('Jobs')} "
         "because no identity-based policy allows the sqs:sendmessage action"
     )
+
+
+def test_requests_on_one_client_build_their_key_conditions_one_at_a_time(monkeypatch):
+    """boto3 numbers a request's placeholders with one counter per client, reset per request: a
+    second request must not restart it while the first is numbering (or both write `#n0`, and
+    the first query's key condition names `sk` twice: "missed key schema element: pk")."""
+    _build_conditions_one_at_a_time()  # as every local stack's start does
+    build = ConditionExpressionBuilder.build_expression
+    inside = most = 0
+    counting = threading.Lock()
+
+    def slow_build(self, condition, is_key_condition=False):
+        nonlocal inside, most
+        with counting:
+            inside += 1
+            most = max(most, inside)
+        try:
+            time.sleep(0.05)  # long enough for the other request to start meanwhile
+            return build(self, condition, is_key_condition)
+        finally:
+            with counting:
+                inside -= 1
+
+    monkeypatch.setattr(ConditionExpressionBuilder, "build_expression", slow_build)
+    injector = TransformationInjector()  # one per client
+    query = botocore.session.get_session().get_service_model("dynamodb").operation_model("Query")
+
+    def params(run: str) -> dict:
+        sent = {"KeyConditionExpression": Key("pk").eq(run) & Key("sk").begins_with("ITEM#")}
+        injector.inject_condition_expressions(sent, query)
+        return sent
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(params, ["RUN#1", "RUN#2"])
+    assert most == 1
+    for run, sent in (("RUN#1", first), ("RUN#2", second)):
+        assert sent["ExpressionAttributeNames"] == {"#n0": "pk", "#n1": "sk"}
+        assert sent["ExpressionAttributeValues"] == {":v0": run, ":v1": "ITEM#"}
