@@ -106,8 +106,12 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 return _measure(serve, LocalApi(f"http://127.0.0.1:{port}", timeout=120), args)
             finally:
-                serve.terminate()
-                serve.wait(timeout=60)
+                serve.terminate()  # it saves its state first: a large table takes a while
+                try:
+                    serve.wait(timeout=300)
+                except subprocess.TimeoutExpired:
+                    serve.kill()
+                    serve.wait()
                 log.close()
 
 
