@@ -42,15 +42,17 @@ def minimum_halo_calls(
     cold_containers: int,
     customers_job: bool = True,
     plan_job: bool = True,
+    reads: bool = True,
 ) -> dict[str, int]:
-    """What a sync needs from Halo at least, from what was planned: one paged read of each list,
-    the changed records in full batches per entity, and one token per container that has none
-    yet (a token lasts an hour; each worker container needs its own)."""
+    """What a sync needs from Halo at least, from what was planned: one paged read of each list
+    (none for a plain sync, ``reads=False``: what it wrote stands for Halo), the changed records
+    in full batches per entity, and one token per container that has none yet and calls Halo (a
+    token lasts an hour; each worker container needs its own)."""
     parts = {
         "tokens": cold_containers,
-        "client_pages": pages(clients_before) if customers_job else 0,
-        "site_pages": pages(sites_read) if customers_job and sites_read is not None else 0,
-        "licence_pages": pages(licences_before) if plan_job else 0,
+        "client_pages": pages(clients_before) if customers_job and reads else 0,
+        "site_pages": pages(sites_read) if customers_job and reads and sites_read is not None else 0,
+        "licence_pages": pages(licences_before) if plan_job and reads else 0,
         "client_creates": batches(items.get("customer created", 0)),
         "client_updates": batches(client_patches),
         "site_updates": batches(site_patches),

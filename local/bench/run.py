@@ -68,6 +68,7 @@ def _sync(
         cold_containers=min(pool.size, len(jobs)) if cold else 0,
         customers_job=phases.get("customers", 0) > 0,
         plan_job=phases.get("plan-subscriptions", 0) > 0,
+        reads=bool(run.verify),
     )
     return SyncResult(
         label=label,
