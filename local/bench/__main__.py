@@ -56,6 +56,24 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="worker jobs at once (default: the template's WorkerConcurrency)",
     )
+    parser.add_argument(
+        "--change",
+        type=float,
+        default=defaults.change_share,
+        help="share of the subscriptions changed in Dicker Data before the 'changed' sync (default 0.01)",
+    )
+    parser.add_argument(
+        "--drift",
+        type=int,
+        default=defaults.drift_per_kind,
+        help="hand edits of each kind made in Halo before the 'drifted' sync and the verify (default 5)",
+    )
+    parser.add_argument(
+        "--drift-bases",
+        action="store_true",
+        help="delete a base licence of add-ons among the hand edits (shows a verify leaving the "
+        "add-ons' parent_id on the deleted licence)",
+    )
     parser.add_argument("--quick", action="store_true", help="CI smoke: 20 customers x 3, no package build")
     parser.add_argument(
         "--no-package", action="store_true", help="skip the deployment package build (needs PyPI)"
@@ -79,6 +97,14 @@ def machine() -> str:
     )
 
 
+def load() -> str:
+    """The 1-minute load average: other work on the machine stretches every wall time."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "n/a"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     config = BenchConfig(
@@ -89,12 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         halo_limit=args.halo_limit,
         workers=args.workers,
         trace_memory=args.trace_memory,
+        change_share=args.change,
+        drift_per_kind=args.drift,
+        drift_bases=args.drift_bases,
     )
-    print(f"Machine: {machine()}", flush=True)
+    print(f"Machine: {machine()}; load average {load()}", flush=True)
     results = []
     started = time.perf_counter()
     for customers in config.sizes:
-        print(f"... {customers:,} customers x {config.subs_per_customer} subscriptions", flush=True)
+        shape = f"{customers:,} customers x {config.subs_per_customer} subscriptions"
+        print(f"... {shape} (load average {load()})", flush=True)
         results.append(run_size(customers, config))
     imports = None if args.no_imports else measure_imports(1 if args.quick else 3)
     package = None if (args.no_package or args.quick) else measure_package()
@@ -104,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nTargets")
     for text, met, hard in checks:
         print(f"  [{'ok' if met else 'MISSED'}] {text}{'' if hard else ' (reported)'}")
-    print(f"\nBench took {time.perf_counter() - started:.0f} s.")
+    print(f"\nBench took {time.perf_counter() - started:.0f} s (load average at the end: {load()}).")
     if args.json:
         args.json.write_text(
             json.dumps(

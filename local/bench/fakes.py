@@ -1,4 +1,9 @@
-"""The HTTP fakes of Dicker Data and Halo in a child process, and the parent's handle on them."""
+"""The HTTP fakes of Dicker Data and Halo in a child process, and the parent's handle on them.
+
+Commands: ``start`` (seed a world), ``reset`` (the call counters), ``stats``, ``world`` (what a
+first sync must write), ``change`` (Dicker Data's subscriptions changed), ``drift`` (Halo edited
+by hand), ``check`` (Halo against Dicker Data), ``stop``; ``local.bench.world`` does the last four.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,13 @@ from typing import Any
 
 def _fakes_main(conn: Connection) -> None:
     """Serve commands from the parent: the fakes live here so their memory and CPU are not ours."""
+    from local.bench import world
     from local.fakes import DickerDataFake, HaloFake
     from local.fakes.sample_data import generate_dicker_data, generate_halo
 
     dd: DickerDataFake | None = None
     halo: HaloFake | None = None
+    matched = 0
     while True:
         command, args = conn.recv()
         try:
@@ -22,7 +29,8 @@ def _fakes_main(conn: Connection) -> None:
                 tenants, subs = generate_dicker_data(args["customers"], args["subs"], args["seed"])
                 dd = DickerDataFake(account_code="BENCH01", tenants=tenants, subscriptions=subs).start()
                 halo = HaloFake(rate_limit=args["halo_limit"], rate_window=args["halo_window"]).start()
-                names = [t["CompanyName"] for t in tenants[: args["matched"]]]
+                matched = args["matched"]
+                names = [t["CompanyName"] for t in tenants[:matched]]
                 generate_halo(halo, len(names), names=names)
                 dd.latency = halo.latency = args["latency"]
                 answer: Any = {
@@ -49,6 +57,22 @@ def _fakes_main(conn: Connection) -> None:
                         "licences": len(halo.licences),
                         "sites": len(halo.sites),
                     }
+            elif command == "world":
+                assert dd is not None
+                answer = world.world_counts(dd, matched)
+            elif command == "change":
+                assert dd is not None
+                answer = world.change_subscriptions(dd, args["share"], args["seed"])
+            elif command == "drift":
+                assert dd is not None
+                assert halo is not None
+                answer = world.hand_drift(
+                    halo, dd, args["mapping"], args["per_kind"], args["seed"], bases=args["bases"]
+                )
+            elif command == "check":
+                assert dd is not None
+                assert halo is not None
+                answer = world.check_halo(halo, dd, args["mapping"])
             elif command == "stop":
                 for fake in (dd, halo):
                     if fake is not None:

@@ -6,8 +6,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from local.bench.config import LAMBDA_MB_PER_VCPU, REAL_HALO_PER_MINUTE, REAL_LATENCY
-from local.bench.minimum import sliding_window_seconds
+from local.bench.config import KINDS, LAMBDA_MB_PER_VCPU, REAL_HALO_PER_MINUTE, REAL_LATENCY
+from local.bench.minimum import pace_seconds, sliding_window_seconds
 
 
 @dataclass
@@ -31,6 +31,7 @@ class JobReport:
     timeline: list[tuple[str, float, float]] = field(default_factory=list)  # step, RSS MB, peak MB
     aws: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    container: int = -1  # which worker process ran it (-1: the bench's own, for ``api /sync``)
 
     @property
     def io_seconds(self) -> float:
@@ -66,6 +67,14 @@ class SyncResult:
     jobs: list[JobReport]
     halo_clients_before: int
     halo_licences_before: int
+    kind: str = ""  # config.SCENARIOS
+    verify: bool | None = None  # as the run answered
+    needed: dict[str, int] = field(default_factory=dict)  # minimum.Writes: what the scenario needs
+    check: dict[str, list[str]] = field(default_factory=dict)  # world.check_halo after the sync
+
+    @property
+    def mismatches(self) -> int:
+        return sum(len(ids) for ids in self.check.values())
 
     @property
     def failed(self) -> int:
@@ -77,7 +86,7 @@ class SyncResult:
 
     def rate_bound(self, per_minute: int) -> float:
         """The steady-state lower bound: Halo calls at the configured calls per minute."""
-        return self.halo_calls / per_minute * 60.0
+        return pace_seconds(self.halo_calls, per_minute)
 
     @property
     def peak_rss_mb(self) -> float:
@@ -96,6 +105,16 @@ class SizeResult:
     subscriptions: int
     workers: int
     worker_memory_mb: int
-    first: SyncResult
-    resync: SyncResult
+    syncs: list[SyncResult]  # in config.SCENARIOS order (fewer when a bench stops early)
     worker_baseline_mb: float
+    change: dict[str, list[str]] = field(default_factory=dict)  # world.change_subscriptions
+    drift: dict[str, list[str]] = field(default_factory=dict)  # world.hand_drift
+
+    def sync(self, kind: str) -> SyncResult | None:
+        if kind not in KINDS:
+            raise KeyError(kind)
+        return next((s for s in self.syncs if s.kind == kind), None)
+
+    @property
+    def first(self) -> SyncResult:
+        return self.syncs[0]

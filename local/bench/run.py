@@ -1,4 +1,4 @@
-"""One size: a fresh world seeded, synced twice and measured (the sync, the waits, the items)."""
+"""One size: a fresh world seeded, then each scenario's sync (config.SCENARIOS) measured and checked."""
 
 from __future__ import annotations
 
@@ -8,68 +8,78 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from local.bench.cheap_moto import cheap_moto
-from local.bench.config import FINISHED, SYNC_FUNCTION, WORKER_FUNCTION, BenchConfig
+from local.bench.config import FINISHED, SCENARIOS, SYNC_FUNCTION, WORKER_FUNCTION, BenchConfig, Scenario
 from local.bench.fakes import FakesProcess
-from local.bench.minimum import minimum_halo_calls
+from local.bench.minimum import Writes, minimum_plain, minimum_verify, needed_writes
 from local.bench.results import JobReport, SizeResult, SyncResult
 from local.bench.workers import Meter, WorkerPool
 from local.client import LocalApi
 
 
-def _items_of(api: LocalApi, run_id: str) -> tuple[dict[str, int], int, int]:
-    """Counts per "<type> <result>", and the customer updates that patch a client / a site."""
+def _items_of(api: LocalApi, run_id: str) -> dict[str, int]:
+    """The run's items, counted per "<type> <result>"."""
     counts: Counter[str] = Counter()
-    client_patches = site_patches = 0
     token: str | None = None
     while True:
         page = api.json("GET", f"/runs/{run_id}", limit=1000, **({"next_token": token} if token else {}))
-        for item in page["items"]:
-            counts[f"{item['type']} {item['result']}"] += 1
-            if item["type"] == "customer" and item["result"] == "updated":
-                client_patches += "azure_tenants" in item["changes"]
-                site_patches += "main_site_address" in item["changes"]
+        counts.update(f"{item['type']} {item['result']}" for item in page["items"])
         token = page.get("next_token")
         if not token:
-            return dict(counts), client_patches, site_patches
+            return dict(counts)
+
+
+def _mapping() -> dict[str, int]:
+    """Dicker Data customer id → Halo client id, as the product mapped them (DynamoDB)."""
+    from ddhalo.store import Store
+
+    return {m.dicker_customer_id: m.halo_client_id for m in Store(os.environ["TABLE_NAME"]).list_mappings()}
 
 
 def _sync(
-    label: str,
+    scenario: Scenario,
     api: LocalApi,
     fakes: FakesProcess,
     pool: WorkerPool,
     config: BenchConfig,
     settings: dict[str, Any],
-    *,
-    cold: bool,
+    needed: Writes,
+    warm: set[int],
+    lookups: int = 0,
 ) -> SyncResult:
+    """One ``POST /sync`` of ``scenario``, measured; ``warm``: the worker containers that hold a
+    Halo token already (updated with those this sync gave one)."""
+    label = scenario.label
     before = fakes.call("stats")
     fakes.call("reset")
     pool.take_jobs()
-    run_id = api.json("POST", "/sync", {})["run_id"]
+    run_id = api.json("POST", "/sync", scenario.body)["run_id"]
     run = _wait(run_id, config, label)
     wall = _iso_seconds(str(run.finished_at)) - _iso_seconds(run.started_at)
     after = fakes.call("stats")
     jobs = pool.take_jobs()
-    items, client_patches, site_patches = _items_of(api, run_id)
+    items = _items_of(api, run_id)
     phases = Counter(j.phase for j in jobs)
-    minimum = minimum_halo_calls(
-        clients_before=before["clients"],
-        licences_before=before["licences"],
-        items=items,
-        client_patches=client_patches,
-        site_patches=site_patches,
-        sites_read=before["sites"] if settings.get("update_main_site_address") else None,
-        # Fresh worker processes per size: the first sync's containers start without a token.
-        cold_containers=min(pool.size, len(jobs)) if cold else 0,
-        customers_job=phases.get("customers", 0) > 0,
-        plan_job=phases.get("plan-subscriptions", 0) > 0,
-        reads=bool(run.verify),
-    )
+    # A token per container that called Halo without one (fresh worker processes per size).
+    cold = {j.container for j in jobs if (j.halo_calls or 0) > 0} - warm
+    warm |= cold
+    if scenario.verify:
+        minimum = minimum_verify(
+            clients=before["clients"],
+            licences=before["licences"],
+            sites=before["sites"] if settings.get("update_main_site_address") else None,
+            writes=needed,
+            tokens=len(cold),
+            lookups=lookups,
+            customers_job=phases.get("customers", 0) > 0,
+            plan_job=phases.get("plan-subscriptions", 0) > 0,
+        )
+    else:
+        minimum = minimum_plain(writes=needed, tokens=len(cold))
     return SyncResult(
         label=label,
         status=run.status,
@@ -86,6 +96,10 @@ def _sync(
         jobs=sorted(jobs, key=lambda j: j.chunk),
         halo_clients_before=before["clients"],
         halo_licences_before=before["licences"],
+        kind=scenario.kind,
+        verify=run.verify,
+        needed=asdict(needed),
+        check=fakes.call("check", mapping=_mapping()),
     )
 
 
@@ -110,7 +124,9 @@ def _iso_seconds(stamp: str) -> float:
 
 
 def run_size(customers: int, config: BenchConfig, ctx: Any = None) -> SizeResult:
-    """The bench's core: seed a fresh world of ``customers``, sync it twice, measure both."""
+    """The bench's core: seed a fresh world of ``customers``, then sync it as each scenario says
+    (a first sync, an unchanged one, after a 1% change, after hand drift, a verify, one after it),
+    measuring each and checking Halo against Dicker Data after each."""
     from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, SqsPoller, Upstreams
 
     ctx = ctx or mp.get_context("spawn")
@@ -202,12 +218,30 @@ def _measure(
             extra += [poller(app, source, n) for n in range(app.concurrency(source), workers)]
     for thread in extra:
         thread.start()
+    syncs: list[SyncResult] = []
+    change: dict[str, list[str]] = {}
+    drift: dict[str, list[str]] = {}
+    warm: set[int] = set()
     try:
-        first = _sync("first sync", api, fakes, pool, config, settings, cold=True)
-        first.jobs = [*sync_jobs, *first.jobs]
-        sync_jobs.clear()
-        resync = _sync("unchanged re-sync", api, fakes, pool, config, settings, cold=False)
-        resync.jobs = [*sync_jobs, *resync.jobs]
+        world = fakes.call("world")
+        for n, scenario in enumerate(SCENARIOS):
+            if scenario.kind == "changed":
+                change = fakes.call("change", share=config.change_share, seed=config.seed + 1)
+            elif scenario.kind == "drifted":
+                drift = fakes.call(
+                    "drift",
+                    mapping=_mapping(),
+                    per_kind=config.drift_per_kind,
+                    seed=config.seed + 2,
+                    bases=config.drift_bases,
+                )
+            lookups = len(drift.get("deleted", [])) if scenario.kind == "verify" else 0
+            needed = needed_writes(scenario.kind, world, change, drift)
+            print(f"    {n + 1}/{len(SCENARIOS)} {scenario.label}", flush=True)
+            sync = _sync(scenario, api, fakes, pool, config, settings, needed, warm, lookups)
+            sync.jobs = [*sync_jobs, *sync.jobs]
+            sync_jobs.clear()
+            syncs.append(sync)
     finally:
         stack.close()
         app.invoker.invoke = invoke
@@ -220,7 +254,8 @@ def _measure(
         subscriptions=customers * config.subs_per_customer,
         workers=workers,
         worker_memory_mb=app.template.functions[WORKER_FUNCTION].memory_size,
-        first=first,
-        resync=resync,
+        syncs=syncs,
         worker_baseline_mb=pool.baseline_mb,
+        change=change,
+        drift=drift,
     )

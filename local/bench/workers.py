@@ -173,6 +173,7 @@ def _worker_main(
     region: str,
     account: str,
     trace_memory: bool = False,
+    container: int = 0,
 ) -> None:
     """One warm worker "container": import the handler once, then run the jobs it is handed."""
     os.environ.clear()
@@ -221,6 +222,7 @@ def _worker_main(
             timeline=meter.timeline,
             aws=dict(meter.aws),
             error=error,
+            container=container,
         )
         conn.send((result, report))
 
@@ -255,6 +257,7 @@ class WorkerPool:
                     app.aws.region,
                     ACCOUNT_ID,
                     trace_memory,
+                    n,
                 ),
                 name=f"bench-worker-{n}",
                 daemon=True,
