@@ -38,6 +38,7 @@ from local.aws import ACCOUNT_ID, LocalAws
 from local.credentials import acting_as
 from local.invoke import Invoker, forget_cached_clients, http_event, load_handler, scheduled_event, sqs_event
 from local.moto_memory import stop_tracking
+from local.moto_speed import speed_up
 from local.template import DEFAULT_ROUTE, Route, ScheduleSource, SqsSource, Template, load_template
 
 if TYPE_CHECKING:
@@ -614,6 +615,7 @@ class LocalApp:
                 if path.is_dir() and str(path) not in sys.path:
                     sys.path.insert(0, str(path))
         stop_tracking()  # moto's instance tracking would keep every item and table copy forever
+        speed_up()  # moto's Query and transactions cost O(table) per request; DynamoDB's do not
         self.aws.start()
         self.aws.apply_function_environment()
         forget_cached_clients()

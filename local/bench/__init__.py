@@ -38,7 +38,7 @@ must not (after the first sync, the 1% change, the verify and the sync after it)
 
 The modules: ``__main__`` (the command line), ``config`` (BenchConfig, the scenarios, the targets,
 prices, assumptions), ``run`` (one size), ``fakes`` and ``workers`` (the child processes),
-``world`` (the changes, the hand drift and the check, run in the fakes' process), ``cheap_moto``,
+``world`` (the changes, the hand drift and the check, run in the fakes' process),
 ``minimum`` and ``capacity`` (the pure arithmetic), ``results``, ``costs``, ``report``,
 ``imports`` and ``package`` (cold imports, layer size).
 """

@@ -12,7 +12,6 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from local.bench.cheap_moto import cheap_moto
 from local.bench.config import FINISHED, SCENARIOS, SYNC_FUNCTION, WORKER_FUNCTION, BenchConfig, Scenario
 from local.bench.fakes import FakesProcess
 from local.bench.minimum import Writes, minimum_plain, minimum_verify, needed_writes
@@ -147,7 +146,7 @@ def run_size(customers: int, config: BenchConfig, ctx: Any = None) -> SizeResult
             DickerDataUpstream(*urls["dd"]),
             HaloUpstream(api_url, auth_url, client_id=client_id, client_secret=client_secret),
         )
-        with cheap_moto(), LocalApp(port=0, upstreams=upstreams, access_log=False) as app, _quiet():
+        with LocalApp(port=0, upstreams=upstreams, access_log=False) as app, _quiet():
             return _measure(app, fakes, customers, config, ctx, SqsPoller)
     finally:
         fakes.stop()

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 from ddhalo import observe
 from ddhalo.deadline import Deadline
 from ddhalo.errors import InputError, OutOfTimeError, ThrottledError
-from ddhalo.models import FINISHED, Run, RunItem, RunKind, RunTrigger
+from ddhalo.models import FINISHED, RESULT_OF, Run, RunItem, RunKind, RunTrigger
 from ddhalo.pipeline.customers import import_customers
 from ddhalo.pipeline.options import (
     RunOptions,
@@ -311,9 +311,11 @@ class Pipeline:
             customers = sorted({a.customer_id for a in actions})
             again = subscription_options(run).model_copy(update={"customer_ids": customers})
             fresh, failures = plan_subscriptions(store, upstreams, again) if customers else ([], [])
-            fresh = [a for a in fresh if a.action != "skip"]  # reported by the plan job
+            # Only this chunk's records: the plan job reported the rest of these customers'.
+            mine = {(a.key, a.occurrence): a for a in actions}
+            fresh = [a for a in fresh if (a.key, a.occurrence) in mine and a.action != "skip"]
             applied = apply_subscriptions(fresh, upstreams.halo, store, reread)
-            items = failures + applied.items
+            items = failures + [_as_planned(i, mine) for i in applied.items]
         else:
             # Every record's outcome is in ``applied``: a write that failed is an item of its own,
             # and what may have landed is looked for before anything is called failed.
@@ -349,6 +351,15 @@ class Pipeline:
         self.runner.store.spawn(run.run_id, chunk, len(jobs))
         for job in jobs:
             self.dispatcher.send(job.model_dump())
+
+
+def _as_planned(item: RunItem, planned: dict[tuple[str, int], SubscriptionAction]) -> RunItem:
+    """A write this chunk was given that a retry finds already in Halo landed on the first
+    attempt: it was created (or updated) by this run, not found unchanged."""
+    action = planned.get((f"{item.customer_id}#{item.dicker_id}", item.occurrence))
+    if item.result != "unchanged" or action is None or action.action not in WRITES:
+        return item
+    return item.model_copy(update={"result": RESULT_OF[action.action], "changes": action.changes})
 
 
 def _chunks(writes: list[SubscriptionAction]) -> list[list[SubscriptionAction]]:

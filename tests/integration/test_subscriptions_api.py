@@ -212,7 +212,11 @@ def test_crash_between_halo_create_and_link_write_converges(api, local_app, mapp
     waiting = api.get(f"/runs/{second}").json()
     assert waiting["status"] == "queued" and first in waiting["waiting_for"]  # not beside the crashed run
     assert local_app.redeliver_failed() == 1  # the visibility timeout passes: the crashed job comes back
-    assert api.wait_run(first)["status"] == "succeeded"
+    retried = api.wait_run(first)
+    assert retried["status"] == "succeeded"
+    # The retry finds the licences its first attempt created and reports them once, as created.
+    assert retried["counts"] == {"created": created, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+    assert sorted(i["result"] for i in retried["items"]) == ["created"] * created
     run = api.wait_run(second)
     assert run["counts"]["created"] == 0 and len(ours(halo_fake)) == created  # ours() fails on duplicates
     halo_fake.reset_calls()

@@ -11,7 +11,7 @@ from moto import mock_aws
 from ddhalo.errors import ConflictError
 from ddhalo.models import Mapping, Run, RunItem, SubscriptionLink
 from ddhalo.store import Store
-from local.bench.cheap_moto import cheap_moto
+from local.moto_speed import slow_down, sped_up, speed_up
 
 
 def _store_story() -> dict[str, Any]:
@@ -36,6 +36,11 @@ def _store_story() -> dict[str, Any]:
         store.create_run(Run(run_id="r1", kind="sync"))
         items = [RunItem(type="subscription", dicker_id=f"s{n:02d}", result="created") for n in range(23)]
         recorded = [store.record_chunk("r1", 0, items), store.record_chunk("r1", 0, items)]
+        unchanged = [
+            RunItem(type="subscription", dicker_id=f"u{n:04d}", result="unchanged") for n in range(1010)
+        ]
+        store.record_chunk("r1", 1, unchanged)
+        store.record_chunk("r1", 1, unchanged[:1005])  # a retry with fewer: its stale pack goes
         store.put_links(
             SubscriptionLink(
                 dicker_customer_id=f"c{n % 3}", subscription_id=f"s{n}", halo_licence_id=n, content_hash="h"
@@ -44,7 +49,7 @@ def _store_story() -> dict[str, Any]:
         )
         pages, token = [], None
         while True:
-            page, token = store.list_items("r1", limit=7, next_token=token)
+            page, token = store.list_items("r1", limit=300, next_token=token)
             pages.append([i.dicker_id for i in page])
             if not token:
                 break
@@ -63,12 +68,17 @@ def _store_story() -> dict[str, Any]:
 
 
 def test_the_cheaper_moto_answers_exactly_as_moto_does():
-    plain = _store_story()
-    with cheap_moto():
+    was = sped_up()
+    slow_down()
+    try:
+        plain = _store_story()
+        speed_up()
         cheap = _store_story()
+    finally:
+        (speed_up if was else slow_down)()
     assert cheap == plain
     assert plain["conflicts"] == 2
     assert plain["recorded"] == [True, False]
     assert plain["counts"]["created"] == 23  # the second record_chunk added nothing
-    assert [len(p) for p in plain["pages"]] == [7, 7, 7, 2]
-    assert _store_story() == plain  # and moto is itself again afterwards
+    assert [len(p) for p in plain["pages"]] == [300, 300, 300, 128]  # 23 rows, then 1,005 packed
+    assert _store_story() == plain  # and moto is as it was afterwards

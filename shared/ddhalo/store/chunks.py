@@ -6,10 +6,11 @@ import json
 import zlib
 from typing import Any
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from ddhalo.models import Counts, RunItem, now_iso
-from ddhalo.store.runs import _item_sk
+from ddhalo.store.runs import PACK_PREFIX, UNCHANGED_PER_PACK, _item_sk, _pack_sk, pack_items
 from ddhalo.store.table import RUN_SK, Table, _run_pk, to_dynamo
 
 # Compressed payloads are cut into parts this big (an item may hold 400 KB).
@@ -30,22 +31,45 @@ class ChunksTable(Table):
         *,
         live: bool = False,
     ) -> bool:
-        """Write a chunk's items, then count them once: a retried chunk overwrites its items
-        but its counts are added only by the transaction that creates the chunk marker, which
-        also drops the chunk's live counts (``live``: it has them) as the items replace them."""
+        """Write a chunk's items (its unchanged ones packed), then count them once: a retried
+        chunk overwrites its items but its counts are added only by the transaction that creates
+        the chunk marker, which also drops the chunk's live counts (``live``: it has them) as the
+        items replace them."""
         expires = self._expires()
+        rows = [i for i in items if i.result != "unchanged"]
+        unchanged = [i for i in items if i.result == "unchanged"]
+        packs = [unchanged[i : i + UNCHANGED_PER_PACK] for i in range(0, len(unchanged), UNCHANGED_PER_PACK)]
+        pk = _run_pk(run_id)
+        # A retry packs again from part 0: parts an earlier attempt wrote past its last are dropped.
+        stale = [
+            row["sk"]
+            for row in self._query_all(
+                KeyConditionExpression=Key("pk").eq(pk) & Key("sk").begins_with(f"{PACK_PREFIX}{chunk:06d}#"),
+                ProjectionExpression="sk",
+                ConsistentRead=True,
+            )
+            if row["sk"] >= _pack_sk(chunk, len(packs))
+        ]
         with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
-            for item in items:
+            for item in rows:
                 batch.put_item(
                     Item=to_dynamo(
-                        {
-                            "pk": _run_pk(run_id),
-                            "sk": _item_sk(item),
-                            **item.model_dump(mode="json"),
-                            "expires_at": expires,
-                        }
+                        {"pk": pk, "sk": _item_sk(item), **item.model_dump(mode="json")}
+                        | {"expires_at": expires}
                     )
                 )
+            for part, pack in enumerate(packs):
+                batch.put_item(
+                    Item={
+                        "pk": pk,
+                        "sk": _pack_sk(chunk, part),
+                        "packed": pack_items(pack),
+                        "count": len(pack),
+                        "expires_at": expires,
+                    }
+                )
+            for sk in stale:
+                batch.delete_item(Key={"pk": pk, "sk": sk})
         counts = Counts.of(items)
         adds: dict[str, int] = {f"counts.{name}": value for name, value in counts.model_dump().items()}
         adds.update(stats or {})

@@ -77,7 +77,7 @@ class Table:
         self.run_retention_days = run_retention_days
 
     def _expires(self) -> int:
-        """When a run's items go (DynamoDB TTL on ``expires_at``): every sync writes one per record."""
+        """When a run's items go (DynamoDB TTL on ``expires_at``): every sync writes some."""
         return int(time.time()) + self.run_retention_days * 86_400
 
     @property

@@ -148,3 +148,37 @@ def test_a_run_stored_before_live_counts_moves_per_chunk(store):
     assert counts(store)["created"] == 0
     store.record_chunk("r1", 1000, [item(1)])
     assert counts(store)["created"] == 1
+
+
+def stored_items(store, run_id: str) -> list[str]:
+    rows = store.table.query(
+        KeyConditionExpression=Key("pk").eq(f"RUN#{run_id}") & Key("sk").begins_with("ITEM")
+    )["Items"]
+    return [r["sk"] for r in rows]
+
+
+def test_unchanged_items_are_packed_a_thousand_to_a_dynamodb_item(store):
+    """An hourly sync is nearly all unchanged: one write each would cost a write per record per hour."""
+    store.create_run(Run(run_id="r1", kind="sync", chunks_total=1))
+    items = [item(i, "unchanged") for i in range(2500)] + [item(9001), item(9002, "failed")]
+    store.record_chunk("r1", 1, items)
+    assert stored_items(store, "r1") == [
+        "ITEM#customer#t9001",
+        "ITEM#customer#t9002",
+        "ITEMS#000001#0000",
+        "ITEMS#000001#0001",
+        "ITEMS#000001#0002",
+    ]
+    assert store.get_run("r1").counts.unchanged == 2500
+    listed = store.list_items("r1", limit=5000)[0]
+    by_id = lambda i: int(i.dicker_id[1:])  # noqa: E731
+    assert sorted(listed, key=by_id) == sorted(items, key=by_id)
+
+
+def test_a_retried_chunk_with_fewer_unchanged_items_leaves_no_stale_pack(store):
+    store.create_run(Run(run_id="r1", kind="sync", chunks_total=1))
+    store.record_chunk("r1", 1, [item(i, "unchanged") for i in range(2100)])
+    store.record_chunk("r1", 1, [item(i, "unchanged") for i in range(900)] + [item(5000)])
+    store.record_chunk("r1", 2, [item(i, "unchanged") for i in range(6000, 6010)])
+    assert stored_items(store, "r1") == ["ITEM#customer#t5000", "ITEMS#000001#0000", "ITEMS#000002#0000"]
+    assert len(store.list_items("r1")[0]) == 911

@@ -4,6 +4,7 @@ from botocore.exceptions import ClientError
 
 from ddhalo.errors import InputError
 from ddhalo.models import Run, RunItem
+from ddhalo.store.table import encode_token
 
 
 def item(i: int, result: str = "created") -> RunItem:
@@ -143,3 +144,39 @@ def test_a_run_stored_before_notices_gets_them_too(store):
     store.table.put_item(Item={"pk": "RUN#old", "sk": "RUN", "run_id": "old", "kind": "sync"})
     store.add_notice("old", "no_customers", "Dicker Data answered no customers.")
     assert store.get_run("old").notices == {"no_customers": "Dicker Data answered no customers."}
+
+
+@pytest.mark.parametrize("limit", [1, 7, 999, 1000, 1001, 1503, 5000])
+def test_items_page_through_rows_and_packs_alike(store, limit):
+    """A page may end inside a pack of unchanged items; the next one goes on from there."""
+    store.create_run(Run(run_id="r1", kind="sync"))
+    unchanged = [item(i, "unchanged") for i in range(1500)]
+    store.record_chunk("r1", 1, unchanged + [item(i) for i in range(2000, 2003)])
+    store.record_chunk("r1", 2, [item(i, "unchanged") for i in range(3000, 3004)] + [item(4000, "failed")])
+    seen: list[str] = []
+    token = None
+    pages = 0
+    while True:
+        page, token = store.list_items("r1", limit=limit, next_token=token)
+        assert len(page) <= limit
+        seen += [i.dicker_id for i in page]
+        pages += 1
+        if token is None:
+            break
+    assert len(seen) == 1508 == len(set(seen))
+    assert pages in (-(-1508 // limit), -(-1508 // limit) + 1)  # at most one empty last page
+
+
+def test_items_by_result_read_packs_only_when_asked_for_unchanged(store):
+    store.create_run(Run(run_id="r1", kind="sync"))
+    store.record_chunk("r1", 1, [item(i, "unchanged") for i in range(1200)] + [item(5000, "failed")])
+    assert [i.dicker_id for i in store.iter_items("r1", ("failed", "skipped"))] == ["t5000"]
+    assert len(list(store.iter_items("r1", ("unchanged",)))) == 1200
+    assert len(list(store.iter_items("r1", ("unchanged", "failed")))) == 1201
+
+
+def test_a_token_pointing_inside_a_pack_must_point_at_a_pack(store):
+    store.create_run(Run(run_id="r1", kind="sync"))
+    forged = encode_token({"pack": "RUN", "skip": 3})
+    with pytest.raises(InputError, match="next_token"):
+        store.list_items("r1", next_token=forged)

@@ -1,4 +1,4 @@
-"""A cheaper moto for bench runs: three DynamoDB code paths made to cost what DynamoDB's do."""
+"""A cheaper moto for the local runner: three DynamoDB code paths made to cost what DynamoDB's do."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import base64
 import contextlib
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+_ORIGINALS: dict[str, Any] = {}
 
-@contextlib.contextmanager
-def cheap_moto() -> Iterator[None]:
-    """While open, three of moto's DynamoDB code paths cost what DynamoDB's do (this process).
+
+def speed_up() -> None:
+    """From now on, three of moto's DynamoDB code paths cost what DynamoDB's do (this process;
+    idempotent). The local runner starts with it, so `make serve` and the bench alike run at the
+    product's cost, not moto's.
 
     moto deep-copies every table a TransactWriteItems touches (for rollback), sorts and walks the
     whole table for every Query page, and serialises a Query answer attribute by attribute
@@ -26,6 +29,8 @@ def cheap_moto() -> Iterator[None]:
     from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
     from moto.dynamodb.responses import DynamoResult
 
+    if _ORIGINALS:
+        return
     transact = DynamoDBBackend.transact_write_items
 
     def snapshot_transact(backend: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -115,17 +120,29 @@ def cheap_moto() -> Iterator[None]:
         status, headers, _ = execute_result(DynamoResult({**body, "Items": []}), context)
         return status, headers, json.dumps(body, default=_json_default, separators=(",", ":"))
 
+    _ORIGINALS.update(transact=transact, query=query, execute_result=execute_result)
     Table.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = snapshot_transact  # type: ignore[method-assign, assignment]
     Table.query = partition_query  # type: ignore[method-assign, assignment]
     DynamoResult.execute_result = json_result  # type: ignore[method-assign, assignment]
-    try:
-        yield
-    finally:
-        del Table.__deepcopy__  # type: ignore[attr-defined]
-        DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
-        Table.query = query  # type: ignore[method-assign]
-        DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def sped_up() -> bool:
+    return bool(_ORIGINALS)
+
+
+def slow_down() -> None:
+    """moto as it ships again (for the test that compares the two)."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoResult
+
+    if not _ORIGINALS:
+        return
+    del Table.__deepcopy__  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = _ORIGINALS.pop("transact")  # type: ignore[method-assign]
+    Table.query = _ORIGINALS.pop("query")  # type: ignore[method-assign]
+    DynamoResult.execute_result = _ORIGINALS.pop("execute_result")  # type: ignore[method-assign]
 
 
 def _json_default(value: Any) -> Any:
