@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 
+from ddhalo_lambda.entry import event_handler
 from ddhalo_lambda.observability import logger
 
 # What UpdateUserPoolClient accepts of what DescribeUserPoolClient answers.
@@ -77,8 +78,7 @@ def respond(event: dict[str, Any], status: str, data: dict[str, Any], reason: st
         pass
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: Any, cognito: Any = None) -> None:
+def handle(event: dict[str, Any], context: Any, cognito: Any = None) -> None:
     """Create and Update set the URLs; Delete has nothing to undo (the client goes with the stack)."""
     try:
         data: dict[str, Any] = {}
@@ -88,3 +88,6 @@ def lambda_handler(event: dict[str, Any], context: Any, cognito: Any = None) -> 
     except Exception as exc:
         logger.exception("console client settings failed")
         respond(event, "FAILED", {}, reason=f"{type(exc).__name__}: {exc}"[:500])
+
+
+lambda_handler = event_handler(handle)

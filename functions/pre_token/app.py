@@ -8,13 +8,13 @@ The console's app client may not ask for the API's scopes itself, so a viewer ca
 from typing import Any
 
 from ddhalo_lambda.access import GROUP_SCOPES, scopes_of_groups
+from ddhalo_lambda.entry import event_handler
 from ddhalo_lambda.observability import logger
 
 ALL_SCOPES = sorted({s for scopes in GROUP_SCOPES.values() for s in scopes})
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = event.get("request") or {}
     groups = list((request.get("groupConfiguration") or {}).get("groupsToOverride") or [])
     granted = scopes_of_groups(groups)
@@ -28,3 +28,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     }
     logger.info("token scopes", extra={"groups": groups, "scopes": granted})
     return event
+
+
+lambda_handler = event_handler(handle)

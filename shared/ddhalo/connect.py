@@ -45,10 +45,12 @@ QUICK = ClientOptions(
 
 
 @cache
-def container_limiter(api_url: str, max_calls: int) -> RateLimiter:
+def container_limiter(api_url: str) -> RateLimiter:
     """One Halo budget per container: Halo counts every call, whichever job makes it, so a job
-    must not start with an empty window while the previous one's calls still count."""
-    return RateLimiter(max_calls, window=60.0)
+    must not start with an empty window while the previous one's calls still count. Its limit
+    is set per job (a job alone takes the whole pace, one beside others its share); a lower
+    limit counts the calls already in the window, so changing it never bursts."""
+    return RateLimiter(None, window=60.0)
 
 
 @cache
@@ -113,4 +115,8 @@ def _limiter(api_url: str, per_minute: int, options: ClientOptions) -> RateLimit
     if not options.pace:
         return RateLimiter(None)
     share = max(1, per_minute // max(1, options.rate_share))
-    return container_limiter(api_url, share) if options.per_container else RateLimiter(share, window=60.0)
+    if not options.per_container:
+        return RateLimiter(share, window=60.0)
+    limiter = container_limiter(api_url)
+    limiter.max_calls = share
+    return limiter

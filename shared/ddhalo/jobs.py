@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,7 +36,7 @@ from pydantic import BaseModel, ValidationError
 from ddhalo import observe
 from ddhalo.deadline import Deadline
 from ddhalo.errors import InputError, OutOfTimeError, ThrottledError
-from ddhalo.models import FINISHED, RESULT_OF, Run, RunItem, RunKind, RunTrigger
+from ddhalo.models import FINISHED, RESULT_OF, PackedItems, Run, RunItem, RunKind, RunTrigger
 from ddhalo.pipeline.customers import import_customers
 from ddhalo.pipeline.options import (
     RunOptions,
@@ -49,6 +50,8 @@ from ddhalo.pipeline.subscriptions.apply import apply_subscriptions, from_payloa
 from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
 from ddhalo.pipeline.subscriptions.read import LicenceRead
 from ddhalo.runs import Dispatcher, Runner, Upstreams
+from ddhalo.store import Store
+from ddhalo.store.runs import UNCHANGED_PER_PACK
 
 Phase = Literal["customers", "plan-subscriptions", "apply-subscriptions"]
 CUSTOMERS_CHUNK = 0
@@ -155,7 +158,7 @@ class Pipeline:
     def execute(
         self, job: Job, run: Run, upstreams: Upstreams | None = None, deadline: Deadline | None = None
     ) -> Run:
-        phases = {
+        phases: dict[str, Callable[[Run, Upstreams, Job], Sequence[RunItem | PackedItems]]] = {
             "customers": self._customers,
             "plan-subscriptions": self._plan,
             "apply-subscriptions": self._apply,
@@ -187,6 +190,7 @@ class Pipeline:
                 chunk=job.chunk,
                 deadline=deadline,
                 phase=job.phase,
+                alone=job.phase in SOLO_PHASES,
             )
         except OutOfTimeError as exc:
             return self._hand_over(job, exc)
@@ -249,7 +253,7 @@ class Pipeline:
             self._spawn(run, job.chunk, [plan])
         return items
 
-    def _plan(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
+    def _plan(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem | PackedItems]:
         store = self.runner.store
         if not run.dry_run and not job.resume:
             store.set_phase(run.run_id, "reading subscriptions")
@@ -271,20 +275,15 @@ class Pipeline:
         # Partition by action, never by list membership: dataclass equality made that O(n²).
         writes = [a for a in actions if a.action in WRITES]
         if run.dry_run:
-            return items + [a.item() for a in actions]
+            return [*items, *(a.item() for a in actions)]
         store.set_phase(
             run.run_id, "writing subscriptions", total=len(actions), done=len(actions) - len(writes)
         )
-        items += apply_subscriptions(
-            [a for a in actions if a.action not in WRITES],
-            upstreams.halo,
-            store,
-            licence_finder(upstreams.halo),
-        ).items
+        done = _settle([a for a in actions if a.action not in WRITES], upstreams, store)
         observe.step("unchanged items made")
         groups = _chunks(writes)
         if not groups:
-            return items
+            return [*items, *done]
         # A retried plan reuses the first attempt's chunk count, so the run's total never drifts.
         count = store.spawn(run.run_id, job.chunk, len(groups))
         buckets: list[list[SubscriptionAction]] = [[] for _ in range(count)]
@@ -299,7 +298,7 @@ class Pipeline:
         observe.step("write chunks stored")
         for next_job in jobs:
             self.dispatcher.send(next_job.model_dump())
-        return items
+        return [*items, *done]
 
     def _apply(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
         store = self.runner.store
@@ -351,6 +350,27 @@ class Pipeline:
         self.runner.store.spawn(run.run_id, chunk, len(jobs))
         for job in jobs:
             self.dispatcher.send(job.model_dump())
+
+
+# The phases whose jobs run one at a time: the writing run holds the Halo lock, and its customers
+# and plan jobs (with their follow-ups) queue the next only when they end. They take the whole
+# Halo pace; apply chunks run WorkerConcurrency at once and split it.
+SOLO_PHASES = frozenset({"customers", "plan-subscriptions"})
+
+
+def _settle(
+    actions: list[SubscriptionAction], upstreams: Upstreams, store: Store
+) -> list[RunItem | PackedItems]:
+    """The plan's actions that need no write (unchanged, skipped, failed), a pack at a time, so
+    their items are packed as they are made instead of all being held as models."""
+    out: list[RunItem | PackedItems] = []
+    for start in range(0, len(actions), UNCHANGED_PER_PACK):
+        part = actions[start : start + UNCHANGED_PER_PACK]
+        made = apply_subscriptions(part, upstreams.halo, store, licence_finder(upstreams.halo)).items
+        out += [i for i in made if i.result != "unchanged"]
+        if unchanged := [i for i in made if i.result == "unchanged"]:
+            out.append(PackedItems.pack(unchanged))
+    return out
 
 
 def _as_planned(item: RunItem, planned: dict[tuple[str, int], SubscriptionAction]) -> RunItem:

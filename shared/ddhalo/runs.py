@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from ddhalo.configuration import load_connection
 from ddhalo.deadline import Deadline
 from ddhalo.errors import IntegrationError, OutOfTimeError
-from ddhalo.models import FINISHED, Run, RunItem, RunKind, RunStatus, RunTrigger
+from ddhalo.models import FINISHED, PackedItems, Run, RunItem, RunKind, RunStatus, RunTrigger
 from ddhalo.observe import Observer, installed, observing, step
 from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection
@@ -81,8 +81,9 @@ class Dispatcher(Protocol):
     def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None: ...
 
 
-# A kind's work: given the run, the store and the clients, answer one item per record.
-Work = Callable[[Run, Store, Upstreams], list[RunItem]]
+# A kind's work: given the run, the store and the clients, answer one item per record (or
+# unchanged ones already packed).
+Work = Callable[[Run, Store, Upstreams], Sequence[RunItem | PackedItems]]
 
 
 # One run writes to Halo at a time (two imports at once would both create the same clients).
@@ -103,11 +104,14 @@ class Runner:
     # Told of every run that finished (the digest, ``ddhalo.notify.DigestSender``).
     after_finish: Callable[[Run], object] | None = None
 
-    def upstreams(self, deadline: Deadline | None = None) -> Upstreams:
-        return self.connect(load_connection(self.store, self.secrets), deadline)
+    def upstreams(self, deadline: Deadline | None = None, *, alone: bool = False) -> Upstreams:
+        return self.connect(load_connection(self.store, self.secrets), deadline, alone=alone)
 
-    def connect(self, conn: Connection, deadline: Deadline | None = None) -> Upstreams:
-        return self.make_upstreams(conn, self.rate_share, deadline)
+    def connect(
+        self, conn: Connection, deadline: Deadline | None = None, *, alone: bool = False
+    ) -> Upstreams:
+        """``alone``: no other job can be calling Halo meanwhile, so this one takes the whole pace."""
+        return self.make_upstreams(conn, 1 if alone else self.rate_share, deadline)
 
     def hold_halo(self, run: Run) -> str | None:
         """Take (or keep) the Halo lock for ``run``; answer the run holding it otherwise."""
@@ -134,9 +138,12 @@ class Runner:
         chunk: int = 0,
         deadline: Deadline | None = None,
         phase: str = "",
+        *,
+        alone: bool = False,
     ) -> Run:
         """Run ``work`` for one chunk of ``run`` and record it; the last chunk finishes the run.
-        An :class:`OutOfTimeError` is not a failure: it goes to the caller, which hands the chunk on."""
+        An :class:`OutOfTimeError` is not a failure: it goes to the caller, which hands the chunk on.
+        ``alone``: this job is the only one of the writing run (see ``Runner.connect``)."""
         current = self.store.get_run(run.run_id) or run
         if current.status in FINISHED or self.store.chunk_recorded(run.run_id, chunk):
             return current
@@ -146,7 +153,7 @@ class Runner:
         observer.job_started(phase, chunk)
         try:
             with observing(observer):
-                clients = clients or self.upstreams(deadline)
+                clients = clients or self.upstreams(deadline, alone=alone)
                 live = not run.dry_run and self.store.start_live(run.run_id, chunk)
                 if not run.dry_run:
                     self._watch(run.run_id, clients, chunk if live else None)

@@ -1,5 +1,5 @@
 """The one entry-point factory of every function: the same Powertools decorators around an HTTP
-resolver, the SQS worker's batch, or the sync function's routes and schedule."""
+resolver, the SQS worker's batch, the sync function's routes and schedule, or an AWS event."""
 
 from __future__ import annotations
 
@@ -60,6 +60,12 @@ def sqs_handler(record_handler: RecordHandler) -> Handler:
 
     # The correlation id is each record's own (the record handler sets it), not the invocation's.
     return _entry(batch)
+
+
+def event_handler(handle: Handler) -> Handler:
+    """A function AWS itself invokes with an event of its own (a Cognito trigger, a
+    CloudFormation custom resource): the same decorators, no routing."""
+    return _entry(handle)
 
 
 def time_left(context: LambdaContext) -> Deadline:

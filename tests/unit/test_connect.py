@@ -43,3 +43,16 @@ def test_a_configuration_check_proves_its_own_credentials_unpaced(halo_fake):
     assert not check.transport.limiter.max_calls
     check.clients()
     assert halo_fake.token_requests == 2
+
+
+def test_a_job_alone_then_one_beside_another_keep_one_window(halo_fake):
+    """The container's limiter outlives jobs and changes limit: the calls already made count
+    against the lower one, so a solo job followed by a shared one never bursts."""
+    conn = _connection(halo_fake)
+    solo = halo_client(conn, ClientOptions(rate_share=1))
+    limiter = solo.transport.limiter
+    for _ in range(40):
+        limiter.wait()
+    shared = halo_client(conn, ClientOptions(rate_share=2))
+    assert shared.transport.limiter is limiter and limiter.max_calls == 30
+    assert len(limiter._starts) == 40  # the next call waits for the window to fall under 30

@@ -56,7 +56,7 @@ def cfn_event(kind: str, pool_id: str, client_id: str) -> dict:
 
 def test_create_sets_the_oauth_settings_and_keeps_the_rest(pool, responses, lambda_context):
     cognito, pool_id, client_id = pool
-    app.lambda_handler(cfn_event("Create", pool_id, client_id), lambda_context, cognito=cognito)
+    app.handle(cfn_event("Create", pool_id, client_id), lambda_context, cognito=cognito)
     client = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
     assert responses == [{"status": "SUCCESS", "data": {"CallbackURL": URL}, "reason": ""}]
     assert (client["CallbackURLs"], client["LogoutURLs"], client["AllowedOAuthFlows"]) == (
@@ -72,13 +72,13 @@ def test_create_sets_the_oauth_settings_and_keeps_the_rest(pool, responses, lamb
 
 def test_a_failure_is_reported_to_cloudformation_not_left_hanging(pool, responses, lambda_context):
     cognito, pool_id, _ = pool
-    app.lambda_handler(cfn_event("Update", pool_id, "no-such-client"), lambda_context, cognito=cognito)
+    app.handle(cfn_event("Update", pool_id, "no-such-client"), lambda_context, cognito=cognito)
     assert responses[0]["status"] == "FAILED" and "ResourceNotFound" in responses[0]["reason"]
 
 
 def test_delete_changes_nothing(pool, responses, lambda_context):
     cognito, pool_id, client_id = pool
-    app.lambda_handler(cfn_event("Delete", pool_id, client_id), lambda_context, cognito=cognito)
+    app.handle(cfn_event("Delete", pool_id, client_id), lambda_context, cognito=cognito)
     client = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
     assert responses[0]["status"] == "SUCCESS" and "CallbackURLs" not in client
 

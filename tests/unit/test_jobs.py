@@ -115,3 +115,24 @@ def test_a_second_delivery_of_a_running_job_is_dropped(runner, store):
     )
     assert len(dispatcher.jobs) == 1  # the lease freed: this delivery ran (and was handed over)
     assert store.get_lock(f"CHUNK#{job['run_id']}#0") is None  # and gave its lease back
+
+
+@pytest.mark.parametrize(
+    ("phase", "share"), [("customers", 1), ("plan-subscriptions", 1), ("apply-subscriptions", 2)]
+)
+def test_a_job_alone_takes_the_whole_halo_pace_and_apply_chunks_split_it(store, secrets, phase, share):
+    """Customers and plan jobs run one at a time; apply chunks run WorkerConcurrency (2) at once."""
+    asked: list[int] = []
+
+    def make_upstreams(conn, rate_share, deadline):
+        asked.append(rate_share)
+        return out_of_time_upstreams()
+
+    runner = Runner(store, secrets, rate_share=2, make_upstreams=make_upstreams)
+    dispatcher = ListDispatcher()
+    job = {**started(runner, dispatcher), "phase": phase, "chunk": {"customers": 0}.get(phase, 1000)}
+    monkey_work = {"customers": "_customers", "plan-subscriptions": "_plan", "apply-subscriptions": "_apply"}
+    pipeline = jobs.Pipeline(runner, dispatcher)
+    setattr(pipeline, monkey_work[phase], lambda run, upstreams, job: [])
+    pipeline.execute(jobs.Job.model_validate(job), store.get_run(job["run_id"]))
+    assert asked == [share]

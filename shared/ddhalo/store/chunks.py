@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from ddhalo.models import Counts, RunItem, now_iso
-from ddhalo.store.runs import PACK_PREFIX, UNCHANGED_PER_PACK, _item_sk, _pack_sk, pack_items
+from ddhalo.models import Counts, PackedItems, RunItem, now_iso
+from ddhalo.store.runs import PACK_PREFIX, UNCHANGED_PER_PACK, _item_sk, _pack_sk
 from ddhalo.store.table import RUN_SK, Table, _run_pk, to_dynamo
 
 # Compressed payloads are cut into parts this big (an item may hold 400 KB).
@@ -26,7 +27,7 @@ class ChunksTable(Table):
         self,
         run_id: str,
         chunk: int,
-        items: list[RunItem],
+        items: Sequence[RunItem | PackedItems],
         stats: dict[str, int] | None = None,
         *,
         live: bool = False,
@@ -36,9 +37,12 @@ class ChunksTable(Table):
         the chunk marker, which also drops the chunk's live counts (``live``: it has them) as the
         items replace them."""
         expires = self._expires()
-        rows = [i for i in items if i.result != "unchanged"]
-        unchanged = [i for i in items if i.result == "unchanged"]
-        packs = [unchanged[i : i + UNCHANGED_PER_PACK] for i in range(0, len(unchanged), UNCHANGED_PER_PACK)]
+        rows = [i for i in items if isinstance(i, RunItem) and i.result != "unchanged"]
+        unchanged = [i for i in items if isinstance(i, RunItem) and i.result == "unchanged"]
+        packs = [i for i in items if isinstance(i, PackedItems)] + [
+            PackedItems.pack(unchanged[i : i + UNCHANGED_PER_PACK])
+            for i in range(0, len(unchanged), UNCHANGED_PER_PACK)
+        ]
         pk = _run_pk(run_id)
         # A retry packs again from part 0: parts an earlier attempt wrote past its last are dropped.
         stale = [
@@ -63,8 +67,8 @@ class ChunksTable(Table):
                     Item={
                         "pk": pk,
                         "sk": _pack_sk(chunk, part),
-                        "packed": pack_items(pack),
-                        "count": len(pack),
+                        "packed": pack.data,
+                        "count": pack.count,
                         "expires_at": expires,
                     }
                 )

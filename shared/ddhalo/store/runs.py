@@ -9,9 +9,7 @@ subscription per hour (50,000 at 5,000 customers) to say nothing happened. Packe
 
 from __future__ import annotations
 
-import json
 import time
-import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -19,7 +17,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from ddhalo.errors import InputError
-from ddhalo.models import FINISHED, Run, RunItem, RunStatus, now_iso
+from ddhalo.models import FINISHED, PackedItems, Run, RunItem, RunStatus, now_iso
 from ddhalo.store.table import (
     MAX_PAGE,
     RUN_SK,
@@ -47,22 +45,9 @@ def _pack_sk(chunk: int, part: int) -> str:
     return f"{PACK_PREFIX}{chunk:06d}#{part:04d}"
 
 
-def pack_items(items: list[RunItem]) -> bytes:
-    return zlib.compress(
-        json.dumps(
-            [i.model_dump(mode="json", exclude_defaults=True) for i in items], separators=(",", ":")
-        ).encode(),
-        6,
-    )
-
-
-def unpack_items(data: bytes) -> list[RunItem]:
-    return [RunItem.model_validate(i) for i in json.loads(zlib.decompress(bytes(data)))]
-
-
 def _row_or_pack(row: dict[str, Any]) -> list[RunItem]:
     if row["sk"].startswith(PACK_PREFIX):
-        return unpack_items(row["packed"])
+        return PackedItems(bytes(row["packed"]), int(row.get("count", 0))).unpack()
     return [RunItem.model_validate(row)]
 
 

@@ -182,3 +182,23 @@ def test_a_retried_chunk_with_fewer_unchanged_items_leaves_no_stale_pack(store):
     store.record_chunk("r1", 2, [item(i, "unchanged") for i in range(6000, 6010)])
     assert stored_items(store, "r1") == ["ITEM#customer#t5000", "ITEMS#000001#0000", "ITEMS#000002#0000"]
     assert len(store.list_items("r1")[0]) == 911
+
+
+def test_items_already_packed_are_stored_and_counted_as_they_are(store):
+    """A plan job packs its unchanged items as it makes them (PackedItems), rows beside them."""
+    from ddhalo.models import PackedItems
+
+    store.create_run(Run(run_id="r1", kind="sync", chunks_total=1))
+    packed = [PackedItems.pack([item(i, "unchanged") for i in range(n, n + 600)]) for n in (0, 600)]
+    store.record_chunk("r1", 1, [item(5000), *packed, item(5001, "unchanged")])
+    assert stored_items(store, "r1") == [
+        "ITEM#customer#t5000",
+        "ITEMS#000001#0000",
+        "ITEMS#000001#0001",
+        "ITEMS#000001#0002",
+    ]
+    assert store.get_run("r1").counts.model_dump() == {
+        "created": 1, "updated": 0, "unchanged": 1201, "skipped": 0, "failed": 0
+    }  # fmt: skip
+    listed = store.list_items("r1", limit=5000)[0]
+    assert sorted(int(i.dicker_id[1:]) for i in listed) == [*range(1200), 5000, 5001]
