@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -267,6 +267,26 @@ def _api_request_id() -> str:
     return base64.b32encode(secrets.token_bytes(10)).decode().rstrip("=")[:16]
 
 
+# Who a loopback caller is: an operator (``make serve`` has no sign-in on 127.0.0.1).
+LOCAL_OPERATOR_SCOPES = ("openid", "ddhalo/read", "ddhalo/operate")
+
+
+def jwt_context(scopes: Sequence[str], username: str = "local") -> dict[str, Any]:
+    """``requestContext.authorizer.jwt`` for a Cognito access token with ``scopes`` (API Gateway
+    passes every claim as a string, and the token's scopes again as a list)."""
+    return {
+        "claims": {
+            "sub": "00000000-0000-4000-8000-000000000000",
+            "token_use": "access",
+            "scope": " ".join(scopes),
+            "username": username,
+            "client_id": "local",
+            "iss": "https://cognito-idp.local/local",
+        },
+        "scopes": list(scopes),
+    }
+
+
 def http_event(
     method: str,
     raw_path: str,
@@ -279,9 +299,11 @@ def http_event(
     source_ip: str = "127.0.0.1",
     api_id: str = "local",
     account_id: str = "123456789012",
-    iam_caller: bool = False,
+    scopes: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload format 2.0) event, as a Lambda integration gets it."""
+    """An API Gateway HTTP API (payload format 2.0) event, as a Lambda integration gets it.
+    ``scopes``: the route is behind the JWT authorizer and the caller's token carries these
+    (None: an unauthenticated route)."""
     # HTTP API hands the integration the path percent-decoded, rawPath included (seen in
     # captures of live events); REST APIs and function URLs would not.
     path = unquote(raw_path)
@@ -308,18 +330,8 @@ def http_event(
         "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
         "timeEpoch": int(now.timestamp() * 1000),
     }
-    if iam_caller:  # what an IAM-authorised route would carry; loopback calls are not signed
-        context["authorizer"] = {
-            "iam": {
-                "accessKey": "LOCALACCESSKEY",
-                "accountId": account_id,
-                "callerId": "LOCAL",
-                "userArn": f"arn:aws:iam::{account_id}:user/local",
-                "userId": "LOCAL",
-                "principalOrgId": None,
-                "cognitoIdentity": None,
-            }
-        }
+    if scopes is not None:  # what the JWT authorizer hands on; loopback calls carry no token
+        context["authorizer"] = {"jwt": jwt_context(scopes)}
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,

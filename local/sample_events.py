@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from local.invoke import http_event, scheduled_event, sqs_event
+from local.invoke import LOCAL_OPERATOR_SCOPES, http_event, scheduled_event, sqs_event
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 REGION, ACCOUNT = "ap-southeast-2", "123456789012"
@@ -31,7 +31,7 @@ def api(
         json.dumps(body).encode() if body is not None else b"",
         route_key=f"{method} {route or path}",
         path_parameters=path_params,
-        iam_caller=True,
+        scopes=LOCAL_OPERATOR_SCOPES,
     )
     event["requestContext"].update(requestId="sample-request-id", timeEpoch=1795600000000)
     event["requestContext"]["time"] = "25/Nov/2026:00:00:00 +0000"

@@ -36,7 +36,15 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from local.aws import ACCOUNT_ID, LocalAws
 from local.credentials import acting_as
-from local.invoke import Invoker, forget_cached_clients, http_event, load_handler, scheduled_event, sqs_event
+from local.invoke import (
+    LOCAL_OPERATOR_SCOPES,
+    Invoker,
+    forget_cached_clients,
+    http_event,
+    load_handler,
+    scheduled_event,
+    sqs_event,
+)
 from local.moto_memory import stop_tracking
 from local.moto_speed import speed_up
 from local.template import DEFAULT_ROUTE, Route, ScheduleSource, SqsSource, Template, load_template
@@ -916,7 +924,7 @@ class LocalApp:
             path_parameters=params,
             source_ip=source_ip,
             account_id=ACCOUNT_ID,
-            iam_caller=route.auth,
+            scopes=LOCAL_OPERATOR_SCOPES if route.auth else None,
         )
         if len(json.dumps(event)) > MAX_PAYLOAD_BYTES:
             return (

@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ddhalo.jobs import SOLO_PHASES
 from local.bench.config import KINDS, LAMBDA_MB_PER_VCPU, REAL_HALO_PER_MINUTE, REAL_LATENCY
 from local.bench.minimum import pace_seconds, sliding_window_seconds
 
@@ -40,9 +41,11 @@ class JobReport:
 
     def projected_seconds(self, memory_mb: int, share: int) -> float:
         """This job in AWS at hosted Halo's pace: CPU scaled to the function's vCPU share, each
-        call at REAL_LATENCY, Halo calls paced at REAL_HALO_PER_MINUTE / share per job."""
+        call at REAL_LATENCY, Halo calls paced at REAL_HALO_PER_MINUTE / share per job (the
+        whole pace for a job that runs alone, as the worker gives it)."""
         cpu = self.cpu_seconds * max(1.0, LAMBDA_MB_PER_VCPU / memory_mb)
         calls = (self.halo_calls or 0) + (self.dicker_data_calls or 0)
+        share = 1 if self.phase in SOLO_PHASES else share
         per_job = max(1, REAL_HALO_PER_MINUTE // max(1, share))
         paced = sliding_window_seconds(self.halo_calls or 0, per_job, 60.0)
         return cpu + max(self.io_seconds, calls * REAL_LATENCY) + paced

@@ -21,6 +21,7 @@ from pydantic_core.core_schema import ErrorType
 from ddhalo.errors import IntegrationError
 from ddhalo.models import FINISHED, Run
 from ddhalo.runs import Runner
+from ddhalo_lambda.access import caller_name, refusal
 from ddhalo_lambda.observability import logger
 
 
@@ -202,16 +203,28 @@ def refuse_body(event: Mapping[str, Any]) -> tuple[int, str, str] | None:
 
 class JsonApiResolver(APIGatewayHttpResolver):
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        if (denied := refusal(event)) is not None:
+            message, hint = denied
+            logger.warning("refused: no role for this request", extra={"method": _method(event)})
+            return _answer(403, {"code": "forbidden", "message": message, "hint": hint})
         refused = refuse_body(event)
         if refused is None:
             return super().resolve(event, context)
         status, code, message = refused
-        return {
-            "statusCode": status,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps({"error": {"code": code, "message": message}}),
-            "isBase64Encoded": False,
-        }
+        return _answer(status, {"code": code, "message": message})
+
+
+def _method(event: Mapping[str, Any]) -> str:
+    return str(((event.get("requestContext") or {}).get("http") or {}).get("method") or "")
+
+
+def _answer(status: int, error: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps({"error": error}),
+        "isBase64Encoded": False,
+    }
 
 
 def make_resolver() -> APIGatewayHttpResolver:
@@ -253,10 +266,8 @@ def make_resolver() -> APIGatewayHttpResolver:
 
 
 def caller(app: APIGatewayHttpResolver) -> str:
-    """Who called, for ``created_by``: the IAM principal when deployed, else "api"."""
-    context = app.current_event.raw_event.get("requestContext") or {}
-    iam = (context.get("authorizer") or {}).get("iam") or {}
-    return str(iam.get("userArn") or iam.get("callerId") or "api")[:200]
+    """Who called, for ``created_by``: the signed-in person or the script's client, else "api"."""
+    return caller_name(app.current_event.raw_event) or "api"
 
 
 def run_response(run: Run, runner: Runner) -> Response[Any]:

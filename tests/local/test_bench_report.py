@@ -204,8 +204,8 @@ def test_a_size_that_ran_only_some_scenarios_is_judged_on_those():
 
 def test_a_job_projected_to_aws_scales_its_cpu_and_waits_for_hosted_halo():
     job = JobReport(
-        "plan-subscriptions",
-        0,
+        "apply-subscriptions",
+        1000,
         seconds=10.0,
         cpu_seconds=1.0,
         peak_rss_mb=100.0,
@@ -218,6 +218,9 @@ def test_a_job_projected_to_aws_scales_its_cpu_and_waits_for_hosted_halo():
     # CPU x 1769/512, 70 calls at 0.3 s (more than the 5 s measured), 60 Halo calls at 25/min.
     assert job.projected_seconds(512, 2) == pytest.approx(LAMBDA_MB_PER_VCPU / 512 + 21.0 + 120.0)
     assert job.projected_seconds(LAMBDA_MB_PER_VCPU, 1) == pytest.approx(1.0 + 21.0 + 60.0)
+    # A plan job runs alone, so it takes the whole 50/min whatever the worker count.
+    alone = dataclasses.replace(job, phase="plan-subscriptions", chunk=1)
+    assert alone.projected_seconds(512, 2) == pytest.approx(LAMBDA_MB_PER_VCPU / 512 + 21.0 + 60.0)
     assert JobReport("customers", 0, 1.0, 2.0, 0.0, limiter_wait=1.0).io_seconds == 0.0
 
 
