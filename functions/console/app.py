@@ -13,10 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from ddhalo_lambda.observability import logger, tracer
+from ddhalo_lambda.entry import static_http_handler
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Only these kinds are served: a file of any other kind in the folder stays private.
@@ -34,7 +31,8 @@ TEXT_SUFFIXES = frozenset({".html", ".css", ".js", ".json", ".svg"})
 ASSET_CACHE = "public, max-age=300"
 # The page and its config decide which assets and which sign-in load: never stale.
 NO_CACHE = "no-cache"
-DEFAULT_SCOPES = "openid email"
+# What the console asks the hosted UI for: who signed in, nothing more.
+SCOPES = ("openid", "email")
 # The page may talk to its own origin and Cognito only, and may not be framed (clickjacking).
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -78,8 +76,7 @@ def config() -> dict[str, Any]:
     client_id = os.environ.get("CONSOLE_CLIENT_ID", "").strip()
     if not domain or not client_id:
         return {"auth": None}
-    scopes = os.environ.get("CONSOLE_SCOPES", "").split() or DEFAULT_SCOPES.split()
-    return {"auth": {"domain": domain, "client_id": client_id, "scopes": scopes}}
+    return {"auth": {"domain": domain, "client_id": client_id, "scopes": list(SCOPES)}}
 
 
 def asset(relative: str) -> dict[str, Any]:
@@ -106,7 +103,4 @@ def route(event: dict[str, Any]) -> dict[str, Any]:
     return asset(proxy)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return route(event)
+lambda_handler = static_http_handler(route)
