@@ -9,7 +9,7 @@ comma  := ,
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt shared/requirements.txt | cksum | cut -d' ' -f1)
 PORT   ?= 3000
 
-.PHONY: install serve demo test bench lint typecheck cfn-lint check clean
+.PHONY: install serve demo test bench lint typecheck cfn-lint check clean screenshots
 
 $(STAMP): requirements-dev.txt shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.version_info[:2] == ($(subst .,$(comma),$(RUNTIME))) or print( \
@@ -35,11 +35,17 @@ demo: $(STAMP)
 ## Every test: unit, integration (real handlers, HTTP fakes, moto server) and end to end, spread
 ## over the cores by pytest-xdist (a worker per core, at most four).
 test: $(STAMP)
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+	  echo "note: /usr/bin/chromium or /usr/bin/chromedriver is missing, so the browser tests (tests/browser) are skipped; apt-get install chromium chromium-driver runs them"
 	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 ## Full sync against the fakes at three sizes, with latency and a Halo rate limit: prints a table.
 bench: $(STAMP)
 	$(BIN)/python -m local.bench
+
+## A PNG of each console screen at 1280x800 in docs/console/ (needs chromium and chromium-driver).
+screenshots: $(STAMP)
+	$(BIN)/python -m local.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

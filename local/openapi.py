@@ -28,6 +28,8 @@ def build(template: Template | None = None) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     seen: set[str] = set()
     for route in template.routes:
+        if not route.auth:
+            continue  # the console's static files are a web page, not the JSON API (README)
         function = template.functions[route.function_id]
         if function.logical_id in seen:
             continue

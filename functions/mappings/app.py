@@ -1,4 +1,5 @@
-"""GET /mappings, POST /mappings (by hand) and DELETE /mappings/{dicker_customer_id}."""
+"""GET /mappings, POST /mappings (by hand) and DELETE /mappings/{dicker_customer_id}, plus the Halo
+clients and top levels a person picks from when mapping by hand or choosing a Top Level."""
 
 from typing import Annotated, Any
 
@@ -6,11 +7,19 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from ddhalo.errors import IntegrationError
+from ddhalo.halo.records import halo_id
 from ddhalo.mappings import MappingOverview, add_mapping, mapping_overview
 from ddhalo.models import Mapping
 from ddhalo.pipeline.customers.read import DickerDataCustomers, HaloClients
 from ddhalo_lambda.entry import http_handler, time_left
-from ddhalo_lambda.models import CustomerId, Deleted, MappingRequest, responses
+from ddhalo_lambda.models import (
+    CustomerId,
+    Deleted,
+    HaloClientList,
+    MappingRequest,
+    TopLevelList,
+    responses,
+)
 from ddhalo_lambda.observability import logger
 from ddhalo_lambda.resolver import caller, make_resolver
 from ddhalo_lambda.services import services
@@ -64,6 +73,28 @@ def delete_mapping(dicker_customer_id: Annotated[CustomerId, Path()]) -> dict[st
     removed = services().store.delete_mapping(dicker_customer_id)
     logger.info("mapping removed", extra={"dicker_customer_id": dicker_customer_id})
     return {"deleted": removed.model_dump(mode="json")}
+
+
+@app.get("/halo/clients", responses=responses({200: (HaloClientList, "Every Halo client, by name")}))
+def list_halo_clients() -> dict[str, Any]:
+    """Read-only: the same client read the mapping overview makes, as a list to pick from."""
+    upstreams = services().runner.upstreams(time_left(app.lambda_context))
+    clients = HaloClients.read(upstreams.halo)
+    options = sorted(clients.by_id.items(), key=lambda pair: (pair[1].name.casefold(), pair[0]))
+    return {"clients": [{"halo_client_id": i, "halo_client_name": r.name} for i, r in options]}
+
+
+@app.get("/halo/top-levels", responses=responses({200: (TopLevelList, "Halo's top levels, by name")}))
+def list_top_levels() -> dict[str, Any]:
+    """Read-only: the list import checks a chosen top_level_id against, with the names."""
+    upstreams = services().runner.upstreams(time_left(app.lambda_context))
+    found = {
+        i: str(record.get("name") or f"Top level {i}")
+        for record in upstreams.halo.iter_list("TopLevel")
+        if isinstance(record, dict) and (i := halo_id(record.get("id")))
+    }
+    options = sorted(found.items(), key=lambda pair: (pair[1].casefold(), pair[0]))
+    return {"top_levels": [{"top_level_id": i, "top_level_name": name} for i, name in options]}
 
 
 lambda_handler = http_handler(app)

@@ -37,6 +37,15 @@ def http_handler(app: APIGatewayHttpResolver) -> Handler:
     return _entry(app.resolve, correlation_paths.API_GATEWAY_HTTP)
 
 
+def static_http_handler(handle: Callable[[Event], Any]) -> Handler:
+    """An HTTP function that answers without a JSON resolver (the console's files)."""
+
+    def route(event: Event, context: LambdaContext) -> Any:
+        return handle(event)
+
+    return _entry(route, correlation_paths.API_GATEWAY_HTTP)
+
+
 def http_and_schedule_handler(app: APIGatewayHttpResolver, scheduled: Callable[[], Event]) -> Handler:
     """HTTP routes, and ``scheduled`` for anything else (EventBridge's scheduled event)."""
 

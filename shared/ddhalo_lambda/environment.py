@@ -38,6 +38,11 @@ class Environment(BaseModel):
     # Set by the template, but the pace in force is the stored setting (PUT /settings
     # halo_requests_per_minute): kept here so this model says all the template gives.
     halo_requests_per_minute: int | None = Field(default=None, alias="HALO_REQUESTS_PER_MINUTE", ge=1)
+    # Only the console function: its sign-in (a Cognito hosted UI); empty means no sign-in. The
+    # console reads them itself, before any table or secret exists for it: kept here so this
+    # model says all the template gives.
+    console_auth_domain: str = Field(default="", alias="CONSOLE_AUTH_DOMAIN")
+    console_client_id: str = Field(default="", alias="CONSOLE_CLIENT_ID")
 
     @field_validator("sync_rule_name", "alarm_topic_arn")
     @classmethod

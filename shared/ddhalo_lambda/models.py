@@ -146,6 +146,28 @@ ERRORS: dict[int, dict[str, Any]] = {
 }
 
 
+class HaloClientOption(BaseModel):
+    halo_client_id: int
+    halo_client_name: str
+
+
+class HaloClientList(BaseModel):
+    """Every Halo client, for choosing one by hand (the console's Add popup)."""
+
+    clients: list[HaloClientOption]
+
+
+class TopLevelOption(BaseModel):
+    top_level_id: int
+    top_level_name: str
+
+
+class TopLevelList(BaseModel):
+    """Halo's top levels, for choosing where import creates clients."""
+
+    top_levels: list[TopLevelOption]
+
+
 def responses(success: dict[int, tuple[type[BaseModel], str]]) -> dict[int, Any]:
     """A route's success answers plus the error answers every route may give."""
     return {**ERRORS, **{code: _content(model, text) for code, (model, text) in success.items()}}

@@ -12,17 +12,37 @@ def resources(synthesized, kind: str) -> dict:
     return {k: v for k, v in synthesized["Resources"].items() if v["Type"] == kind}
 
 
-def test_every_route_requires_iam_authorization(synthesized):
+# The console's static files: a browser must load the page before anyone can sign in.
+CONSOLE_ROUTES = {("get", "/"), ("get", "/console/config.json"), ("get", "/console/{proxy+}")}
+
+
+def test_every_route_but_the_console_files_requires_iam_authorization(synthesized):
     (api,) = resources(synthesized, "AWS::ApiGatewayV2::Api").values()
     body = api["Properties"]["Body"]
     operations = [(path, method, op) for path, ops in body["paths"].items() for method, op in ops.items()]
     routes = {(r.method.lower(), r.path) for r in load_template(TEMPLATE).routes}
     assert {(m, p) for p, m, _ in operations} >= routes
+    open_routes = set()
     for path, method, operation in operations:
-        assert operation.get("security") == [{"AWS_IAM": []}], (
-            f"{method.upper()} {path} is not IAM-authorised"
-        )
+        if operation.get("security") != [{"AWS_IAM": []}]:
+            open_routes.add((method, path))
+    assert open_routes == CONSOLE_ROUTES, "only the console's static files may be served without IAM"
     assert not resources(synthesized, "AWS::ApiGatewayV2::Route"), "no route may bypass the API's authorizer"
+
+
+def test_the_unauthenticated_routes_reach_only_the_console_function(synthesized):
+    template = load_template(TEMPLATE)
+    assert {r.function_id for r in template.routes if not r.auth} == {"ConsoleFunction"}
+    assert all(r.auth for r in template.routes if r.function_id != "ConsoleFunction")
+
+
+def test_the_console_function_has_no_data_permissions(synthesized):
+    role = synthesized["Resources"]["ConsoleFunctionRole"]["Properties"]
+    assert not role.get("Policies"), "the console serves files: it needs no inline policy"
+    managed = {str(arn).rsplit("/", 1)[-1] for arn in role.get("ManagedPolicyArns", [])}
+    assert managed <= {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}, managed
+    function = synthesized["Resources"]["ConsoleFunction"]["Properties"]
+    assert "CONSOLE_AUTH_DOMAIN" in function["Environment"]["Variables"]
 
 
 def statements(synthesized):

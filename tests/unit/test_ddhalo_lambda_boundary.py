@@ -76,7 +76,13 @@ def test_the_check_finds_what_it_looks_for(source, expected):
 
 
 FUNCTIONS = CORE.parents[1] / "functions"
-FACTORIES = {"http_handler", "http_and_schedule_handler", "sqs_handler", "event_handler"}
+FACTORIES = {
+    "http_handler",
+    "static_http_handler",
+    "http_and_schedule_handler",
+    "sqs_handler",
+    "event_handler",
+}
 
 
 @pytest.mark.parametrize("app", sorted(FUNCTIONS.glob("*/app.py")), ids=lambda p: p.parent.name)

@@ -20,6 +20,8 @@ DEPLOYED = {
     "SYNC_RULE_NAME": "stack-sync",
     "HALO_REQUESTS_PER_MINUTE": "120",
     "ALARM_TOPIC_ARN": "arn:aws:sns:ap-southeast-2:123456789012:stack-AlarmTopic-1ABC",
+    "CONSOLE_AUTH_DOMAIN": "auth.example.com",
+    "CONSOLE_CLIENT_ID": "abc123",
     "POWERTOOLS_SERVICE_NAME": "dicker-data-halo",  # Powertools' own: ignored here
     "PATH": "/usr/bin",
 }
@@ -36,6 +38,8 @@ def test_every_variable_is_read():
         "sync_rule_name": "stack-sync",
         "halo_requests_per_minute": 120,
         "alarm_topic_arn": "arn:aws:sns:ap-southeast-2:123456789012:stack-AlarmTopic-1ABC",
+        "console_auth_domain": "auth.example.com",
+        "console_client_id": "abc123",
     }
 
 

@@ -1,0 +1,222 @@
+"""The console end to end in headless Chromium: every screen against the app and the fakes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from local.fakes.sample_data import tenant_guid
+from tests.browser.conftest import Console
+
+pytestmark = pytest.mark.integration
+
+FABRIKAM, WIDEWORLD, TAILSPIN = tenant_guid("fabrikam"), tenant_guid("wideworld"), tenant_guid("tailspin")
+
+
+def no_console_errors(console: Console) -> None:
+    """The page logged no script error (a broken module shows nothing else). The API's 4xx
+    answers a test provokes are logged by the browser as network errors: those are expected."""
+    logs = console.driver.get_log("browser")
+    errors = [e for e in logs if e["level"] == "SEVERE" and e.get("source") != "network"]
+    assert not errors, errors
+
+
+def test_connect_saves_secrets_write_only_and_tests_the_configuration(console: Console):
+    console.open("connect")
+    assert console.find("label[for='dicker_data_access_token'] .badge").text == "set"
+    token = console.find("#dicker_data_access_token")
+    assert token.get_attribute("type") == "password" and token.get_attribute("value") == ""
+    account = console.find("#dicker_data_account_code")
+    assert account.get_attribute("value") == console.api.json("GET", "/settings")["dicker_data_account_code"]
+    console.find("#halo_tenant").send_keys("acme")
+    console.press("Save")
+    console.wait_text("#status", "Settings saved.")
+    assert console.api.json("GET", "/settings")["halo_tenant"] == "acme"
+
+    console.press("Test Configuration")
+    dialog = console.dialog()
+    console.wait_text("dialog[open] [data-system='Dicker Data']", "OK")
+    assert "Connected to Halo" in dialog.find_element("css selector", "[data-system='Halo'] .message").text
+    console.press("Close", "dialog[open]")
+    console.wait.until(lambda d: not d.find_elements("css selector", "dialog[open]"))
+    assert console.driver.switch_to.active_element.text == "Test Configuration"  # focus came back
+
+    # A candidate secret is tested without being saved: the result says what failed and what to try.
+    console.find("#dicker_data_access_token").send_keys("not-the-token")
+    console.press("Test Configuration")
+    failed = console.find("dialog[open] [data-system='Dicker Data']")
+    console.wait_text("dialog[open] [data-system='Dicker Data'] .badge", "Failed")
+    assert failed.find_element("css selector", ".hint").text.startswith("What to try:")
+    assert console.find("dialog[open] [data-system='Halo'] .badge").text == "OK"
+    no_console_errors(console)
+
+
+def test_customers_generate_remove_take_a_suggestion_and_add(console: Console):
+    console.open("customers")
+    assert "Wide World Importers" in console.text_of("#unmapped-table")
+    console.press("Generate Mappings")
+    console.wait_text("#generate-result", "Generate Mappings created")
+    mappings = console.wait_text("#mappings-table", "Fabrikam Solutions")
+    assert "generated" in mappings
+
+    # Remove, then one click on the suggestion maps it again.
+    console.click("button[aria-label='Remove the mapping of Fabrikam Solutions']")
+    console.wait.until(lambda d: "Fabrikam" not in d.find_element("css selector", "#mappings-table").text)
+    console.click("button[aria-label='Map Fabrikam Solutions to Fabrikam Solutions (#2)']")
+    console.wait_text("#mappings-table", "Fabrikam Solutions")
+    assert any(m["dicker_customer_id"] == FABRIKAM for m in console.api.json("GET", "/mappings")["mappings"])
+
+    # Add: both pickers are searchable; the search narrows each list to the one wanted.
+    console.press("Add")
+    console.find("dialog[open] #add-customer-search").send_keys("wide world")
+    console.find("dialog[open] #add-client-search").send_keys("coho")
+    console.wait.until(lambda d: d.find_element("id", "add-client").get_attribute("value") == "10")
+    assert console.find("#add-customer").get_attribute("value") == WIDEWORLD
+    console.press("Add", "dialog[open]")
+    row = console.wait_text("#mappings-table", "Wide World Importers")
+    assert "Coho Winery (#10)" in row and "manual" in row
+    no_console_errors(console)
+
+
+def test_a_refused_add_shows_the_apis_message_in_the_popup(console: Console):
+    console.api.post("/mappings/generate")
+    console.open("customers")
+    console.press("Add")
+    console.find("dialog[open] #add-customer-search").send_keys("wide world")
+    console.find("dialog[open] #add-client-search").send_keys("Fabrikam")
+    console.wait.until(lambda d: d.find_element("id", "add-client").get_attribute("value") == "2")
+    console.press("Add", "dialog[open]")
+    alert = console.find("dialog[open] .dialog-alert")
+    console.wait.until(lambda d: "Error:" in alert.text)
+    assert "What to try:" in alert.text  # the API's hint, beside its message
+    # Escape closes the popup and gives focus back to the button that opened it.
+    from selenium.webdriver.common.keys import Keys
+
+    console.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    console.wait.until(lambda d: not d.find_elements("css selector", "dialog[open]"))
+    assert console.driver.switch_to.active_element.text == "Add"
+
+
+def test_import_customers_shows_the_plan_then_runs_and_downloads_the_csv(console: Console, downloads: Path):
+    console.open("customers")
+    top_level = console.find("#top-level")
+    from selenium.webdriver.support.ui import Select
+
+    Select(top_level).select_by_visible_text("Managed Services (#1)")
+    console.wait_text("#status", "Import options saved.")
+    assert console.api.json("GET", "/settings")["top_level_id"] == 1
+
+    console.press("Import Customers")
+    plan = console.wait_text("dialog[open] #plan-table", "Wide World Importers")
+    assert "created" in plan and "skipped" in plan
+    assert "Not created" in plan  # why a held customer is skipped
+    assert "1 created" in console.text_of("#plan-summary")
+    assert console.api.json("GET", "/runs")["runs"][0]["dry_run"] is True  # nothing started yet
+    console.press("Start import", "dialog[open]")
+
+    console.wait.until(lambda d: "#/runs/" in d.current_url)
+    assert console.wait_run_finished() in ("succeeded", "partial")
+    assert console.find("#run-counts [data-result='created']").text == "1"
+    from selenium.webdriver.support.ui import Select as _Select
+
+    _Select(console.find("#item-filter")).select_by_value("created")
+    table = console.text_of("#items-table")
+    assert "Wide World Importers" in table and "Tailspin" not in table
+
+    for old in downloads.glob("*.csv"):
+        old.unlink()
+    console.press("Download CSV")
+    run_id = console.find("#run-view").get_attribute("data-run-id")
+    target = downloads / f"run-{run_id}-items.csv"
+    console.wait.until(lambda d: target.exists() and target.stat().st_size > 0)
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    run = console.api.json("GET", f"/runs/{run_id}")
+    assert len(rows) == len(run["items"]) > 1
+    assert {r["dicker_id"]: r["result"] for r in rows}[WIDEWORLD] == "created"
+    assert any(r["result"] == "skipped" and r["reason"] for r in rows)
+    no_console_errors(console)
+
+
+def test_import_subscriptions_for_the_chosen_customers(console: Console):
+    console.api.post("/mappings/generate")
+    console.open("subscriptions")
+    console.find("#sub-search").send_keys("fabrikam")
+    console.click("#sub-select-all")
+    console.wait_text("#sub-count", "1 of")
+    console.press("Import Subscriptions")
+    plan = console.find("dialog[open] #plan-table").text
+    assert "subscription" in plan and "created" in plan
+    console.press("Start import", "dialog[open]")
+    console.wait.until(lambda d: "#/runs/" in d.current_url)
+    assert console.wait_run_finished() == "succeeded"
+    run_id = console.find("#run-view").get_attribute("data-run-id")
+    run = console.api.json("GET", f"/runs/{run_id}")
+    assert run["kind"] == "subscriptions" and run["options"].get("customer_ids", [FABRIKAM]) == [FABRIKAM]
+    assert run["counts"]["created"] >= 1
+    assert {i["customer_id"] for i in run["items"] if i["type"] == "subscription"} == {FABRIKAM}
+
+
+def test_the_integrator_is_enabled_refuses_a_bad_schedule_and_syncs_now(console: Console):
+    console.open("integrator")
+    console.click("label[for='integrator-enabled']")
+    schedule = console.find("#integrator-schedule")
+    schedule.clear()
+    schedule.send_keys("every hour")
+    console.press("Save")
+    alert = console.find("#alert")
+    console.wait.until(lambda d: "schedule" in alert.text)
+    assert console.api.json("GET", "/settings")["integrator"]["enabled"] is False  # nothing written
+
+    schedule.clear()
+    schedule.send_keys("rate(2 hours)")
+    console.press("Save")
+    console.wait_text("#status", "The Halo Integrator is enabled.")
+    assert "ENABLED" in console.text_of("#schedule-state")
+    integrator = console.api.json("GET", "/settings")["integrator"]
+    assert integrator["enabled"] is True and integrator["schedule"] == "rate(2 hours)"
+
+    console.press("Sync now")
+    console.wait.until(lambda d: "#/runs/" in d.current_url)
+    assert console.wait_run_finished() in ("succeeded", "partial")
+    assert "sync" in console.text_of("#run-view .run-meta")
+    console.click("a[href='#/runs']")
+    history = console.wait_text("#runs-table", "sync")
+    assert "api" in history
+
+
+def test_a_run_is_followed_live_to_its_end_without_a_reload(console: Console):
+    console.api.post("/mappings/generate")
+    started = console.api.post("/subscriptions/import", {"dry_run": False}).json()
+    console.open(f"runs/{started['run_id']}")
+    marker = console.driver.execute_script("return window.__notReloaded = true")
+    assert marker is True
+    assert console.wait_run_finished() == "succeeded"
+    run = console.api.json("GET", f"/runs/{started['run_id']}")
+    console.wait.until(
+        lambda d: (
+            d.find_element("css selector", "#run-counts [data-result='created']").text
+            == str(run["counts"]["created"])
+        )
+    )
+    assert run["counts"]["created"] > 0
+    assert not console.driver.find_elements("css selector", "#run-progress, #run-waiting")
+    assert console.driver.execute_script("return window.__notReloaded") is True
+
+
+def test_every_screen_is_readable_on_a_phone(console: Console):
+    console.driver.set_window_size(375, 800)
+    try:
+        for route in ("connect", "customers", "subscriptions", "integrator", "runs"):
+            console.open(route)
+            width = console.driver.execute_script("return document.documentElement.scrollWidth")
+            assert width <= 375 + 1, (route, width)
+            for field in console.driver.find_elements("css selector", "main input, main select"):
+                field_id = field.get_attribute("id")
+                labels = console.driver.find_elements("css selector", f"label[for='{field_id}']")
+                assert field_id and labels, (route, field.get_attribute("outerHTML"))
+    finally:
+        console.driver.set_window_size(1280, 800)
+    no_console_errors(console)
