@@ -562,6 +562,9 @@ class LocalAws:
         merged["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon locally
         # One process is the only "container", with one in-process worker: it has the whole budget.
         merged["HALO_RATE_SHARE"] = "1"
+        # No sign-in on loopback (the `make serve` contract): the console loads without Cognito,
+        # and the runner hands each request an operator's claims (``local.invoke.jwt_context``).
+        merged["CONSOLE_AUTH_DOMAIN"] = merged["CONSOLE_CLIENT_ID"] = ""
         merged.setdefault("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE)
         for name, value in merged.items():
             self._env.set(name, value)

@@ -18,11 +18,21 @@ CUSTOMER = "00000000-0000-0000-0000-000000000001"
 RUN = "20261125T000000Z-0123456789"
 
 
+PATH_PARAMS = ("dicker_customer_id", "run_id", "proxy")
+
+
 def api(
-    method: str, path: str, body: Any = None, *, route: str | None = None, **params: str
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    route: str | None = None,
+    signed: bool = True,
+    **params: str,
 ) -> dict[str, Any]:
-    query = "&".join(f"{k}={v}" for k, v in params.items() if k not in ("dicker_customer_id", "run_id"))
-    path_params = {k: v for k, v in params.items() if k in ("dicker_customer_id", "run_id")} or None
+    """``signed``: the route is behind the authorizer (an operator's token); the console's files are not."""
+    query = "&".join(f"{k}={v}" for k, v in params.items() if k not in PATH_PARAMS)
+    path_params = {k: v for k, v in params.items() if k in PATH_PARAMS} or None
     event = http_event(
         method,
         path,
@@ -31,7 +41,7 @@ def api(
         json.dumps(body).encode() if body is not None else b"",
         route_key=f"{method} {route or path}",
         path_parameters=path_params,
-        scopes=LOCAL_OPERATOR_SCOPES,
+        scopes=LOCAL_OPERATOR_SCOPES if signed else None,
     )
     event["requestContext"].update(requestId="sample-request-id", timeEpoch=1795600000000)
     event["requestContext"]["time"] = "25/Nov/2026:00:00:00 +0000"
@@ -63,6 +73,13 @@ def samples() -> dict[str, Any]:
         "customers_import": api("POST", "/customers/import", {"dry_run": True}),
         "subscriptions_import": api("POST", "/subscriptions/import", {"dry_run": True}),
         "sync": api("POST", "/sync", {"customers": True, "subscriptions": False}),
+        "halo_clients": api("GET", "/halo/clients"),
+        "halo_top_levels": api("GET", "/halo/top-levels"),
+        "console_index": api("GET", "/", signed=False),
+        "console_config": api("GET", "/console/config.json", signed=False),
+        "console_asset": api(
+            "GET", "/console/app.js", route="/console/{proxy+}", signed=False, proxy="app.js"
+        ),
         "runs_list": api("GET", "/runs", limit="10"),
         "runs_get": api("GET", f"/runs/{RUN}", route="/runs/{run_id}", run_id=RUN),
         "worker_sqs": sqs_event([message], f"arn:aws:sqs:{REGION}:{ACCOUNT}:WorkQueue", REGION),

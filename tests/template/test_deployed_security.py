@@ -16,7 +16,8 @@ def resources(synthesized, kind: str) -> dict:
 CONSOLE_ROUTES = {("get", "/"), ("get", "/console/config.json"), ("get", "/console/{proxy+}")}
 
 
-def test_every_route_but_the_console_files_requires_iam_authorization(synthesized):
+def test_every_route_but_the_console_files_needs_a_token_with_its_role_s_scope(synthesized):
+    """Reading needs ddhalo/read, everything else ddhalo/operate (a viewer's token lacks it)."""
     (api,) = resources(synthesized, "AWS::ApiGatewayV2::Api").values()
     body = api["Properties"]["Body"]
     operations = [(path, method, op) for path, ops in body["paths"].items() for method, op in ops.items()]
@@ -24,10 +25,64 @@ def test_every_route_but_the_console_files_requires_iam_authorization(synthesize
     assert {(m, p) for p, m, _ in operations} >= routes
     open_routes = set()
     for path, method, operation in operations:
-        if operation.get("security") != [{"AWS_IAM": []}]:
+        if (method, path) in CONSOLE_ROUTES:
             open_routes.add((method, path))
-    assert open_routes == CONSOLE_ROUTES, "only the console's static files may be served without IAM"
+            continue
+        scope = "ddhalo/read" if method == "get" else "ddhalo/operate"
+        assert operation.get("security") == [{"CognitoJwt": [scope]}], (method, path)
+    assert open_routes == CONSOLE_ROUTES
     assert not resources(synthesized, "AWS::ApiGatewayV2::Route"), "no route may bypass the API's authorizer"
+    scheme = body["components"]["securitySchemes"]["CognitoJwt"]["x-amazon-apigateway-authorizer"]
+    assert scheme["type"] == "jwt" and scheme["identitySource"] == "$request.header.Authorization"
+    assert scheme["jwtConfiguration"]["audience"] == [{"Ref": "ConsoleClient"}, {"Ref": "ScriptsClient"}]
+    assert "${UserPool}" in scheme["jwtConfiguration"]["issuer"]["Fn::Sub"]
+
+
+def test_people_are_created_by_an_administrator_and_may_use_mfa(synthesized):
+    (pool,) = resources(synthesized, "AWS::Cognito::UserPool").values()
+    props = pool["Properties"]
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True  # no self sign-up
+    assert props["MfaConfiguration"] == "OPTIONAL" and props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert props["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+    trigger = props["LambdaConfig"]["PreTokenGenerationConfig"]
+    assert trigger == {"LambdaArn": {"Fn::GetAtt": ["PreTokenFunction", "Arn"]}, "LambdaVersion": "V2_0"}
+    groups = {
+        g["Properties"]["GroupName"] for g in resources(synthesized, "AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == {"operators", "viewers"}
+
+
+def test_the_console_client_cannot_ask_for_the_api_s_scopes_and_scripts_use_client_credentials(synthesized):
+    """A viewer's browser could ask Cognito for any scope its app client allows: it allows none of
+    the API's, so only the trigger (by group) gives them."""
+    clients = {c["Properties"]["ClientName"]: c["Properties"] for c in
+               resources(synthesized, "AWS::Cognito::UserPoolClient").values()}  # fmt: skip
+    console, scripts = clients["console"], clients["scripts"]
+    assert console["GenerateSecret"] is False and "AllowedOAuthScopes" not in console
+    (settings,) = [
+        r for r in synthesized["Resources"].values() if r["Type"] == "Custom::ConsoleClientSettings"
+    ]
+    assert not [s for s in settings["Properties"]["Scopes"] if s.startswith("ddhalo/")]
+    assert scripts["GenerateSecret"] is True and scripts["AllowedOAuthFlows"] == ["client_credentials"]
+    assert sorted(scripts["AllowedOAuthScopes"]) == ["ddhalo/operate", "ddhalo/read"]
+
+
+def test_only_cognito_may_invoke_the_trigger_and_the_custom_resource_touches_only_the_pool(synthesized):
+    (permission,) = [
+        r["Properties"] for r in resources(synthesized, "AWS::Lambda::Permission").values()
+        if r["Properties"].get("Principal") == "cognito-idp.amazonaws.com"
+    ]  # fmt: skip
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    policies = synthesized["Resources"]["ConsoleClientFunctionRole"]["Properties"]["Policies"]
+    statements = [st for p in policies for st in p["PolicyDocument"]["Statement"]]
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Action": ["cognito-idp:DescribeUserPoolClient", "cognito-idp:UpdateUserPoolClient"],
+            "Resource": {"Fn::GetAtt": ["UserPool", "Arn"]},
+        }
+    ]
+    assert not synthesized["Resources"]["PreTokenFunctionRole"]["Properties"].get("Policies")
 
 
 def test_the_unauthenticated_routes_reach_only_the_console_function(synthesized):
