@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ddhalo_lambda.entry import http_and_schedule_handler, http_handler, sqs_handler, time_left
 from ddhalo_lambda.observability import logger, metrics
 from ddhalo_lambda.resolver import caller, make_resolver
-from local.invoke import http_event, scheduled_event, sqs_event
+from local.invoke import LOCAL_OPERATOR_SCOPES, http_event, scheduled_event, sqs_event
 
 QUEUE_ARN = "arn:aws:sqs:ap-southeast-2:123456789012:work"
 RULE_ARN = "arn:aws:events:ap-southeast-2:123456789012:rule/stack-sync"
@@ -27,7 +27,9 @@ def ping_app():
 
 
 def get(path: str, route_key: str = "GET /ping") -> dict:
-    return http_event("GET", path, "", [("host", "api.example")], b"", route_key=route_key)
+    return http_event(
+        "GET", path, "", [("host", "api.example")], b"", route_key=route_key, scopes=LOCAL_OPERATOR_SCOPES
+    )
 
 
 def logged(log_lines) -> list[dict]:
@@ -44,7 +46,7 @@ def test_an_http_function_answers_with_the_request_id_as_correlation_id(lambda_c
     event = get("/ping")
     answer = http_handler(ping_app())(event, lambda_context)
     assert answer["statusCode"] == 200
-    assert json.loads(answer["body"]) == {"pong": "api"}
+    assert json.loads(answer["body"]) == {"pong": "local"}  # the caller: the token's username
     (line,) = logged(log_lines)
     assert line["message"] == "pinged"
     assert line["correlation_id"] == event["requestContext"]["requestId"]
@@ -72,7 +74,7 @@ def test_the_sync_factory_routes_http_to_the_resolver_and_the_schedule_to_its_ha
     handler = http_and_schedule_handler(ping_app(), scheduled)
     event = get("/ping")
     answer = handler(event, lambda_context)
-    assert (answer["statusCode"], json.loads(answer["body"]), ticks) == (200, {"pong": "api"}, [])
+    assert (answer["statusCode"], json.loads(answer["body"]), ticks) == (200, {"pong": "local"}, [])
 
     tick = scheduled_event(RULE_ARN, "ap-southeast-2", "123456789012")
     assert handler(tick, lambda_context) == {"started": False, "reason": "integrator disabled"}

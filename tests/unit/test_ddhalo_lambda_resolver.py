@@ -6,6 +6,8 @@ import json
 import pytest
 
 from ddhalo_lambda.resolver import MAX_BODY_DEPTH, make_resolver, refuse_body
+from local.invoke import LOCAL_OPERATOR_SCOPES as OPERATOR
+from local.invoke import jwt_context
 
 JSON = {"content-type": "application/json"}
 
@@ -63,7 +65,12 @@ def test_a_base64_body_that_is_not_utf8_is_refused():
 
 def test_the_resolver_answers_a_refused_body_with_the_error_body(lambda_context):
     app = make_resolver()
-    event = {"routeKey": "PUT /settings", "body": nested(1_000), "headers": JSON}
+    event = {
+        "routeKey": "PUT /settings",
+        "body": nested(1_000),
+        "headers": JSON,
+        "requestContext": {"http": {"method": "PUT"}, "authorizer": {"jwt": jwt_context(OPERATOR)}},
+    }
     assert app.resolve(event, lambda_context) == {
         "statusCode": 400,
         "headers": {"Content-Type": "application/json"},

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ddhalo_lambda.resolver import describe_validation
-from local.invoke import http_event
+from local.invoke import LOCAL_OPERATOR_SCOPES, http_event
 from tests.settings_cases import INTERNALS
 
 
@@ -163,6 +163,7 @@ def test_other_routes_refuse_in_words_too(lambda_context, route_key, body, messa
         [("content-type", "application/json")],
         json.dumps(body).encode(),
         route_key=route_key,
+        scopes=LOCAL_OPERATOR_SCOPES,
     )
     answer = modules[route_key].app.resolve(event, lambda_context)
     assert answer["statusCode"] == 400, answer
@@ -180,6 +181,7 @@ def test_a_resolver_answers_a_refused_setting_with_the_error_body(lambda_context
         [("content-type", "application/json")],
         b'{"region": "uk"}',
         route_key="PUT /settings",
+        scopes=LOCAL_OPERATOR_SCOPES,
     )
     answer = settings.app.resolve(event, lambda_context)
     assert answer["statusCode"] == 400
