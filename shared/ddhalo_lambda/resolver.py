@@ -205,7 +205,7 @@ class JsonApiResolver(APIGatewayHttpResolver):
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         if (denied := refusal(event)) is not None:
             message, hint = denied
-            logger.warning("refused: no role for this request", extra={"method": _method(event)})
+            logger.warning("refused: the token lacks this route's role", extra={"method": _method(event)})
             return _answer(403, {"code": "forbidden", "message": message, "hint": hint})
         refused = refuse_body(event)
         if refused is None:

@@ -220,3 +220,23 @@ def test_every_screen_is_readable_on_a_phone(console: Console):
     finally:
         console.driver.set_window_size(1280, 800)
     no_console_errors(console)
+
+
+def test_a_viewer_reads_every_screen_and_a_refused_write_says_why(console: Console, monkeypatch):
+    """Signed in as a viewer (the local runner hands each request a viewer's claims here), the
+    screens load, and Save shows the API's 403 with its message and hint; nothing is written."""
+    import local.serve
+
+    monkeypatch.setattr(local.serve, "LOCAL_OPERATOR_SCOPES", ("openid", "ddhalo/read"))
+    console.open("connect")
+    before = console.find("#halo_tenant").get_attribute("value")
+    console.find("#halo_tenant").send_keys("viewer-edit")
+    console.press("Save")
+    alert = console.find("#alert")
+    console.wait.until(lambda d: "signed in as a viewer" in alert.text)
+    assert "What to try:" in alert.text and "operators group" in alert.text
+    for screen in ("customers", "subscriptions", "integrator", "runs"):
+        console.open(screen)
+    monkeypatch.undo()
+    assert (console.api.json("GET", "/settings")["halo_tenant"] or "") == before  # nothing written
+    no_console_errors(console)
