@@ -194,6 +194,11 @@ class Runner:
         counts = run.counts
         succeeded = counts.created + counts.updated + counts.unchanged + counts.skipped
         status: RunStatus = "succeeded" if not counts.failed else ("partial" if succeeded else "failed")
+        # Before the status says finished: whoever sees it may start the next sync at once, which
+        # must find the Halo lock free and this verify recorded (else it would verify again).
+        self.store.release_lock(HALO_LOCK, run_id)
+        if run.verify and not run.dry_run and status in ("succeeded", "partial"):
+            self.store.mark_verified(run_id)
         self.store.set_run_status(run_id, status, only_if=("running", "queued"))
         return self._finished(run_id)
 

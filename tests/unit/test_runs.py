@@ -312,3 +312,23 @@ def test_progress_view_waits_counts_and_estimates():
         "waiting_for": None,
         "eta_s": None,
     }
+
+
+def test_a_finished_verify_is_recorded_and_halo_freed_before_its_status_says_finished(runner, store):
+    """A client that sees "succeeded" may start the next sync at once: it must find the lock free
+    and this verify recorded, or it would be skipped, or verify again."""
+    from ddhalo.pipeline.options import SyncOptions
+
+    run = runner.create("sync", SyncOptions(verify=True), dry_run=False, trigger="api")
+    assert runner.hold_halo(run) is None
+    seen: list[tuple[str, bool, bool]] = []
+    real = store.set_run_status
+
+    def watched(run_id, status, **kwargs):
+        if status in ("succeeded", "partial", "failed"):
+            seen.append((status, store.last_verified() is not None, store.get_lock(HALO_LOCK) is None))
+        return real(run_id, status, **kwargs)
+
+    store.set_run_status = watched
+    done = runner.execute(run, returning(item("t1", "unchanged")), clients(), chunk=0)
+    assert done.status == "succeeded" and seen == [("succeeded", True, True)]
