@@ -27,6 +27,8 @@ from local.fakes.sample_data import make_subscription
 Record = dict[str, Any]
 MARKER = "Dicker Data subscription: "
 # The product's contract (docs/HALO_FIELDS_USED.md): Dicker Data's status → the licence's status.
+# Restated from the document, not imported from the product's plan: the check must not agree with
+# the product merely because it reads the product's own table.
 STATUS_NAMES = {
     "ACTIVE": "Active",
     "SUSPENDED": "Suspended",

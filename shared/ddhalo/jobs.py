@@ -364,9 +364,10 @@ def _settle(
     """The plan's actions that need no write (unchanged, skipped, failed), a pack at a time, so
     their items are packed as they are made instead of all being held as models."""
     out: list[RunItem | PackedItems] = []
+    finder = licence_finder(upstreams.halo)
     for start in range(0, len(actions), UNCHANGED_PER_PACK):
         part = actions[start : start + UNCHANGED_PER_PACK]
-        made = apply_subscriptions(part, upstreams.halo, store, licence_finder(upstreams.halo)).items
+        made = apply_subscriptions(part, upstreams.halo, store, finder).items
         out += [i for i in made if i.result != "unchanged"]
         if unchanged := [i for i in made if i.result == "unchanged"]:
             out.append(PackedItems.pack(unchanged))

@@ -181,10 +181,7 @@ class Runner:
         clients.watch(written, lambda s: store.set_throttled_until(run_id, time.time() + s))
 
     def fail(self, run_id: str, error: IntegrationError) -> Run:
-        self.store.set_run_status(
-            run_id, "failed", error=error.message, error_code=error.code, hint=error.hint or ""
-        )
-        return self._finished(run_id)
+        return self._finish(run_id, "failed", error=error)
 
     def finish_if_done(self, run_id: str) -> Run:
         run = self.store.get_run(run_id)
@@ -194,27 +191,37 @@ class Runner:
         counts = run.counts
         succeeded = counts.created + counts.updated + counts.unchanged + counts.skipped
         status: RunStatus = "succeeded" if not counts.failed else ("partial" if succeeded else "failed")
-        # Before the status says finished: whoever sees it may start the next sync at once, which
-        # must find the Halo lock free and this verify recorded (else it would verify again).
-        self.store.release_lock(HALO_LOCK, run_id)
-        if run.verify and not run.dry_run and status in ("succeeded", "partial"):
-            self.store.mark_verified(run_id)
-        self.store.set_run_status(run_id, status, only_if=("running", "queued"))
-        return self._finished(run_id)
+        verified = run.verify and not run.dry_run and status in ("succeeded", "partial")
+        return self._finish(run_id, status, verified=verified, only_if=("running", "queued"))
 
-    def _finished(self, run_id: str) -> Run:
-        """A finished run gives the Halo lock back so the next one may start."""
+    def _finish(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        verified: bool = False,
+        only_if: tuple[str, ...] | None = None,
+        error: IntegrationError | None = None,
+    ) -> Run:
+        """Give the Halo lock back and record a finished verify *before* the status says the run
+        finished: whoever sees it may start the next sync at once, which must find the lock free
+        (else it is skipped) and this verify recorded (else it verifies again). Then the news."""
+        self.store.release_lock(HALO_LOCK, run_id)
+        if verified:
+            self.store.mark_verified(run_id)
+        if error is None:
+            self.store.set_run_status(run_id, status, only_if=only_if)
+        else:
+            self.store.set_run_status(
+                run_id, status, error=error.message, error_code=error.code, hint=error.hint or ""
+            )
         run = self.store.get_run(run_id)
         assert run is not None
-        if run.status in FINISHED:
-            self.store.release_lock(HALO_LOCK, run_id)
-            if run.verify and not run.dry_run and run.status in ("succeeded", "partial"):
-                self.store.mark_verified(run_id)
-            if self.after_finish is not None:
-                try:
-                    self.after_finish(run)
-                except Exception:  # what comes after is news of the run: it never fails the run
-                    logger.exception("after the run finished")
+        if run.status in FINISHED and self.after_finish is not None:
+            try:
+                self.after_finish(run)
+            except Exception:  # what comes after is news of the run: it never fails the run
+                logger.exception("after the run finished")
         return run
 
     def view(self, run: Run, *, limit: int = 1000, next_token: str | None = None) -> dict[str, Any]:

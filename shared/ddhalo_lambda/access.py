@@ -30,14 +30,18 @@ def scopes_of_groups(groups: list[str]) -> list[str]:
     return sorted({scope for group in groups for scope in GROUP_SCOPES.get(group, ())})
 
 
-def claims(event: Mapping[str, Any]) -> dict[str, Any]:
-    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    return dict((authorizer.get("jwt") or {}).get("claims") or {})
+def _jwt(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What API Gateway's JWT authorizer handed on (``requestContext.authorizer.jwt``)."""
+    return ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}
+
+
+def request_method(event: Mapping[str, Any]) -> str:
+    return str(((event.get("requestContext") or {}).get("http") or {}).get("method") or "GET")
 
 
 def granted_scopes(event: Mapping[str, Any]) -> frozenset[str]:
     """The token's scopes as API Gateway passes them (the list, or the space-separated claim)."""
-    jwt = ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}
+    jwt = _jwt(event)
     listed = jwt.get("scopes") or []
     claimed = str((jwt.get("claims") or {}).get("scope") or "").split()
     return frozenset([*listed, *claimed])
@@ -45,7 +49,7 @@ def granted_scopes(event: Mapping[str, Any]) -> frozenset[str]:
 
 def refusal(event: Mapping[str, Any]) -> tuple[str, str] | None:
     """Why this request may not go on (message, hint), or None when it may."""
-    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method") or "GET")
+    method = request_method(event)
     needed = needed_scope(method)
     granted = granted_scopes(event)
     if needed in granted:
@@ -63,6 +67,6 @@ def refusal(event: Mapping[str, Any]) -> tuple[str, str] | None:
 
 def caller_name(event: Mapping[str, Any]) -> str | None:
     """Who called, for ``created_by``: the person's username or the script's client id."""
-    found = claims(event)
+    found = _jwt(event).get("claims") or {}
     name = found.get("username") or found.get("cognito:username") or found.get("client_id")
     return str(name)[:200] if name else None

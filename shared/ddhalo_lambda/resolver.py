@@ -21,7 +21,7 @@ from pydantic_core.core_schema import ErrorType
 from ddhalo.errors import IntegrationError
 from ddhalo.models import FINISHED, Run
 from ddhalo.runs import Runner
-from ddhalo_lambda.access import caller_name, refusal
+from ddhalo_lambda.access import caller_name, refusal, request_method
 from ddhalo_lambda.observability import logger
 
 
@@ -205,17 +205,14 @@ class JsonApiResolver(APIGatewayHttpResolver):
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         if (denied := refusal(event)) is not None:
             message, hint = denied
-            logger.warning("refused: the token lacks this route's role", extra={"method": _method(event)})
+            method = request_method(event)
+            logger.warning("refused: the token lacks this route's role", extra={"method": method})
             return _answer(403, {"code": "forbidden", "message": message, "hint": hint})
         refused = refuse_body(event)
         if refused is None:
             return super().resolve(event, context)
         status, code, message = refused
         return _answer(status, {"code": code, "message": message})
-
-
-def _method(event: Mapping[str, Any]) -> str:
-    return str(((event.get("requestContext") or {}).get("http") or {}).get("method") or "")
 
 
 def _answer(status: int, error: dict[str, Any]) -> dict[str, Any]:
