@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import local.bench
-from local.bench.config import BenchConfig
+from local.bench.config import SCENARIOS, BenchConfig
 from local.bench.imports import measure_imports
 from local.bench.package import measure_package
 from local.bench.report import report, targets
@@ -82,6 +82,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--trace-memory", action="store_true", help="tracemalloc in the workers: where the plan's memory is"
     )
+    parser.add_argument(
+        "--syncs",
+        type=int,
+        choices=range(1, len(SCENARIOS) + 1),
+        default=len(SCENARIOS),
+        help="run only the first N syncs of each size (default: all six)",
+    )
     parser.add_argument("--json", type=Path, help="also write every measurement to this file")
     return parser.parse_args(argv)
 
@@ -118,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         change_share=args.change,
         drift_per_kind=args.drift,
         drift_bases=args.drift_bases,
+        syncs=args.syncs,
     )
     print(f"Machine: {machine()}; load average {load()}", flush=True)
     results = []

@@ -80,6 +80,7 @@ class BenchConfig:
     drift_per_kind: int = 5  # hand edits of each kind in Halo before "drifted"
     drift_bases: bool = False  # one of the deleted licences a base of add-ons (a known product gap)
     trace_memory: bool = False  # tracemalloc in the workers: slower, shows where the plan's memory is
+    syncs: int = 6  # of SCENARIOS, the first this many (fewer: a quicker look at the first syncs)
     run_timeout: float = 1800.0
     poll_seconds: float = 0.25
 

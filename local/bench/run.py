@@ -223,7 +223,8 @@ def _measure(
     warm: set[int] = set()
     try:
         world = fakes.call("world")
-        for n, scenario in enumerate(SCENARIOS):
+        scenarios = SCENARIOS[: config.syncs]
+        for n, scenario in enumerate(scenarios):
             if scenario.kind == "changed":
                 change = fakes.call("change", share=config.change_share, seed=config.seed + 1)
             elif scenario.kind == "drifted":
@@ -236,7 +237,7 @@ def _measure(
                 )
             lookups = len(drift.get("deleted", [])) if scenario.kind == "verify" else 0
             needed = needed_writes(scenario.kind, world, change, drift)
-            print(f"    {n + 1}/{len(SCENARIOS)} {scenario.label}", flush=True)
+            print(f"    {n + 1}/{len(scenarios)} {scenario.label}", flush=True)
             sync = _sync(scenario, api, fakes, pool, config, settings, needed, warm, lookups)
             sync.jobs = [*sync_jobs, *sync.jobs]
             sync_jobs.clear()

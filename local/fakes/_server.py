@@ -91,8 +91,10 @@ class HttpError(Exception):
 
 
 def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
-    """A JSON answer, serialised now so the bytes are built while the data lock is held."""
-    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    """A JSON answer, serialised now so the bytes are built while the data lock is held. Raw
+    UTF-8, not ASCII escapes: whether the real APIs escape is not known, and raw is the harder
+    case (a decoded answer's width is its widest character's)."""
+    body = json.dumps(payload, separators=(",", ":"), default=str, ensure_ascii=False).encode()
     return Response(status, body, JSON_TYPE, dict(headers or {}))
 
 

@@ -300,10 +300,19 @@ _BASES = ("basic", "standard", "premium", "exchange1", "apps", "e3")
 _TERMS = (("P1Y", "Annual"), ("P1Y", "Monthly"), ("P1M", "Monthly"))
 
 
+# Every AWKWARD_EVERY-th generated name ends in one of these: real customer names carry accents,
+# ampersands and emoji, and one character beyond the BMP makes Python hold a str four bytes wide.
+AWKWARD_EVERY = 40
+_AWKWARD = ("Café", "Zoë & Søn", "Ærø 🚀", "Müller\u2013Lüdenscheid")
+
+
 def generated_name(i: int, rng: random.Random) -> str:
     """A unique company name for generated customer `i` (the number keeps it unique)."""
     suffix = rng.choice(_SUFFIXES)
-    return f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)} {i:05d}{' ' + suffix if suffix else ''}"
+    name = f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)} {i:05d}{' ' + suffix if suffix else ''}"
+    if i % AWKWARD_EVERY == 0:
+        name += " " + _AWKWARD[i // AWKWARD_EVERY % len(_AWKWARD)]
+    return name
 
 
 def generate_dicker_data(

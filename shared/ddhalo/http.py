@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from ddhalo import jsonpieces
 from ddhalo.deadline import Deadline
 from ddhalo.errors import OutOfTimeError, ThrottledError, UnreachableError, UpstreamError
 from ddhalo.halo.limits import RATE_WINDOW_SECONDS
@@ -324,8 +325,8 @@ def json_body(
 ) -> Any:
     """Decode a JSON answer or raise a readable error (HTML error pages, truncated bodies...)."""
     try:
-        # From the bytes: response.json() would first copy a large answer into a str.
-        return json.loads(response.content, object_pairs_hook=object_pairs_hook)
+        # From the bytes, in pieces: response.json() would first copy the whole answer into a str.
+        return jsonpieces.loads(response.content, object_pairs_hook)
     except ValueError as exc:
         raise UpstreamError(
             f"{system} answered {what} with something that is not JSON: {describe_body(response)}",

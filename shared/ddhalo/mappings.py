@@ -84,8 +84,8 @@ def generate_mappings(
         already_mapped=len(mapped_ids & customers.by_id.keys()),
         not_importable=[_not_importable(t) for t in customers.without_tenant],
     )
-    for customer, client in matched.matched:
-        mapping = Mapping(
+    mappings = [
+        Mapping(
             dicker_customer_id=customer.id,
             dicker_customer_name=customer.name,
             halo_client_id=client.id,
@@ -93,19 +93,22 @@ def generate_mappings(
             source="generated",
             created_by=created_by,
         )
-        try:
-            store.put_mapping(mapping)
-        except ConflictError as exc:  # someone mapped it meanwhile: report, never overwrite
+        for customer, client in matched.matched
+    ]
+    conflicts = store.put_mappings(mappings)
+    for mapping in mappings:
+        conflict = conflicts.get(mapping.dicker_customer_id)
+        if conflict:  # someone mapped it meanwhile: report, never overwrite
             result.unmatched.append(
                 UnmappedCustomer(
-                    dicker_customer_id=customer.id,
-                    dicker_customer_name=customer.name,
+                    dicker_customer_id=mapping.dicker_customer_id,
+                    dicker_customer_name=mapping.dicker_customer_name,
                     importable=True,
-                    reason=exc.message,
+                    reason=conflict.message,
                 )
             )
-            continue
-        result.created.append(mapping)
+        else:
+            result.created.append(mapping)
     for customer, reason in matched.unmatched:
         result.unmatched.append(
             UnmappedCustomer(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
@@ -79,21 +79,30 @@ class ClientIndex:
     def exact(self, name: str) -> list[Candidate]:
         return self.by_exact.get(exact_key(name), []) if name.strip() else []
 
-    def suggestions(self, name: str) -> list[Candidate]:
-        """Near misses: the same loose key first, then similar names; never exact matches' rivals."""
+    def suggestions(self, name: str, keep: Callable[[Candidate], bool] | None = None) -> list[Candidate]:
+        """Near misses: the same loose key first, then similar names; never exact matches' rivals.
+        Only clients ``keep`` accepts are compared (and so never crowd out one it would keep)."""
         if not name.strip():
             return []
         key = loose_key(name)
-        found = [c for c in self.by_loose.get(key, []) if key]
+        found = [c for c in self.by_loose.get(key, []) if key and (keep is None or keep(c))]
         if len(found) < MAX_SUGGESTIONS and key:
             scored: list[tuple[float, Candidate]] = []
             nearby = set().union(*(self.by_word.get(w, set()) for w in key.split()))
             for loose in nearby:
                 if loose == key or abs(len(loose) - len(key)) > max(4, len(key) // 4):
                     continue
-                ratio = SequenceMatcher(None, key, loose).ratio()
+                kept = [c for c in self.by_loose[loose] if keep is None or keep(c)]
+                if not kept:
+                    continue
+                # Names sharing a common word can be thousands: the two cheap upper bounds of
+                # the ratio rule most of them out before the ratio itself is computed.
+                matcher = SequenceMatcher(None, key, loose)
+                if matcher.real_quick_ratio() < SIMILARITY or matcher.quick_ratio() < SIMILARITY:
+                    continue
+                ratio = matcher.ratio()
                 if ratio >= SIMILARITY:
-                    scored.extend((ratio, c) for c in self.by_loose[loose])
+                    scored.extend((ratio, c) for c in kept)
             found += [c for _, c in sorted(scored, key=lambda rc: (-rc[0], rc[1].id))]
         unique = {c.id: c for c in found}
         return list(unique.values())[:MAX_SUGGESTIONS]

@@ -227,12 +227,12 @@ def test_run_interrupted_between_halo_create_and_mapping_write_converges(
     api, local_app, halo_fake, monkeypatch
 ):
     """The worker dies after Halo created the clients but before any mapping was stored."""
-    real_put = store_module.Store.put_mapping
+    real_put = store_module.Store.put_mappings
 
-    def crash(self, mapping):
+    def crash(self, mappings):
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(store_module.Store, "put_mapping", crash)
+    monkeypatch.setattr(store_module.Store, "put_mappings", crash)
     # Every customer created (held names too), so the crash leaves several unmapped clients behind.
     response = api.post("/customers/import", {"create_when_similar": True})
     run_id = response.json()["run_id"]
@@ -244,7 +244,7 @@ def test_run_interrupted_between_halo_create_and_mapping_write_converges(
         time.sleep(0.05)
     time.sleep(0.3)
     assert api.get(f"/runs/{run_id}").json()["status"] == "running"  # the crashed run never finished
-    monkeypatch.setattr(store_module.Store, "put_mapping", real_put)
+    monkeypatch.setattr(store_module.Store, "put_mappings", real_put)
 
     second = api.post("/customers/import", {"create_when_similar": True}).json()["run_id"]  # waits its turn
     assert local_app.redeliver_failed() == 1  # its retry, after SQS's visibility timeout

@@ -64,6 +64,39 @@ def test_fuzzy_suggestions_find_small_typos_only():
     assert ids[0] == 1 and 2 in ids and 3 not in ids
 
 
+def test_clients_not_kept_are_never_compared_and_never_crowd_out_one_that_is():
+    clients = index(*(f"Northwind Traders {n}" for n in range(1, 7)), "Northwind Tradres")
+    assert len(clients.suggestions("Northwind Traders")) == 5  # the first five near names
+    ids = [s.id for s in clients.suggestions("Northwind Traders", keep=lambda c: not c.name[-1].isdigit())]
+    assert ids == [7]
+
+
+def test_the_cheap_bounds_answer_what_the_ratio_alone_does(monkeypatch):
+    """The quick bounds only skip comparisons: the suggestions of every name are the same as
+    with the full ratio for every pair sharing a word."""
+    import difflib
+
+    from ddhalo import matching
+
+    names = [
+        f"{a} {b}"
+        for a in ("Acme", "Acne", "Acme Co", "Apex")
+        for b in ("Hold", "Holds", "Holdings", "Group")
+    ]
+    clients = index(*names)
+    with_bounds = {n: [c.id for c in clients.suggestions(n)] for n in names}
+
+    class RatioOnly(difflib.SequenceMatcher):
+        def real_quick_ratio(self) -> float:
+            return 1.0
+
+        quick_ratio = real_quick_ratio
+
+    monkeypatch.setattr(matching, "SequenceMatcher", RatioOnly)
+    assert {n: [c.id for c in clients.suggestions(n)] for n in names} == with_bounds
+    assert any(with_bounds.values())
+
+
 def test_blank_names_never_match():
     assert index("").exact("  ") == []
     assert match_exact([Customer("t1", "")], index("")).matched == []

@@ -5,6 +5,9 @@ was added ``shared`` (several Dicker Data customers billed on one Halo client). 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
@@ -14,6 +17,11 @@ from ddhalo.store.table import MAX_PAGE, Table, from_dynamo, to_dynamo
 
 MAPPING_PK = "MAPPING"
 HELD_PK = "HELD"
+# Two items per mapping, and DynamoDB takes at most 100 items in one transaction.
+MAPPINGS_PER_TRANSACTION = 50
+# A transaction cancelled with no failed condition (another writer on the same items) is retried.
+TRANSACTION_RETRIES = 3
+CONDITION_FAILED = "ConditionalCheckFailed"
 
 
 def _mapping_sk(dicker_customer_id: str) -> str:
@@ -22,6 +30,41 @@ def _mapping_sk(dicker_customer_id: str) -> str:
 
 def _guard_sk(halo_client_id: int) -> str:
     return f"HALO#{halo_client_id}"
+
+
+def _mapping_item(mapping: Mapping) -> dict[str, Any]:
+    return {"pk": MAPPING_PK, "sk": _mapping_sk(mapping.dicker_customer_id), **mapping.model_dump()}
+
+
+def _distinct_batch(mappings: list[Mapping]) -> tuple[list[Mapping], list[Mapping]]:
+    """Up to a transaction's worth of mappings, no customer or client twice (a transaction may
+    not touch one item twice), and the rest, in order."""
+    batch: list[Mapping] = []
+    rest: list[Mapping] = []
+    customers: set[str] = set()
+    clients: set[int] = set()
+    for mapping in mappings:
+        clash = mapping.dicker_customer_id in customers or mapping.halo_client_id in clients
+        if clash or len(batch) == MAPPINGS_PER_TRANSACTION:
+            rest.append(mapping)
+            continue
+        batch.append(mapping)
+        customers.add(mapping.dicker_customer_id)
+        clients.add(mapping.halo_client_id)
+    return batch, rest
+
+
+def _conflict(mapping: Mapping, *, guard: bool) -> ConflictError:
+    """Why a mapping was refused: its customer is mapped already, or (``guard``) its Halo client."""
+    if not guard:
+        return ConflictError(
+            f"Dicker Data customer {mapping.dicker_customer_id} is already mapped.",
+            "Remove the existing mapping first (DELETE /mappings/{dicker_customer_id}).",
+        )
+    return ConflictError(
+        f"Halo client {mapping.halo_client_id} is already mapped to another Dicker Data customer.",
+        'Send "shared": true to bill both customers on this Halo client, or remove the other mapping first.',
+    )
 
 
 class MappingsTable(Table):
@@ -58,34 +101,71 @@ class MappingsTable(Table):
     def put_mapping(self, mapping: Mapping) -> None:
         """Store a mapping unless the customer is mapped already, or the Halo client is and the
         mapping is not ``shared``, atomically."""
-        item = {"pk": MAPPING_PK, "sk": _mapping_sk(mapping.dicker_customer_id), **mapping.model_dump()}
-        guard_key = {"pk": MAPPING_PK, "sk": _guard_sk(mapping.halo_client_id)}
         if mapping.shared:
+            guard_key = {"pk": MAPPING_PK, "sk": _guard_sk(mapping.halo_client_id)}
             claim = self._share_guard(guard_key, mapping.dicker_customer_id)
+            items = [self._put_new(_mapping_item(mapping)), claim]
         else:
-            claim = self._put_new(
-                {
-                    **guard_key,
-                    "dicker_customer_id": mapping.dicker_customer_id,
-                    "holders": {mapping.dicker_customer_id},
-                }
-            )
+            items = self._claim(mapping)
+        reasons = self._transact(items)
+        if reasons is not None:
+            raise _conflict(mapping, guard=not reasons or reasons[0] != CONDITION_FAILED)
+
+    def put_mappings(self, mappings: Sequence[Mapping]) -> dict[str, ConflictError]:
+        """Store many mappings, each exactly as ``put_mapping`` would, 50 to a transaction (an
+        import maps thousands at once; one round trip each was most of its time). A cancelled
+        transaction names the mappings whose condition failed: those are conflicts, and the others
+        are sent again without them. Answers the conflicts by Dicker Data customer id."""
+        conflicts: dict[str, ConflictError] = {}
+        for mapping in (m for m in mappings if m.shared):
+            try:
+                self.put_mapping(mapping)
+            except ConflictError as exc:
+                conflicts[mapping.dicker_customer_id] = exc
+        waiting = [m for m in mappings if not m.shared]
+        cancelled = 0
+        while waiting:
+            batch, waiting = _distinct_batch(waiting)
+            reasons = self._transact([item for m in batch for item in self._claim(m)])
+            if reasons is None:
+                cancelled = 0
+                continue
+            if len(reasons) != 2 * len(batch):
+                raise RuntimeError(f"DynamoDB cancelled the mapping transaction: {reasons}")
+            again = []
+            for n, mapping in enumerate(batch):
+                own, guard = reasons[2 * n], reasons[2 * n + 1]
+                if CONDITION_FAILED in (own, guard):
+                    conflicts[mapping.dicker_customer_id] = _conflict(mapping, guard=own != CONDITION_FAILED)
+                else:
+                    again.append(mapping)
+            # Cancelled with no failed condition (another writer on these items): a few tries.
+            cancelled = cancelled + 1 if len(again) == len(batch) else 0
+            if cancelled > TRANSACTION_RETRIES:
+                raise RuntimeError(f"DynamoDB kept cancelling the mapping transaction: {reasons}")
+            waiting = again + waiting
+        return conflicts
+
+    def _claim(self, mapping: Mapping) -> list[dict[str, Any]]:
+        """An unshared mapping's two puts: its own item and its Halo client's guard, both new."""
+        guard = {
+            "pk": MAPPING_PK,
+            "sk": _guard_sk(mapping.halo_client_id),
+            "dicker_customer_id": mapping.dicker_customer_id,
+            "holders": {mapping.dicker_customer_id},
+        }
+        return [self._put_new(_mapping_item(mapping)), self._put_new(guard)]
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[str | None] | None:
+        """Write ``items`` in one transaction: None when it went through, else the reason code of
+        each item (``None`` for an item that was not the cause)."""
         try:
-            self.client.transact_write_items(TransactItems=[self._put_new(item), claim])
+            self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise ConflictError(
-                    f"Dicker Data customer {mapping.dicker_customer_id} is already mapped.",
-                    "Remove the existing mapping first (DELETE /mappings/{dicker_customer_id}).",
-                ) from exc
-            raise ConflictError(
-                f"Halo client {mapping.halo_client_id} is already mapped to another Dicker Data customer.",
-                'Send "shared": true to bill both customers on this Halo client, or remove the other '
-                "mapping first.",
-            ) from exc
+            return [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+        return None
 
     def _share_guard(self, guard_key: dict[str, str], dicker_customer_id: str) -> dict[str, object]:
         """The guard's update for one more holder; a guard written before ``holders`` existed

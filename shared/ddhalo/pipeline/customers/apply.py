@@ -1,11 +1,11 @@
-"""Customers, apply: batched Halo writes, each new mapping stored right after its client is created."""
+"""Customers, apply: batched Halo writes, then the new mappings, many to a DynamoDB transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from ddhalo.errors import ConflictError, IntegrationError, OutOfTimeError
+from ddhalo.errors import IntegrationError, OutOfTimeError
 from ddhalo.halo.client import HaloClient
 from ddhalo.halo.records import ClientRecord, client_links_patch, links_with
 from ddhalo.models import Mapping
@@ -34,11 +34,12 @@ def apply_customers(
     return done
 
 
-def _store_mapping(
-    action: CustomerAction, client_id: int, client_name: str, store: Store, created_by: str
-) -> str | None:
-    try:
-        store.put_mapping(
+def _store_mappings(
+    new: list[tuple[CustomerAction, int, str]], store: Store, created_by: str
+) -> dict[str, str]:
+    """Store the mappings of (action, Halo client id, name); answers why each refused one was."""
+    conflicts = store.put_mappings(
+        [
             Mapping(
                 dicker_customer_id=action.dicker_id,
                 dicker_customer_name=action.name,
@@ -48,10 +49,10 @@ def _store_mapping(
                 created_by=created_by,
                 written=action.written,
             )
-        )
-    except ConflictError as exc:
-        return exc.message
-    return None
+            for action, client_id, client_name in new
+        ]
+    )
+    return {key: error.message for key, error in conflicts.items()}
 
 
 def _apply_updates(
@@ -90,15 +91,21 @@ def _apply_updates(
     failed.update(sites.failed)
     codes.update(sites.codes)
     done: Applied[str] = Applied(remaining=sorted(later))
+    conflicts = _store_mappings(
+        [
+            (a, a.halo_client_id, a.halo_client_name)
+            for a in actions
+            if a.new_mapping and a.halo_client_id is not None and a.dicker_id not in later
+        ],
+        store,
+        created_by,
+    )
+    for key, conflict in conflicts.items():
+        if key not in failed:
+            failed[key], codes[key] = conflict, "mapping_conflict"
     for action in actions:
         if action.dicker_id in later:
             continue
-        if action.new_mapping and action.halo_client_id is not None:
-            conflict = _store_mapping(
-                action, action.halo_client_id, action.halo_client_name, store, created_by
-            )
-            if conflict and action.dicker_id not in failed:
-                failed[action.dicker_id], codes[action.dicker_id] = conflict, "mapping_conflict"
         if action.dicker_id in failed:
             key = action.dicker_id
             done.items.append(action.item("failed", reason=failed[key], reason_code=codes.get(key)))
@@ -141,17 +148,26 @@ def _apply_creates(
     records = {a.dicker_id: a.create.to_wire() for a in actions if a.create is not None}
     outcome = create_reconciled(halo, "Client", records, find_landed)
     done: Applied[str] = Applied(remaining=sorted(outcome.unfinished))
+    created = {
+        a.dicker_id: record
+        for a in actions
+        if a.dicker_id not in outcome.unfinished
+        and (record := ClientRecord.from_wire(outcome.saved.get(a.dicker_id))) is not None
+    }
+    conflicts = _store_mappings(
+        [(by_id[key], record.id, record.name) for key, record in created.items()], store, created_by
+    )
     for action in actions:
         if action.dicker_id in outcome.unfinished:
             continue
-        record = ClientRecord.from_wire(outcome.saved.get(action.dicker_id))
+        record = created.get(action.dicker_id)
         if record is None:
             key = action.dicker_id
             done.items.append(
                 action.item("failed", reason=outcome.failed.get(key), reason_code=outcome.codes.get(key))
             )
             continue
-        conflict = _store_mapping(action, record.id, record.name, store, created_by)
+        conflict = conflicts.get(action.dicker_id)
         if conflict:
             done.items.append(
                 action.item(

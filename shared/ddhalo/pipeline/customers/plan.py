@@ -209,7 +209,7 @@ def _held(tenant: Tenant, clients: HaloClients) -> CustomerAction | None:
     numbers = _numbers(tenant.name)
     exact = index.exact(tenant.name)
     # "Acme 2" is not a near miss of "Acme 1": names apart only by a number are other companies.
-    near = [c for c in index.suggestions(tenant.name) if _numbers(c.name) == numbers]
+    near = index.suggestions(tenant.name, keep=lambda c: _numbers(c.name) == numbers)
     alike = list({c.id: c for c in exact + near}.values())
     if not alike:
         return None
