@@ -206,6 +206,22 @@ def test_a_run_is_followed_live_to_its_end_without_a_reload(console: Console):
     assert console.driver.execute_script("return window.__notReloaded") is True
 
 
+@pytest.mark.parametrize("halo_options", [{"rate_limit": 3, "rate_window": 6.0, "retry_after": True}])
+def test_a_run_held_by_halos_rate_limit_says_so_then_finishes(console: Console, halo_options):
+    """Halo's fake refuses past 3 calls per 6 s: the run's screen says it is waiting for Halo's
+    rate limit while it waits, and the run still finishes."""
+    console.api.post("/mappings/generate")
+    started = console.api.post("/subscriptions/import", {"dry_run": False}).json()
+    console.open(f"runs/{started['run_id']}")
+    said = "Waiting for Halo's rate limit"
+    waiting = type(console.wait)(console.driver, 45)
+    waiting.until(lambda d: any(said in el.text for el in d.find_elements("id", "run-waiting")))
+    assert console.wait_run_finished() == "succeeded"
+    assert console.api.json("GET", f"/runs/{started['run_id']}")["throttled"] > 0
+    assert not console.driver.find_elements("css selector", "#run-waiting")
+    no_console_errors(console)
+
+
 def test_every_screen_is_readable_on_a_phone(console: Console):
     console.driver.set_window_size(375, 800)
     try:
