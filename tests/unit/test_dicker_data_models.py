@@ -1,7 +1,14 @@
 from datetime import date
 
 from ddhalo.dicker_data.client import _parse
-from ddhalo.dicker_data.models import ManufacturerStockCode, Subscription, Tenant
+from ddhalo.dicker_data.models import (
+    MAX_TEXT,
+    ManufacturerStockCode,
+    Subscription,
+    Tenant,
+    _scrub,
+    clean_text,
+)
 
 
 def test_manufacturer_stock_code_is_split_into_its_parts():
@@ -63,3 +70,19 @@ def test_hostile_rows_become_per_item_failures():
         parsed.items[0].stock_description.startswith("AB") and len(parsed.items[0].stock_description) == 500
     )
     assert [i.ref for i in parsed.invalid] == ["#1", "#2", "bad-qty"]
+
+
+def test_clean_text_cleans_control_format_and_spacing():
+    assert clean_text(" Acme\u202e\x00 Pty\tLtd\r\n ") == "Acme Pty Ltd"
+    assert clean_text("Zoë\u00a0&\u2028Søn 🚀") == "Zoë & Søn 🚀"
+    assert clean_text(42) == "42"
+    assert clean_text("x" * (MAX_TEXT + 1)) == "x" * MAX_TEXT
+
+
+def test_clean_texts_shortcut_answers_what_scrubbing_does():
+    """The shortcut returns clean text untouched; it must never keep what _scrub would change."""
+    samples = ["", " ", "a  b", "a ", " a", "x" * MAX_TEXT, "x" * (MAX_TEXT + 1)]
+    samples += [f"a{chr(code)}b" for code in range(0x30000) if not 0xD800 <= code < 0xE000]
+    samples += [chr(code) for code in range(0x3000)]
+    samples += ["a\ud800b", "Müller\u2013Lüdenscheid", "Ærø 🚀", "tab\there", "a\u3000b"]
+    assert [clean_text(text) for text in samples] == [_scrub(text) for text in samples]

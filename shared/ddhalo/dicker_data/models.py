@@ -27,10 +27,19 @@ def clean_text(value: Any) -> str:
         return ""
     if not isinstance(value, str | int | float):  # an object, an array, or a record made of one
         raise ValueError(f"expected text, got a JSON {'array' if isinstance(value, list) else 'object'}")
-    text = str(value)[: MAX_TEXT * 4]
+    text = value if isinstance(value, str) else str(value)
+    # Nearly every value is already clean. isprintable() is False for every Cc and Cf character
+    # and for all whitespace but the plain space, so for these _scrub would answer the text
+    # itself; it costs ~15x more (50,000 subscriptions x 10 fields in every sync).
+    if len(text) <= MAX_TEXT and text.isprintable() and "  " not in text and text == text.strip():
+        return text
+    return _scrub(text)
+
+
+def _scrub(text: str) -> str:
     kept = "".join(
         " " if ch in "\t\n\r\v\f" else ch
-        for ch in text
+        for ch in text[: MAX_TEXT * 4]
         if ch in "\t\n\r\v\f" or unicodedata.category(ch) not in ("Cc", "Cf")
     )
     return _SPACES.sub(" ", kept).strip()[:MAX_TEXT]
