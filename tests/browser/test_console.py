@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -255,4 +256,81 @@ def test_a_viewer_reads_every_screen_and_a_refused_write_says_why(console: Conso
         console.open(screen)
     monkeypatch.undo()
     assert (console.api.json("GET", "/settings")["halo_tenant"] or "") == before  # nothing written
+    no_console_errors(console)
+
+
+class Keyboard:
+    """Tab, Shift+Tab and Enter only, sent to whatever has focus (as a person without a mouse)."""
+
+    FOCUS_RING = """const el = document.activeElement, style = getComputedStyle(el);
+        const box = el.getBoundingClientRect();
+        const name = el.getAttribute('aria-label') || el.textContent || el.id || el.tagName;
+        return {label: name.trim().slice(0, 60),
+                tag: el.tagName, ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0,
+                seen: box.width > 0 && box.height > 0 && box.left >= 0,
+                in_dialog: !!el.closest('dialog[open]')};"""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def active(self) -> dict[str, Any]:
+        return dict(self.console.driver.execute_script(self.FOCUS_RING))
+
+    def send(self, *keys: str) -> None:
+        self.console.driver.switch_to.active_element.send_keys(*keys)
+
+    def tab_to(self, label: str, back: bool = False, most: int = 80) -> list[dict[str, Any]]:
+        """Tabs until the focused element is labelled ``label``; every stop on the way must be
+        on screen and show the focus ring. Answers the stops passed."""
+        from selenium.webdriver.common.keys import Keys
+
+        passed: list[dict[str, Any]] = []
+        for _ in range(most):
+            self.send(Keys.SHIFT, Keys.TAB) if back else self.send(Keys.TAB)
+            stop = self.active()
+            if stop["tag"] == "BODY":  # focus left the page's last stop for the browser's own
+                continue
+            assert stop["seen"] and stop["ring"], f"focus on {stop['label']!r} is not visible: {stop}"
+            if stop["label"] == label:
+                return passed
+            passed.append(stop)
+        raise AssertionError(f"{label!r} not reached by Tab; passed {[p['label'] for p in passed]}")
+
+    def enter(self) -> None:
+        from selenium.webdriver.common.keys import Keys
+
+        self.send(Keys.ENTER)
+
+
+ON_HEADING = (
+    "const el = document.activeElement; return el.tagName === 'H1' && el.textContent.startsWith(arguments[0])"
+)
+
+
+def test_the_keyboard_alone_walks_the_screens_and_imports_customers(console: Console):
+    console.open("customers")
+    keys = Keyboard(console)
+    keys.tab_to("Skip to content")
+    keys.enter()  # to the screen's content, staying on the screen
+    assert console.driver.execute_script("return document.activeElement.id") == "view"
+    assert console.driver.current_url.endswith("#/customers")
+
+    # Every screen is reached from the navigation, and focus lands on its heading.
+    for screen, title in (("Subscriptions", "Subscriptions"), ("Halo Integrator", "Halo Integrator"),
+                          ("Runs", "Runs"), ("Customers", "Customers")):  # fmt: skip
+        keys.tab_to(screen, back=True)
+        keys.enter()
+        console.wait.until(lambda d, t=title: d.execute_script(ON_HEADING, t))
+
+    # Import Customers: the plan opens in a popup that holds focus; Start import runs it.
+    keys.tab_to("Import Customers")
+    keys.enter()
+    console.wait_text("dialog[open] #plan-table", "Wide World Importers")
+    assert keys.active()["in_dialog"]  # the popup's first control (its result filter)
+    passed = keys.tab_to("Start import") + keys.tab_to("Cancel") + keys.tab_to("Start import")
+    assert all(stop["in_dialog"] for stop in passed), passed  # round the popup, never out of it
+    keys.enter()
+    console.wait.until(lambda d: "#/runs/" in d.current_url)
+    assert console.wait_run_finished() in ("succeeded", "partial")
+    assert console.find("#run-counts [data-result='created']").text == "1"
     no_console_errors(console)

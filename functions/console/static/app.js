@@ -60,6 +60,11 @@ async function start() {
     signOut.hidden = false;
     signOut.addEventListener("click", () => auth.signOut());
   }
+  // The skip link would set the hash to "#view", which the router reads as a screen.
+  document.querySelector(".skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    view.focus();
+  });
   window.addEventListener("hashchange", render);
   if (!location.hash) history.replaceState(null, "", "#/connect");
   await render();
