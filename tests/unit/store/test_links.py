@@ -54,3 +54,39 @@ def test_a_link_is_replaced_by_its_key_and_no_links_write_nothing(store):
     store.put_links([])
     assert store.list_links() == [newer]
     assert store.table.get_item(Key={"pk": "SUBLINK", "sk": "t1#s1"})["Item"]["content_hash"] == "new"
+
+
+def test_links_are_got_whole_by_key_100_to_a_call(store):
+    links = [SubscriptionLink(f"t{i % 7}", f"s{i}", i, "h", compact_json({"count": i})) for i in range(250)]
+    store.put_links(links)
+    sizes: list[int] = []
+    store.client.meta.events.register(
+        "before-parameter-build.dynamodb.BatchGetItem",
+        lambda params, **_: sizes.append(len(params["RequestItems"][store.table_name]["Keys"])),
+    )
+    wanted = [(lk.dicker_customer_id, lk.subscription_id) for lk in links] + [("t1", "missing")]
+    got = store.get_links(wanted + wanted[:3])  # twice asked is once fetched
+    assert sorted(got, key=lambda lk: lk.halo_licence_id) == links
+    assert sizes == [100, 100, 51]
+
+
+def test_keys_dynamodb_leaves_unprocessed_are_asked_again(store, monkeypatch):
+    links = [SubscriptionLink("t1", f"s{i}", i, "h", compact_json({"count": i})) for i in range(5)]
+    store.put_links(links)
+    real = store.client.batch_get_item
+    answers: list[int] = []
+    monkeypatch.setattr("ddhalo.store.links.time.sleep", lambda s: None)
+
+    def stingy(RequestItems):
+        keys = RequestItems[store.table_name]["Keys"]
+        answer = real(RequestItems={store.table_name: {**RequestItems[store.table_name], "Keys": keys[:2]}})
+        if keys[2:]:
+            answer["UnprocessedKeys"] = {store.table_name: {"Keys": keys[2:], "ConsistentRead": True}}
+        answers.append(len(keys))
+        return answer
+
+    monkeypatch.setattr(store.client, "batch_get_item", stingy)
+    assert sorted(lk.subscription_id for lk in store.get_links(("t1", f"s{i}") for i in range(5))) == [
+        "s0", "s1", "s2", "s3", "s4",
+    ]  # fmt: skip
+    assert answers == [5, 3, 1]

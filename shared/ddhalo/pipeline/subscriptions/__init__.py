@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from ddhalo import observe
 from ddhalo.errors import ConflictError
-from ddhalo.models import Mapping, RunItem
+from ddhalo.models import Mapping, RunItem, SubscriptionLink
 from ddhalo.pipeline.options import SubscriptionOptions
 from ddhalo.pipeline.subscriptions.plan import NeedsLinkFields, SubscriptionAction, plan_customer
-from ddhalo.pipeline.subscriptions.read import LicenceRead, read_scopes
+from ddhalo.pipeline.subscriptions.read import CustomerScope, LicenceRead, read_scopes
 from ddhalo.runs import Upstreams
 from ddhalo.store import Store
+
+LINK_FIELDS_BATCH = 1000
 
 
 def validate_request(options: SubscriptionOptions, mappings: dict[str, Mapping]) -> None:
@@ -71,15 +73,37 @@ def plan_subscriptions(
     for scope in scopes:
         scope.excluded_stock_codes = codes
     actions: list[SubscriptionAction] = []
+    # Customers where something changed or vanished are planned again once their links are read
+    # whole (to compare with what we wrote), LINK_FIELDS_BATCH links at a time.
+    needing: list[CustomerScope] = []
+
+    def plan_needing() -> None:
+        whole = store.get_links((s.mapping.dicker_customer_id, sub) for s in needing for sub in s.links)
+        by_customer: dict[str, dict[str, SubscriptionLink]] = {
+            s.mapping.dicker_customer_id: {} for s in needing
+        }
+        for link in whole:
+            by_customer[link.dicker_customer_id][link.subscription_id] = link
+        for scope in needing:
+            scope.links = by_customer[scope.mapping.dicker_customer_id]
+            planned = plan_customer(scope)
+            assert not isinstance(planned, NeedsLinkFields)  # read whole: every link has its fields
+            actions.extend(planned)
+        needing.clear()
+
+    waiting = 0
     scopes.reverse()
     while scopes:  # popped as planned, so each customer's reads are freed as its actions are made
         scope = scopes.pop()
         planned = plan_customer(scope)
-        if isinstance(planned, NeedsLinkFields):
-            # Something changed or vanished: compare with what we wrote, read for this customer only.
-            scope.links = {lk.subscription_id: lk for lk in store.list_links(planned.customer_id)}
-            planned = plan_customer(scope)
-            assert not isinstance(planned, NeedsLinkFields)  # read whole: every link has its fields
-        actions += planned
+        if not isinstance(planned, NeedsLinkFields):
+            actions += planned
+            continue
+        needing.append(scope)
+        waiting += len(scope.links)
+        if waiting >= LINK_FIELDS_BATCH:
+            plan_needing()
+            waiting = 0
+    plan_needing()
     observe.step("planned")
     return actions, failures
