@@ -58,7 +58,11 @@ def test_an_import_and_a_sync_at_once_create_nothing_twice(api, halo_fake):
     assert api.call("PUT", "/settings", CREATE_ALL).status_code == 200  # the sync's creates too
     answers = together(lambda: api.post("/customers/import", CREATE_ALL), lambda: api.post("/sync", {}))
     runs = [api.wait_run(a.json()["run_id"], timeout=120) for a in answers if a.status_code == 202]
-    assert runs and all(r["status"] == "succeeded" for r in runs), runs
+    imported, synced = answers
+    if synced.status_code == 409:  # the import's first job took the Halo lock first: skipped, so sync now
+        assert synced.json()["running_run_id"] == imported.json()["run_id"], synced.text
+        runs.append(api.run("/sync", {}))
+    assert len(runs) == 2 and all(r["status"] == "succeeded" for r in runs), runs
     assert set(tenants_on_clients(halo_fake).values()) == {1}
     markers = Counter(
         str(lic.get("notes") or "").splitlines()[0]
