@@ -13,7 +13,7 @@
 | chunk payload     | ``RUN#<run_id>`` | ``PAYLOAD#<n>`` (and ``START#<n>``, ``SPAWN#<n>``) | | chunks   |
 | lock              | ``LOCK``         | ``HALO`` (the one run writing to Halo), ``SETTINGS`` | | locks    |
 | last verify       | ``VERIFY``       | ``LAST``                    |                 | runs     |
-| create intent     | ``INTENT``       | ``<dicker_customer_id>#<subscription_id>`` |  | links    |
+| create intents    | ``INTENT``       | ``PACK#<uuid>`` (up to 1,000 link keys) |    | links    |
 | held customer     | ``HELD``         | ``<dicker_customer_id>``    |                 | mappings |
 | digest sent       | ``RUN#<run_id>`` | ``DIGEST``                  |                 | digests  |
 | digest memory     | ``DIGEST``       | ``SEEN``                    |                 | digests  |

@@ -1,15 +1,18 @@
 """Subscription links: ``SUBLINK`` / ``<dicker_customer_id>#<subscription_id>``; create intents:
-``INTENT`` / the same key, put before a licence is created and dropped once it is linked (or
-refused), so a plain sync knows which customers' creates may have landed unlinked."""
+``INTENT`` / ``PACK#<uuid>`` holding up to INTENT_PACK such keys, put before those licences are
+created and emptied as each is linked (or refused), so a plain sync knows which customers'
+creates may have landed unlinked."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 
 from ddhalo.models import SubscriptionLink
 from ddhalo.store.table import Table, from_dynamo, to_dynamo
@@ -18,6 +21,7 @@ LINK_PK = "SUBLINK"
 INTENT_PK = "INTENT"
 GET_BATCH = 100  # BatchGetItem's most keys per call
 GET_ATTEMPTS = 6
+INTENT_PACK = 1000  # keys of ~80 bytes: ~80 KB, well inside DynamoDB's 400 KB per item
 
 
 class LinksTable(Table):
@@ -79,23 +83,50 @@ class LinksTable(Table):
                 )
 
     def put_intents(self, keys: Iterable[str]) -> None:
-        """``<dicker_customer_id>#<subscription_id>`` of licences about to be created."""
-        self._write_keys(INTENT_PK, keys, put=True)
+        """``<dicker_customer_id>#<subscription_id>`` of licences about to be created, packed
+        INTENT_PACK to an item: an apply chunk's thousand creates cost one write, not forty."""
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), INTENT_PACK):
+            self.table.put_item(
+                Item={
+                    "pk": INTENT_PK,
+                    "sk": f"PACK#{uuid.uuid4().hex}",
+                    "keys": keys[start : start + INTENT_PACK],
+                }
+            )
 
     def drop_intents(self, keys: Iterable[str]) -> None:
-        self._write_keys(INTENT_PK, keys, put=False)
+        """Takes these keys out of every intent item holding them; an item left empty is deleted."""
+        dropped = set(keys)
+        if not dropped:
+            return
+        for item in self._query_all(KeyConditionExpression=Key("pk").eq(INTENT_PK), ConsistentRead=True):
+            held = _intent_keys(item)
+            if dropped.isdisjoint(held):
+                continue
+            left = [key for key in held if key not in dropped]
+            # Only the chunk that put a pack and its own retry touch it; the condition keeps a
+            # rewrite from undoing the other's (then the pack is read again on the next drop).
+            condition = "attribute_exists(sk)" if "keys" not in item else "#k = :was"
+            names = {"#k": "keys"} if "keys" in item else None
+            values = {":was": item["keys"]} if "keys" in item else None
+            extra: dict[str, Any] = {"ConditionExpression": condition}
+            if names:
+                extra |= {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+            try:
+                if left:
+                    self.table.put_item(Item={**item, "keys": left}, **extra)
+                else:
+                    self.table.delete_item(Key={"pk": INTENT_PK, "sk": item["sk"]}, **extra)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
 
     def list_intents(self) -> set[str]:
         rows = self._query_all(KeyConditionExpression=Key("pk").eq(INTENT_PK), ConsistentRead=True)
-        return {str(row["sk"]) for row in rows}
+        return {key for row in rows for key in _intent_keys(row)}
 
-    def _write_keys(self, pk: str, keys: Iterable[str], *, put: bool) -> None:
-        keys = list(dict.fromkeys(keys))
-        if not keys:
-            return
-        with self.table.batch_writer() as batch:
-            for key in keys:
-                if put:
-                    batch.put_item(Item={"pk": pk, "sk": key})
-                else:
-                    batch.delete_item(Key={"pk": pk, "sk": key})
+
+def _intent_keys(item: dict[str, Any]) -> list[str]:
+    """A pack's keys; an item of one key (as intents were stored before packs) is its sort key."""
+    return [str(key) for key in item["keys"]] if "keys" in item else [str(item["sk"])]

@@ -1,5 +1,7 @@
 import dataclasses
 
+from boto3.dynamodb.conditions import Key
+
 from ddhalo.models import SubscriptionLink, compact_json
 
 
@@ -90,3 +92,44 @@ def test_keys_dynamodb_leaves_unprocessed_are_asked_again(store, monkeypatch):
         "s0", "s1", "s2", "s3", "s4",
     ]  # fmt: skip
     assert answers == [5, 3, 1]
+
+
+def intent_items(store) -> list[dict]:
+    return store.table.query(KeyConditionExpression=Key("pk").eq("INTENT"), ConsistentRead=True)["Items"]
+
+
+def test_intents_are_packed_a_thousand_to_an_item_and_emptied_as_they_are_dropped(store):
+    keys = [f"t{i % 9}#s{i}" for i in range(2500)]
+    store.put_intents([*keys, *keys[:5]])
+    assert sorted(len(item["keys"]) for item in intent_items(store)) == [500, 1000, 1000]
+    assert store.list_intents() == set(keys)
+
+    store.drop_intents([*keys[:1200], "t0#never-put"])
+    assert store.list_intents() == set(keys[1200:])
+    assert sorted(len(item["keys"]) for item in intent_items(store)) == [500, 800]  # the emptied one is gone
+    store.drop_intents(keys)
+    assert intent_items(store) == [] and store.list_intents() == set()
+
+
+def test_intents_stored_one_to_an_item_still_count_and_drop(store):
+    store.table.put_item(Item={"pk": "INTENT", "sk": "t1#old"})  # as stored before packs
+    store.put_intents(["t1#new"])
+    assert store.list_intents() == {"t1#old", "t1#new"}
+    store.drop_intents(["t1#old"])
+    assert store.list_intents() == {"t1#new"}
+
+
+def test_a_pack_rewritten_meanwhile_is_not_overwritten(store, monkeypatch):
+    store.put_intents(["t1#a", "t1#b", "t1#c"])
+    real_query = store.table.query
+
+    def then_someone_else_drops_b(**kwargs):
+        page = real_query(**kwargs)
+        (item,) = page["Items"]
+        store.table.put_item(Item={**item, "keys": ["t1#a", "t1#c"]})  # a retry of the same chunk
+        return page
+
+    monkeypatch.setattr(type(store.table), "query", lambda self, **kw: then_someone_else_drops_b(**kw))
+    store.drop_intents(["t1#a"])  # its rewrite would bring "t1#b" back: refused, left to the next drop
+    monkeypatch.undo()
+    assert store.list_intents() == {"t1#a", "t1#c"}
