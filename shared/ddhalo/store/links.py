@@ -107,17 +107,20 @@ class LinksTable(Table):
             left = [key for key in held if key not in dropped]
             # Only the chunk that put a pack and its own retry touch it; the condition keeps a
             # rewrite from undoing the other's (then the pack is read again on the next drop).
-            condition = "attribute_exists(sk)" if "keys" not in item else "#k = :was"
-            names = {"#k": "keys"} if "keys" in item else None
-            values = {":was": item["keys"]} if "keys" in item else None
-            extra: dict[str, Any] = {"ConditionExpression": condition}
-            if names:
-                extra |= {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+            guard: dict[str, Any] = (
+                {
+                    "ConditionExpression": "#k = :was",
+                    "ExpressionAttributeNames": {"#k": "keys"},
+                    "ExpressionAttributeValues": {":was": item["keys"]},
+                }
+                if "keys" in item
+                else {"ConditionExpression": "attribute_exists(sk)"}
+            )
             try:
                 if left:
-                    self.table.put_item(Item={**item, "keys": left}, **extra)
+                    self.table.put_item(Item={**item, "keys": left}, **guard)
                 else:
-                    self.table.delete_item(Key={"pk": INTENT_PK, "sk": item["sk"]}, **extra)
+                    self.table.delete_item(Key={"pk": INTENT_PK, "sk": item["sk"]}, **guard)
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
