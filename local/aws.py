@@ -35,6 +35,7 @@ from local import credentials
 from local.credentials import AwsCredentials
 from local.gate import Environ, GatedMotoServer, IamGate, Principal, StartResponse, WsgiApp
 from local.iam import REGION, Role, function_roles, synthesize
+from local.moto_speed import json_default
 from local.template import (
     FUNCTION_TYPE,
     NO_VALUE,
@@ -285,8 +286,9 @@ class LocalAws:
             raise RuntimeError("not started")
         table = dynamodb_backends[ACCOUNT_ID][self.region].get_table(name)
         with self.gate.dynamodb_lock:
+            # moto keeps a binary attribute as bytes: base64, as DynamoDB's JSON protocol answers it
             copied: list[dict[str, Any]] = json.loads(
-                json.dumps([item.to_json()["Attributes"] for item in table.all_items()])
+                json.dumps([item.to_json()["Attributes"] for item in table.all_items()], default=json_default)
             )
         return copied
 

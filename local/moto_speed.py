@@ -118,7 +118,7 @@ def speed_up() -> None:
         if context.operation_model.name != "Query" or not isinstance(body, dict):
             return execute_result(result, context)
         status, headers, _ = execute_result(DynamoResult({**body, "Items": []}), context)
-        return status, headers, json.dumps(body, default=_json_default, separators=(",", ":"))
+        return status, headers, json.dumps(body, default=json_default, separators=(",", ":"))
 
     _ORIGINALS.update(transact=transact, query=query, execute_result=execute_result)
     Table.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
@@ -145,7 +145,7 @@ def slow_down() -> None:
     DynamoResult.execute_result = _ORIGINALS.pop("execute_result")  # type: ignore[method-assign]
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     """What DynamoDB's JSON protocol does with bytes (base64) and timestamps (epoch seconds)."""
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ValidationError
 from ddhalo import observe
 from ddhalo.deadline import Deadline
 from ddhalo.errors import InputError, OutOfTimeError, ThrottledError
-from ddhalo.models import FINISHED, RESULT_OF, PackedItems, Run, RunItem, RunKind, RunTrigger
+from ddhalo.models import FINISHED, ITEMS_PER_PACK, RESULT_OF, PackedItems, Run, RunItem, RunKind, RunTrigger
 from ddhalo.pipeline.customers import import_customers
 from ddhalo.pipeline.options import (
     RunOptions,
@@ -51,7 +51,6 @@ from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
 from ddhalo.pipeline.subscriptions.read import LicenceRead
 from ddhalo.runs import Dispatcher, Runner, Upstreams
 from ddhalo.store import Store
-from ddhalo.store.runs import UNCHANGED_PER_PACK
 
 Phase = Literal["customers", "plan-subscriptions", "apply-subscriptions"]
 CUSTOMERS_CHUNK = 0
@@ -365,12 +364,11 @@ def _settle(
     their items are packed as they are made instead of all being held as models."""
     out: list[RunItem | PackedItems] = []
     finder = licence_finder(upstreams.halo)
-    for start in range(0, len(actions), UNCHANGED_PER_PACK):
-        part = actions[start : start + UNCHANGED_PER_PACK]
+    for start in range(0, len(actions), ITEMS_PER_PACK):
+        part = actions[start : start + ITEMS_PER_PACK]
         made = apply_subscriptions(part, upstreams.halo, store, finder).items
         out += [i for i in made if i.result != "unchanged"]
-        if unchanged := [i for i in made if i.result == "unchanged"]:
-            out.append(PackedItems.pack(unchanged))
+        out += PackedItems.pack([i for i in made if i.result == "unchanged"])
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -64,7 +64,8 @@ class Counts(BaseModel):
         counts = cls()
         for item in items:
             if isinstance(item, PackedItems):
-                counts.add("unchanged", item.count)
+                for result, n in item.tally.items():
+                    counts.add(result, n)
             else:
                 counts.add(item.result)
         return counts
@@ -121,21 +122,52 @@ class RunItem(BaseModel):
         return self
 
 
+# Items to a pack, and the most a pack's compressed JSON may hold (a DynamoDB item may hold 400 KB).
+ITEMS_PER_PACK = 1000
+PACK_MAX_BYTES = 300 * 1024
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class PackedItems:
-    """Unchanged items, compressed: a sync's tens of thousands are packed as they are made, a
-    thousand at a time, and never all held as models (50,000 ``RunItem``s are about 70 MB)."""
+    """Run items, compressed: a sync's tens of thousands are packed as they are made, a thousand
+    at a time, and never all held as models (50,000 ``RunItem``s are about 70 MB); each pack is
+    then one DynamoDB item instead of a thousand. ``tally``: how many of each result it holds."""
 
     data: bytes
-    count: int
+    tally: dict[str, int]
+
+    @property
+    def count(self) -> int:
+        return sum(self.tally.values())
 
     @classmethod
-    def pack(cls, items: Sequence[RunItem]) -> PackedItems:
-        rows = [i.model_dump(mode="json", exclude_defaults=True) for i in items]
-        return cls(zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 6), len(items))
+    def pack(cls, items: Sequence[RunItem]) -> list[PackedItems]:
+        """``items`` in packs of at most ``ITEMS_PER_PACK`` and ``PACK_MAX_BYTES`` (a pack of
+        long reasons is halved until it fits)."""
+        out: list[PackedItems] = []
+        for start in range(0, len(items), ITEMS_PER_PACK):
+            out += cls._fit(items[start : start + ITEMS_PER_PACK])
+        return out
 
-    def unpack(self) -> list[RunItem]:
-        return [RunItem.model_validate(i) for i in json.loads(zlib.decompress(self.data))]
+    @classmethod
+    def _fit(cls, items: Sequence[RunItem]) -> list[PackedItems]:
+        rows = [i.model_dump(mode="json", exclude_defaults=True) for i in items]
+        data = zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 6)
+        if len(data) > PACK_MAX_BYTES and len(items) > 1:
+            half = len(items) // 2
+            return cls._fit(items[:half]) + cls._fit(items[half:])
+        tally: dict[str, int] = {}
+        for item in items:
+            tally[item.result] = tally.get(item.result, 0) + 1
+        return [cls(data, tally)]
+
+    @staticmethod
+    def unpack(data: bytes, results: Collection[str] | None = None) -> list[RunItem]:
+        """The items of a pack's ``data``; with ``results``, only those (the rest never become models)."""
+        rows = json.loads(zlib.decompress(data))
+        if results is not None:
+            rows = [r for r in rows if r.get("result") in results]
+        return [RunItem.model_validate(r) for r in rows]
 
 
 class Progress(BaseModel):

@@ -169,7 +169,9 @@ class DigestSender:
             record = DigestRecord(note="Digests are turned off (notifications.digest).")
             self.store.set_run_digest(run.run_id, record)
             return record
-        items = list(self.store.iter_items(run.run_id, ("skipped", "failed")))
+        # A run's counts say whether it has any: most hourly syncs have none, and need not read its packs.
+        issues = run.counts.skipped + run.counts.failed
+        items = list(self.store.iter_items(run.run_id, ("skipped", "failed"))) if issues else []
         digest = compose(
             run,
             items,

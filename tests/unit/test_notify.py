@@ -5,7 +5,8 @@ import socket
 import pytest
 
 from ddhalo.digest import Digest, Section
-from ddhalo.notify import DeliveryError, WebhookChannel, webhook_body
+from ddhalo.models import Run, RunItem
+from ddhalo.notify import DeliveryError, DigestSender, WebhookChannel, webhook_body
 from local.fakes.webhook import WebhookReceiver
 
 DIGEST = Digest("r1", "sync", "partial", [Section("Failed", ["subscription s1: Halo refused it."], more=2)])
@@ -66,3 +67,38 @@ def test_a_hook_path_it_does_not_know_answers_404():
         with pytest.raises(DeliveryError, match="HTTP 404"):
             WebhookChannel(hook.root_url + "/hooks/other").send(DIGEST)
         assert hook.messages == []
+
+
+class Inbox:
+    name = "inbox"
+
+    def __init__(self) -> None:
+        self.sent: list[Digest] = []
+
+    def send(self, digest: Digest) -> None:
+        self.sent.append(digest)
+
+
+def test_a_runs_items_are_read_for_the_digest_only_if_its_counts_show_a_failure(store, secrets, monkeypatch):
+    """An hourly sync's 50,000 items are packed: the digest reads them only if there is something to name."""
+    for run_id, result in (("clean", "created"), ("broken", "failed")):
+        store.create_run(Run(run_id=run_id, kind="sync", chunks_total=1))
+        failure = {"reason": "Halo refused it.", "reason_code": "halo_refused"} if result == "failed" else {}
+        sub = RunItem(type="subscription", dicker_id="s1", customer_id="c1", result=result, **failure)
+        store.record_chunk(run_id, 0, [sub])
+        store.set_run_status(run_id, "succeeded" if result == "created" else "partial")
+    read: list[str] = []
+    iter_items = store.iter_items
+
+    def counted(run_id: str, wanted):
+        read.append(run_id)
+        return iter_items(run_id, wanted)
+
+    monkeypatch.setattr(store, "iter_items", counted)
+    inbox = Inbox()
+    sender = DigestSender(store, secrets, channels=[inbox])
+    assert sender(store.get_run("clean")).note == "Nothing was left for a person: no digest was sent."
+    assert sender(store.get_run("broken")).sent is True
+    assert read == ["broken"]
+    assert [d.run_id for d in inbox.sent] == ["broken"]
+    assert "Halo refused it." in " ".join(line for s in inbox.sent[0].sections for line in s.lines)

@@ -11,7 +11,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from ddhalo.models import Counts, PackedItems, RunItem, now_iso
-from ddhalo.store.runs import PACK_PREFIX, UNCHANGED_PER_PACK, _item_sk, _pack_sk
+from ddhalo.store.runs import PACK_PREFIX, _pack_sk
 from ddhalo.store.table import RUN_SK, Table, _run_pk, to_dynamo
 
 # Compressed payloads are cut into parts this big (an item may hold 400 KB).
@@ -32,19 +32,14 @@ class ChunksTable(Table):
         *,
         live: bool = False,
     ) -> bool:
-        """Write a chunk's items (its unchanged ones packed), then count them once: a retried
-        chunk overwrites its items but its counts are added only by the transaction that creates
-        the chunk marker, which also drops the chunk's live counts (``live``: it has them) as the
-        items replace them."""
+        """Write a chunk's items, packed, then count them once: a retried chunk packs again from
+        part 0 and overwrites its packs (dropping those past its last), but its counts are added
+        only by the transaction that creates the chunk marker, which also drops the chunk's live
+        counts (``live``: it has them) as the items replace them."""
         expires = self._expires()
-        rows = [i for i in items if isinstance(i, RunItem) and i.result != "unchanged"]
-        unchanged = [i for i in items if isinstance(i, RunItem) and i.result == "unchanged"]
-        packs = [i for i in items if isinstance(i, PackedItems)] + [
-            PackedItems.pack(unchanged[i : i + UNCHANGED_PER_PACK])
-            for i in range(0, len(unchanged), UNCHANGED_PER_PACK)
-        ]
+        packs = [i for i in items if isinstance(i, PackedItems)]
+        packs += PackedItems.pack([i for i in items if isinstance(i, RunItem)])
         pk = _run_pk(run_id)
-        # A retry packs again from part 0: parts an earlier attempt wrote past its last are dropped.
         stale = [
             row["sk"]
             for row in self._query_all(
@@ -55,13 +50,6 @@ class ChunksTable(Table):
             if row["sk"] >= _pack_sk(chunk, len(packs))
         ]
         with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
-            for item in rows:
-                batch.put_item(
-                    Item=to_dynamo(
-                        {"pk": pk, "sk": _item_sk(item), **item.model_dump(mode="json")}
-                        | {"expires_at": expires}
-                    )
-                )
             for part, pack in enumerate(packs):
                 batch.put_item(
                     Item={
@@ -69,6 +57,7 @@ class ChunksTable(Table):
                         "sk": _pack_sk(chunk, part),
                         "packed": pack.data,
                         "count": pack.count,
+                        "results": set(pack.tally),
                         "expires_at": expires,
                     }
                 )

@@ -1,16 +1,17 @@
-"""Runs and their items: ``RUN#<run_id>`` / ``RUN`` (listed by ``gsi1``), ``ITEM#<type>#<dicker_id>``
-(one per record that was written, skipped or failed) and ``ITEMS#<chunk>#<part>`` (a chunk's unchanged
-records, packed); the last verify: ``VERIFY`` / ``LAST``.
+"""Runs and their items: ``RUN#<run_id>`` / ``RUN`` (listed by ``gsi1``), ``ITEMS#<chunk>#<part>``
+(a chunk's items, packed); the last verify: ``VERIFY`` / ``LAST``.
 
-An hourly sync finds nearly every record unchanged: one DynamoDB item each would cost a write per
-subscription per hour (50,000 at 5,000 customers) to say nothing happened. Packed, compressed,
-``UNCHANGED_PER_PACK`` to an item, they cost a write per thousand. Both kinds sort under ``ITEM``
-(``ITEM#`` before ``ITEMS#``), so one query pages through a run's items in one order."""
+A sync reports on every record (50,000 at 5,000 customers), nearly all unchanged every hour and
+all created on the first. One DynamoDB item each would cost a write per record, and a round trip
+per 25 of them, to say so. Packed, compressed, ``ITEMS_PER_PACK`` to an item, they cost a write
+per thousand. Runs stored before every result was packed also hold rows, one per written, skipped
+or failed record (``ITEM#<type>#<dicker_id>``): they are still read, and sort first (``ITEM#``
+before ``ITEMS#``), so one query pages through a run's items in one order."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -35,26 +36,19 @@ VERIFIED_KEY = {"pk": "VERIFY", "sk": "LAST"}
 
 
 ITEMS_PREFIX = "ITEM"  # rows and packs
-ROW_PREFIX = "ITEM#"
 PACK_PREFIX = "ITEMS#"
 PACKS_END = "ITEMS#~"  # above every pack key (digits and "#")
-UNCHANGED_PER_PACK = 1000  # about 35 KB compressed (ids are random): far below the 400 KB an item may hold
 
 
 def _pack_sk(chunk: int, part: int) -> str:
     return f"{PACK_PREFIX}{chunk:06d}#{part:04d}"
 
 
-def _row_or_pack(row: dict[str, Any]) -> list[RunItem]:
+def _row_or_pack(row: dict[str, Any], results: Collection[str] | None = None) -> list[RunItem]:
     if row["sk"].startswith(PACK_PREFIX):
-        return PackedItems(bytes(row["packed"]), int(row.get("count", 0))).unpack()
-    return [RunItem.model_validate(row)]
-
-
-def _item_sk(item: RunItem) -> str:
-    # Customers without a CSP tenant have no Dicker Data id; their name keeps them apart.
-    key = f"ITEM#{item.type}#{item.dicker_id or '~' + (item.name or '')}"
-    return f"{key}#{item.occurrence}" if item.occurrence else key
+        return PackedItems.unpack(bytes(row["packed"]), results)
+    item = RunItem.model_validate(row)
+    return [item] if results is None or item.result in results else []
 
 
 class RunsTable(Table):
@@ -281,23 +275,22 @@ class RunsTable(Table):
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def iter_items(self, run_id: str, results: Iterable[str]) -> Iterator[RunItem]:
-        """Every item of a run with one of ``results``, page by page (a sync may hold 50,000)."""
-        wanted = set(results)
-        if "unchanged" not in wanted:  # rows only: packs hold nothing else
-            rows = self._query_all(
-                KeyConditionExpression=Key("pk").eq(_run_pk(run_id)) & Key("sk").begins_with(ROW_PREFIX),
-                FilterExpression=Attr("result").is_in(sorted(wanted)),
-                ConsistentRead=True,
-            )
-            for row in rows:
-                yield RunItem.model_validate(from_dynamo(row))
-            return
+        """Every item of a run with one of ``results``, page by page (a sync may hold 50,000).
+        Only packs that hold one are sent back: each says which results it holds (a pack stored
+        without ``results`` holds unchanged items only), and a row says its own."""
+        wanted = sorted(set(results))
+        holds = Attr("result").is_in(wanted)
+        for result in wanted:
+            holds |= Attr("results").contains(result)
+        if "unchanged" in wanted:
+            holds |= Attr("packed").exists() & Attr("results").not_exists()
         rows = self._query_all(
             KeyConditionExpression=Key("pk").eq(_run_pk(run_id)) & Key("sk").begins_with(ITEMS_PREFIX),
+            FilterExpression=holds,
             ConsistentRead=True,
         )
         for row in rows:
-            yield from (i for i in _row_or_pack(from_dynamo(row)) if i.result in wanted)
+            yield from _row_or_pack(from_dynamo(row), wanted)
 
     def mark_verified(self, run_id: str) -> None:
         """A verify finished: plain syncs may trust what we wrote until the next one is due."""

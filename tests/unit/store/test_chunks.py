@@ -65,7 +65,7 @@ def test_a_chunk_starts_once(store):
 
 
 def test_everything_a_run_writes_expires_after_the_retention(store):
-    """Every sync writes an item per record: without a TTL the table would only grow."""
+    """Every sync writes its items: without a TTL the table would only grow."""
     store.run_retention_days = 30
     store.create_run(Run(run_id="r1", kind="sync", chunks_total=2))
     store.record_chunk("r1", 0, [item(1), item(2)])
@@ -73,7 +73,7 @@ def test_everything_a_run_writes_expires_after_the_retention(store):
     store.mark_started("r1", 1000)
     store.put_payload("r1", 1000, [{"a": 1}])
     written = store.table.query(KeyConditionExpression=Key("pk").eq("RUN#r1"))["Items"]
-    assert {i["sk"].split("#")[0] for i in written} == {"RUN", "ITEM", "CHUNK", "SPAWN", "START", "PAYLOAD"}
+    assert {i["sk"].split("#")[0] for i in written} == {"RUN", "ITEMS", "CHUNK", "SPAWN", "START", "PAYLOAD"}
     in_30_days = time.time() + 30 * 86_400
     assert all(abs(int(i["expires_at"]) - in_30_days) < 60 for i in written), written
 
@@ -150,38 +150,68 @@ def test_a_run_stored_before_live_counts_moves_per_chunk(store):
     assert counts(store)["created"] == 1
 
 
-def stored_items(store, run_id: str) -> list[str]:
-    rows = store.table.query(
+def stored_rows(store, run_id: str) -> list[dict]:
+    return store.table.query(
         KeyConditionExpression=Key("pk").eq(f"RUN#{run_id}") & Key("sk").begins_with("ITEM")
     )["Items"]
-    return [r["sk"] for r in rows]
 
 
-def test_unchanged_items_are_packed_a_thousand_to_a_dynamodb_item(store):
-    """An hourly sync is nearly all unchanged: one write each would cost a write per record per hour."""
+def stored_items(store, run_id: str) -> list[str]:
+    return [r["sk"] for r in stored_rows(store, run_id)]
+
+
+def test_a_chunks_items_are_packed_a_thousand_to_a_dynamodb_item(store):
+    """A sync reports on every record: one write each would cost a write (and a round trip per 25)
+    per record, every hour for unchanged ones and once each on the first sync."""
     store.create_run(Run(run_id="r1", kind="sync", chunks_total=1))
-    items = [item(i, "unchanged") for i in range(2500)] + [item(9001), item(9002, "failed")]
+    items = [item(i, "unchanged") for i in range(1500)] + [item(i) for i in range(9000, 10_000)]
+    items.insert(700, item(8000, "failed"))
     store.record_chunk("r1", 1, items)
-    assert stored_items(store, "r1") == [
-        "ITEM#customer#t9001",
-        "ITEM#customer#t9002",
-        "ITEMS#000001#0000",
-        "ITEMS#000001#0001",
-        "ITEMS#000001#0002",
+    assert stored_items(store, "r1") == ["ITEMS#000001#0000", "ITEMS#000001#0001", "ITEMS#000001#0002"]
+    assert [r["results"] for r in stored_rows(store, "r1")] == [
+        {"unchanged", "failed"},
+        {"unchanged", "created"},
+        {"created"},
     ]
-    assert store.get_run("r1").counts.unchanged == 2500
-    listed = store.list_items("r1", limit=5000)[0]
-    by_id = lambda i: int(i.dicker_id[1:])  # noqa: E731
-    assert sorted(listed, key=by_id) == sorted(items, key=by_id)
+    assert [int(r["count"]) for r in stored_rows(store, "r1")] == [1000, 1000, 501]
+    assert store.get_run("r1").counts.model_dump() == {
+        "created": 1000, "updated": 0, "unchanged": 1500, "skipped": 0, "failed": 1
+    }  # fmt: skip
+    assert store.list_items("r1", limit=5000)[0] == items
 
 
-def test_a_retried_chunk_with_fewer_unchanged_items_leaves_no_stale_pack(store):
+def test_a_pack_too_big_for_a_dynamodb_item_is_halved_until_it_fits(store, monkeypatch):
+    monkeypatch.setattr("ddhalo.models.PACK_MAX_BYTES", 4096)
+    store.create_run(Run(run_id="r1", kind="sync", chunks_total=1))
+    noise = random.Random(3)
+    items = [
+        RunItem(type="subscription", dicker_id=f"s{i}", result="failed", reason=noise.randbytes(300).hex())
+        for i in range(40)
+    ]
+    store.record_chunk("r1", 1, items)
+    rows = stored_rows(store, "r1")
+    assert [int(r["count"]) for r in rows] == [10, 10, 10, 10]  # about 12 KB: 40, 20, then 10 fit
+    assert all(len(bytes(r["packed"])) <= 4096 for r in rows)
+    assert store.list_items("r1")[0] == items
+
+
+def test_a_retried_chunk_with_fewer_items_leaves_no_stale_pack(store):
     store.create_run(Run(run_id="r1", kind="sync", chunks_total=1))
     store.record_chunk("r1", 1, [item(i, "unchanged") for i in range(2100)])
     store.record_chunk("r1", 1, [item(i, "unchanged") for i in range(900)] + [item(5000)])
     store.record_chunk("r1", 2, [item(i, "unchanged") for i in range(6000, 6010)])
-    assert stored_items(store, "r1") == ["ITEM#customer#t5000", "ITEMS#000001#0000", "ITEMS#000002#0000"]
+    assert stored_items(store, "r1") == ["ITEMS#000001#0000", "ITEMS#000002#0000"]
     assert len(store.list_items("r1")[0]) == 911
+
+
+def test_a_retried_chunk_whose_failure_became_a_create_reports_only_the_create(store):
+    """Items are kept per chunk, not per record: a retry's outcome replaces the first attempt's."""
+    store.create_run(Run(run_id="r1", kind="sync", chunks_total=1))
+    store.record_chunk("r1", 1, [item(1, "failed"), item(2)])
+    store.record_chunk("r1", 1, [item(1), item(2)])
+    listed = [(i.dicker_id, i.result) for i in store.list_items("r1")[0]]
+    assert listed == [("t1", "created"), ("t2", "created")]
+    assert list(store.iter_items("r1", ("failed",))) == []
 
 
 def test_items_already_packed_are_stored_and_counted_as_they_are(store):
@@ -189,14 +219,10 @@ def test_items_already_packed_are_stored_and_counted_as_they_are(store):
     from ddhalo.models import PackedItems
 
     store.create_run(Run(run_id="r1", kind="sync", chunks_total=1))
-    packed = [PackedItems.pack([item(i, "unchanged") for i in range(n, n + 600)]) for n in (0, 600)]
+    packed = [*PackedItems.pack([item(i, "unchanged") for i in range(600)])]
+    packed += PackedItems.pack([item(i, "unchanged") for i in range(600, 1200)])
     store.record_chunk("r1", 1, [item(5000), *packed, item(5001, "unchanged")])
-    assert stored_items(store, "r1") == [
-        "ITEM#customer#t5000",
-        "ITEMS#000001#0000",
-        "ITEMS#000001#0001",
-        "ITEMS#000001#0002",
-    ]
+    assert stored_items(store, "r1") == ["ITEMS#000001#0000", "ITEMS#000001#0001", "ITEMS#000001#0002"]
     assert store.get_run("r1").counts.model_dump() == {
         "created": 1, "updated": 0, "unchanged": 1201, "skipped": 0, "failed": 0
     }  # fmt: skip

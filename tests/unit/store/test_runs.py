@@ -1,9 +1,8 @@
 import pytest
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from ddhalo.errors import InputError
-from ddhalo.models import Run, RunItem
+from ddhalo.models import PackedItems, Run, RunItem
 from ddhalo.store.table import encode_token
 
 
@@ -32,30 +31,23 @@ def test_customers_without_id_do_not_overwrite_each_other(store):
     assert len(store.list_items("r1")[0]) == 2
 
 
-def test_each_item_has_its_own_key(store):
-    store.create_run(Run(run_id="r1", kind="customers"))
-    items = [
-        item(1),
-        RunItem(type="customer", dicker_id="t1", result="failed", reason="a duplicate row", occurrence=1),
-        RunItem(type="subscription", dicker_id="t1", result="created"),
-        RunItem(type="customer", dicker_id="", name="A", result="skipped"),
-    ]
-    store.record_chunk("r1", 0, items)
-    written = store.table.query(
-        KeyConditionExpression=Key("pk").eq("RUN#r1") & Key("sk").begins_with("ITEM#")
-    )["Items"]
-    assert sorted(i["sk"] for i in written) == [
-        "ITEM#customer#t1",
-        "ITEM#customer#t1#1",
-        "ITEM#customer#~A",
-        "ITEM#subscription#t1",
-    ]
-    assert sorted(store.list_items("r1")[0], key=lambda i: (i.type, i.dicker_id, i.occurrence)) == [
-        items[3],
-        items[0],
-        items[1],
-        items[2],
-    ]
+def test_a_run_stored_with_a_row_per_item_and_unchanged_packs_still_reads(store):
+    """Runs recorded before every result was packed: written, skipped and failed items one row
+    each, unchanged ones packed without ``results``."""
+    store.create_run(Run(run_id="old", kind="sync"))
+    rows = [item(1), RunItem(type="subscription", dicker_id="s1", result="failed", reason="refused")]
+    for sk, row in zip(("ITEM#customer#t1", "ITEM#subscription#s1"), rows, strict=True):
+        stored = row.model_dump(mode="json", exclude_none=True)
+        store.table.put_item(Item={"pk": "RUN#old", "sk": sk, **stored})
+    unchanged = [item(i, "unchanged") for i in range(10, 15)]
+    [pack] = PackedItems.pack(unchanged)
+    store.table.put_item(Item={"pk": "RUN#old", "sk": "ITEMS#000001#0000", "packed": pack.data, "count": 5})
+    assert store.list_items("old")[0] == rows + unchanged
+    first, token = store.list_items("old", limit=3)
+    assert first + store.list_items("old", next_token=token)[0] == rows + unchanged
+    assert list(store.iter_items("old", ("failed", "skipped"))) == rows[1:]
+    assert list(store.iter_items("old", ("unchanged",))) == unchanged
+    assert list(store.iter_items("old", ("created", "unchanged"))) == rows[:1] + unchanged
 
 
 def test_runs_are_listed_newest_first_with_paging(store):
@@ -167,12 +159,23 @@ def test_items_page_through_rows_and_packs_alike(store, limit):
     assert pages in (-(-1508 // limit), -(-1508 // limit) + 1)  # at most one empty last page
 
 
-def test_items_by_result_read_packs_only_when_asked_for_unchanged(store):
+def test_items_by_result_are_read_only_from_packs_that_hold_one(store, monkeypatch):
     store.create_run(Run(run_id="r1", kind="sync"))
     store.record_chunk("r1", 1, [item(i, "unchanged") for i in range(1200)] + [item(5000, "failed")])
+    store.record_chunk("r1", 2, [item(i, "unchanged") for i in range(2000, 2500)] + [item(6000)])
+    sent: list[bytes] = []
+    unpack = PackedItems.unpack
+
+    def counted(data: bytes, results=None):
+        sent.append(data)
+        return unpack(data, results)
+
+    monkeypatch.setattr(PackedItems, "unpack", counted)
     assert [i.dicker_id for i in store.iter_items("r1", ("failed", "skipped"))] == ["t5000"]
-    assert len(list(store.iter_items("r1", ("unchanged",)))) == 1200
-    assert len(list(store.iter_items("r1", ("unchanged", "failed")))) == 1201
+    assert len(sent) == 1  # chunk 1's first pack and chunk 2's hold none: not sent back
+    assert [i.dicker_id for i in store.iter_items("r1", ("created",))] == ["t6000"]
+    assert len(list(store.iter_items("r1", ("unchanged",)))) == 1700
+    assert len(list(store.iter_items("r1", ("unchanged", "failed")))) == 1701
 
 
 def test_a_token_pointing_inside_a_pack_must_point_at_a_pack(store):
