@@ -6,6 +6,7 @@ call counting and turning upstream error bodies into one readable sentence.
 
 from __future__ import annotations
 
+import bisect
 import email.utils
 import hashlib
 import json
@@ -15,7 +16,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -139,6 +140,12 @@ class Credential:
         raise AssertionError("unreachable")
 
 
+# Starts a job hands on (at most a window's worth at any pace we allow), and how close two
+# starts may be and still be one call told of twice (epoch and monotonic clocks drift apart).
+MAX_HANDED_ON = 1000
+SAME_START = 0.005
+
+
 class RateLimiter:
     """At most ``max_calls`` request starts in any rolling ``window`` seconds (a sliding log).
 
@@ -152,11 +159,13 @@ class RateLimiter:
         window: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.max_calls = max_calls or 0
         self.window = window
         self._clock = clock
         self._sleep = sleep
+        self._wall = wall
         self._starts: deque[float] = deque()
         self._not_before = 0.0
         self._lock = threading.Lock()
@@ -182,6 +191,29 @@ class RateLimiter:
                 raise out_of_time(system, "waiting for the request pace")
             self._sleep(delay)
             waited += delay
+
+    def recent(self) -> list[float]:
+        """The starts still in the window, as epoch seconds, oldest first: what the job queued
+        next must count as already made, wherever it runs (Halo counts calls, not containers)."""
+        with self._lock:
+            now = self._clock()
+            offset = self._wall() - now
+            return [round(s + offset, 3) for s in self._starts if s > now - self.window][-MAX_HANDED_ON:]
+
+    def count_in(self, starts: Iterable[float]) -> None:
+        """Count starts another container made (epoch seconds, from :meth:`recent`) as if made
+        here. Those this one already holds (it made them, or was told of them) count once."""
+        with self._lock:
+            now = self._clock()
+            offset = self._wall() - now
+            held = sorted(self._starts)
+            told = []
+            for epoch in starts:
+                start = min(epoch - offset, now)  # another clock a little ahead: not in the future
+                i = bisect.bisect_left(held, start - SAME_START)
+                if start > now - self.window and not (i < len(held) and held[i] <= start + SAME_START):
+                    told.append(start)
+            self._starts = deque(sorted(held + told))
 
     def push_back(self, seconds: float) -> None:
         """After a 429, hold every later request too, not only the one that was refused."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from ddhalo import observe
 from ddhalo.deadline import Deadline
@@ -86,6 +86,9 @@ class Job(BaseModel):
     handovers: int = 0  # times this job was sent again whole, its time out while reading
     waits: int = 0  # times this job came back waiting for another run's Halo lock
     resume: bool = False  # a plan job going on with the licence read an earlier one began
+    # When the Halo calls of the job that queued this one started, within the last window (epoch
+    # seconds): this job may run in another container, and Halo counts the calls of both.
+    halo_recent: list[float] = Field(default_factory=list)
 
 
 class _ReadOn(Exception):
@@ -163,11 +166,16 @@ class Pipeline:
             "apply-subscriptions": self._apply,
         }
         work = phases[job.phase]
+        used: list[Upstreams] = []  # this job's clients, once connected: whose calls it hands on
+
+        def run_job(r: Run, store: Store, up: Upstreams) -> Sequence[RunItem | PackedItems]:
+            up.count_halo_calls(job.halo_recent)
+            used.append(up)
+            return work(r, up, job)
+
         if run.dry_run or run.status in FINISHED:
             try:
-                return self.runner.execute(
-                    run, lambda r, store, up: work(r, up, job), upstreams, chunk=job.chunk, phase=job.phase
-                )
+                return self.runner.execute(run, run_job, upstreams, chunk=job.chunk, phase=job.phase)
             except OutOfTimeError as exc:  # a dry run answers within its request: no follow-up
                 return self.runner.fail(run.run_id, exc)
         holder = self.runner.hold_halo(run)
@@ -184,7 +192,7 @@ class Pipeline:
         try:
             return self.runner.execute(
                 run,
-                lambda r, store, up: work(r, up, job),
+                run_job,
                 upstreams,
                 chunk=job.chunk,
                 deadline=deadline,
@@ -192,9 +200,10 @@ class Pipeline:
                 alone=job.phase in SOLO_PHASES,
             )
         except OutOfTimeError as exc:
-            return self._hand_over(job, exc)
+            return self._hand_over(job.model_copy(update={"halo_recent": _handed_on(job, used)}), exc)
         except _ReadOn as more:
-            self.dispatcher.send(job.model_copy(update={"resume": True, "handovers": 0}).model_dump())
+            update = {"resume": True, "handovers": 0, "halo_recent": _handed_on(job, used)}
+            self.dispatcher.send(job.model_copy(update=update).model_dump())
             logger.info("out of time while reading: the next job reads on", extra={"next_page": more.page})
             return store.get_run(run.run_id) or run
         finally:
@@ -239,7 +248,10 @@ class Pipeline:
             self.runner.store.add_notice(
                 run.run_id, "no_customers", "Dicker Data answered no customers for this account."
             )
-        if applied.remaining and not self._follow_up(run, job, customer_ids=applied.remaining):
+        recent = upstreams.recent_halo_calls()
+        if applied.remaining and not self._follow_up(
+            run, job, customer_ids=applied.remaining, halo_recent=recent
+        ):
             reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
             items += [
                 RunItem(type="customer", dicker_id=i, result="failed", reason=reason, reason_code="throttled")
@@ -248,7 +260,13 @@ class Pipeline:
         sync = options_of(run)
         subscriptions_next = isinstance(sync, SyncOptions) and sync.subscriptions
         if not applied.remaining and subscriptions_next and not run.dry_run:
-            plan = Job(run_id=run.run_id, kind=run.kind, phase="plan-subscriptions", chunk=PLAN_CHUNK)
+            plan = Job(
+                run_id=run.run_id,
+                kind=run.kind,
+                phase="plan-subscriptions",
+                chunk=PLAN_CHUNK,
+                halo_recent=recent,
+            )
             self._spawn(run, job.chunk, [plan])
         return items
 
@@ -289,10 +307,17 @@ class Pipeline:
         for i, group in enumerate(groups):
             buckets[i % count].extend(group)
         jobs = []
+        recent = upstreams.recent_halo_calls()
         for i, bucket in enumerate(buckets):
             store.put_payload(run.run_id, APPLY_BASE + i, to_payload(bucket))
             jobs.append(
-                Job(run_id=run.run_id, kind=run.kind, phase="apply-subscriptions", chunk=APPLY_BASE + i)
+                Job(
+                    run_id=run.run_id,
+                    kind=run.kind,
+                    phase="apply-subscriptions",
+                    chunk=APPLY_BASE + i,
+                    halo_recent=recent,
+                )
             )
         observe.step("write chunks stored")
         for next_job in jobs:
@@ -322,7 +347,7 @@ class Pipeline:
         if applied.remaining:
             next_chunk = job.chunk + FOLLOW_UP_STEP
             store.put_payload(run.run_id, next_chunk, to_payload(applied.remaining))
-            if not self._follow_up(run, job):
+            if not self._follow_up(run, job, halo_recent=upstreams.recent_halo_calls()):
                 reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
                 items += [a.item("failed", reason=reason, reason_code="throttled") for a in applied.remaining]
         return items
@@ -355,6 +380,11 @@ class Pipeline:
 # and plan jobs (with their follow-ups) queue the next only when they end. They take the whole
 # Halo pace; apply chunks run WorkerConcurrency at once and split it.
 SOLO_PHASES = frozenset({"customers", "plan-subscriptions"})
+
+
+def _handed_on(job: Job, used: list[Upstreams]) -> list[float]:
+    """The Halo calls the job queued after ``job`` must count: this job's, once it had clients."""
+    return used[-1].recent_halo_calls() if used else job.halo_recent
 
 
 def _settle(

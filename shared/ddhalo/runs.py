@@ -59,6 +59,15 @@ class Upstreams:
         self.halo.on_batch = on_batch
         self.halo.transport.on_throttle = on_throttle
 
+    def recent_halo_calls(self) -> list[float]:
+        """When this container's Halo calls of the last window started (epoch seconds), for the
+        job queued next: it may run in another container, under the same Halo budget."""
+        return self.halo.transport.limiter.recent()
+
+    def count_halo_calls(self, starts: Sequence[float]) -> None:
+        """Count the calls the job before made (``recent_halo_calls``) against this one's pace."""
+        self.halo.transport.limiter.count_in(starts)
+
     def waits(self) -> dict[str, float]:
         """How long this job's Halo calls were held back: by our pace, by retries and 429s."""
         halo = self.halo.transport.stats

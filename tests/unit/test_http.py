@@ -92,6 +92,40 @@ def test_rate_limiter_push_back_delays_later_requests():
     assert clock.now >= 110.0
 
 
+def test_a_job_handed_on_to_another_container_counts_the_calls_already_in_the_window():
+    """Halo counts calls, not containers: two jobs one after the other stay within one pace."""
+    first_clock, second_clock = FakeClock(), FakeClock()
+    second_clock.now = 5_000.0  # another container's monotonic clock, when the first's is at 130
+    wall = lambda: first_clock.now + 1.7e9  # noqa: E731 - one wall clock for both
+    first = RateLimiter(5, window=60, clock=first_clock, sleep=first_clock.sleep, wall=wall)
+    for _ in range(3):
+        first.wait()
+        first_clock.now += 10  # three calls at 0, 10 and 20 s
+    second = RateLimiter(
+        5,
+        window=60,
+        clock=second_clock,
+        sleep=second_clock.sleep,
+        wall=lambda: second_clock.now - 4_870 + 1.7e9,
+    )
+    second.count_in(first.recent())
+    second.count_in(first.recent())  # told twice: still three
+    starts = []
+    for _ in range(4):
+        second.wait()
+        starts.append(second_clock.now - 5_000)
+    assert first.recent() == [100.0 + 1.7e9, 110.0 + 1.7e9, 120.0 + 1.7e9]
+    assert starts == [0, 0, 30, 40]  # two free places, then each waits for one of the first's to age out
+
+
+def test_a_start_told_of_by_another_clock_a_little_ahead_is_not_in_the_future():
+    clock = FakeClock()
+    limiter = RateLimiter(1, window=60, clock=clock, sleep=clock.sleep, wall=lambda: clock.now)
+    limiter.count_in([clock.now + 30])
+    limiter.wait()
+    assert clock.now == 160.0  # counted as now, so it ages out a window from now, not 30 s later
+
+
 def test_disabled_rate_limiter_never_sleeps():
     clock = FakeClock()
     limiter = RateLimiter(None, clock=clock, sleep=clock.sleep)

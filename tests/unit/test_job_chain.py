@@ -1,6 +1,7 @@
 """How the work is cut into jobs: apply chunks keep each customer's writes together, and what a job
 had no time for becomes its follow-up chunk (numbered by ``generation``), until there were too many."""
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from ddhalo.dicker_data.models import Tenant
 from ddhalo.errors import InputError
 from ddhalo.halo.client import SaveResult
 from ddhalo.halo.records import ClientRecord, Licence
-from ddhalo.http import Transport
+from ddhalo.http import RateLimiter, Transport
 from ddhalo.models import Run
 from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOptions
 from ddhalo.pipeline.subscriptions.apply import to_payload
@@ -54,6 +55,7 @@ class Halo:
 
 class DickerData:
     def __init__(self, *names: tuple[str, str]) -> None:
+        self.transport = Transport("http://127.0.0.1:9/", system="Dicker Data")  # counts only, never sends
         self.tenants = [Tenant.from_api({"TenantId": tid, "CompanyName": name}) for tid, name in names]
 
     def get_tenants(self) -> Parsed[Tenant]:
@@ -195,6 +197,38 @@ def test_customers_not_reached_are_followed_up_before_subscriptions_are_planned(
     plan = jobs.Job(run_id=run.run_id, kind="sync", phase="plan-subscriptions", chunk=jobs.PLAN_CHUNK)
     assert dispatcher.jobs == [plan.model_dump()]
     assert store.get_run(run.run_id).chunks_total == 3
+
+
+def test_the_job_queued_next_counts_the_halo_calls_of_the_one_before_wherever_it_runs(runner):
+    """Halo counts calls, not containers: a job that starts in a fresh container must not find an
+    empty window while the calls of the job before still count (the bench met a 429 so)."""
+    run = runner.create("sync", SyncOptions(), dry_run=False, trigger="schedule")
+    job = jobs.Job(run_id=run.run_id, kind="sync", phase="customers", chunk=jobs.CUSTOMERS_CHUNK)
+    dd = DickerData(("t1", "Contoso"), ("t2", "Fabrikam"))
+    dispatcher = ListDispatcher()
+    pipeline = jobs.Pipeline(runner, dispatcher)
+    first = Halo(["Fabrikam"])
+    first.transport.limiter = RateLimiter(250)
+    for _ in range(3):
+        first.transport.limiter.wait()  # the calls this container made so far
+    pipeline.execute(job, run, upstreams(first, dd))
+    (follow,) = dispatcher.jobs
+    dispatcher.jobs.clear()
+    assert len(follow["halo_recent"]) == 3 and all(abs(t - time.time()) < 30 for t in follow["halo_recent"])
+
+    other = Halo(first_id=201)  # the follow-up, in another container: its window starts empty
+    other.transport.limiter = RateLimiter(250)
+    pipeline.execute(jobs.Job.model_validate(follow), store_run(runner, run), upstreams(other, dd))
+    assert other.transport.limiter.recent() == pytest.approx(follow["halo_recent"], abs=0.01)
+    (plan,) = dispatcher.jobs
+    assert plan["phase"] == "plan-subscriptions"
+    assert plan["halo_recent"] == pytest.approx(follow["halo_recent"], abs=0.01)  # still in the window
+
+
+def store_run(runner: Runner, run: Run) -> Run:
+    stored = runner.store.get_run(run.run_id)
+    assert stored is not None
+    return stored
 
 
 def test_a_customers_run_plans_no_subscriptions(runner):
