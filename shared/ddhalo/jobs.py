@@ -86,8 +86,10 @@ class Job(BaseModel):
     handovers: int = 0  # times this job was sent again whole, its time out while reading
     waits: int = 0  # times this job came back waiting for another run's Halo lock
     resume: bool = False  # a plan job going on with the licence read an earlier one began
-    # When the Halo calls of the job that queued this one started, within the last window (epoch
-    # seconds): this job may run in another container, and Halo counts the calls of both.
+    # A job that takes the whole pace (SOLO_PHASES): when the Halo calls of the job that queued it
+    # started, within the last window (epoch seconds). It may run in another container, and Halo
+    # counts the calls of both. (Apply chunks split the pace by a share instead: counting every
+    # call before them against their share would hold them back for calls the share allows.)
     halo_recent: list[float] = Field(default_factory=list)
 
 
@@ -307,7 +309,6 @@ class Pipeline:
         for i, group in enumerate(groups):
             buckets[i % count].extend(group)
         jobs = []
-        recent = upstreams.recent_halo_calls()
         for i, bucket in enumerate(buckets):
             store.put_payload(run.run_id, APPLY_BASE + i, to_payload(bucket))
             jobs.append(
@@ -316,7 +317,6 @@ class Pipeline:
                     kind=run.kind,
                     phase="apply-subscriptions",
                     chunk=APPLY_BASE + i,
-                    halo_recent=recent,
                 )
             )
         observe.step("write chunks stored")
@@ -347,7 +347,7 @@ class Pipeline:
         if applied.remaining:
             next_chunk = job.chunk + FOLLOW_UP_STEP
             store.put_payload(run.run_id, next_chunk, to_payload(applied.remaining))
-            if not self._follow_up(run, job, halo_recent=upstreams.recent_halo_calls()):
+            if not self._follow_up(run, job):
                 reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
                 items += [a.item("failed", reason=reason, reason_code="throttled") for a in applied.remaining]
         return items
@@ -383,7 +383,10 @@ SOLO_PHASES = frozenset({"customers", "plan-subscriptions"})
 
 
 def _handed_on(job: Job, used: list[Upstreams]) -> list[float]:
-    """The Halo calls the job queued after ``job`` must count: this job's, once it had clients."""
+    """The Halo calls ``job`` sent again must count (``Job.halo_recent``): this one's, once it
+    had clients; none for an apply chunk, which counts only its own container's."""
+    if job.phase not in SOLO_PHASES:
+        return []
     return used[-1].recent_halo_calls() if used else job.halo_recent
 
 

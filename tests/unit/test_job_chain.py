@@ -225,6 +225,20 @@ def test_the_job_queued_next_counts_the_halo_calls_of_the_one_before_wherever_it
     assert plan["halo_recent"] == pytest.approx(follow["halo_recent"], abs=0.01)  # still in the window
 
 
+def test_an_apply_chunk_sent_again_hands_on_no_calls_its_share_would_count_twice():
+    """Apply chunks split the pace by shares; counting every call before them against a share
+    held a chunk of 2 writes back 20 s in the bench. Only the jobs that take the whole pace count them."""
+    halo = Halo()
+    halo.transport.limiter = RateLimiter(250)
+    halo.transport.limiter.wait()
+    used = [upstreams(halo)]
+    apply = jobs.Job(run_id="r", kind="sync", phase="apply-subscriptions", chunk=jobs.APPLY_BASE)
+    plan = jobs.Job(run_id="r", kind="sync", phase="plan-subscriptions", chunk=jobs.PLAN_CHUNK)
+    assert jobs._handed_on(apply, used) == []
+    assert jobs._handed_on(plan, used) == halo.transport.limiter.recent() != []
+    assert jobs._handed_on(plan.model_copy(update={"halo_recent": [1.0]}), []) == [1.0]  # no clients yet
+
+
 def store_run(runner: Runner, run: Run) -> Run:
     stored = runner.store.get_run(run.run_id)
     assert stored is not None
