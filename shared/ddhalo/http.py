@@ -206,7 +206,7 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             offset = self._wall() - now
-            held = sorted(self._starts)
+            held = list(self._starts)  # sorted: starts are appended in clock order
             told = []
             for epoch in starts:
                 start = min(epoch - offset, now)  # another clock a little ahead: not in the future

@@ -312,12 +312,7 @@ class Pipeline:
         for i, bucket in enumerate(buckets):
             store.put_payload(run.run_id, APPLY_BASE + i, to_payload(bucket))
             jobs.append(
-                Job(
-                    run_id=run.run_id,
-                    kind=run.kind,
-                    phase="apply-subscriptions",
-                    chunk=APPLY_BASE + i,
-                )
+                Job(run_id=run.run_id, kind=run.kind, phase="apply-subscriptions", chunk=APPLY_BASE + i)
             )
         observe.step("write chunks stored")
         for next_job in jobs:

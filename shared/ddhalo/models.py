@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import zlib
+from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -156,10 +157,7 @@ class PackedItems:
         if len(data) > PACK_MAX_BYTES and len(items) > 1:
             half = len(items) // 2
             return cls._fit(items[:half]) + cls._fit(items[half:])
-        tally: dict[str, int] = {}
-        for item in items:
-            tally[item.result] = tally.get(item.result, 0) + 1
-        return [cls(data, tally)]
+        return [cls(data, dict(Counter(i.result for i in items)))]
 
     @staticmethod
     def unpack(data: bytes, results: Collection[str] | None = None) -> list[RunItem]:
