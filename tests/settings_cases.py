@@ -15,9 +15,9 @@ SCHEDULE_RULE = (
 SETTING_NAMES = (
     "region, environment, dicker_data_base_url, dicker_data_account_code, top_level_id, "
     "update_main_site_address, create_when_similar, exclusions, halo_api_url, halo_auth_url, halo_tenant, "
-    "halo_requests_per_minute, "
-    "halo_rate_window_seconds, request_timeout_seconds, integrator, notifications, dicker_data_access_token, "
-    "halo_client_id, halo_client_secret and webhook_url"
+    "halo_requests_per_minute, halo_rate_window_seconds, request_timeout_seconds, "
+    "halo_write_timeout_seconds, halo_write_settle_seconds, integrator, notifications, "
+    "dicker_data_access_token, halo_client_id, halo_client_secret and webhook_url"
 )
 # Values of the write-only fields: none may appear in any message.
 SECRETS = ("S3CR3T-in-a-list", "S3CR3T-in-an-object", "S3CR3T-long")
@@ -116,6 +116,20 @@ BAD_SETTINGS = [
     ),
     ("timeout-high", {"request_timeout_seconds": 121}, "request_timeout_seconds", None),
     ("timeout-type", {"request_timeout_seconds": "1"}, "request_timeout_seconds", None),
+    (
+        "write-timeout-high",
+        {"halo_write_timeout_seconds": 601},
+        "halo_write_timeout_seconds",
+        "halo_write_timeout_seconds must be a number of seconds from 1 to 600.",
+    ),
+    ("write-timeout-null", {"halo_write_timeout_seconds": None}, "halo_write_timeout_seconds", None),
+    (
+        "settle-low",
+        {"halo_write_settle_seconds": 0},
+        "halo_write_settle_seconds",
+        "halo_write_settle_seconds must be a number of seconds from 1 to 900.",
+    ),
+    ("settle-type", {"halo_write_settle_seconds": "300"}, "halo_write_settle_seconds", None),
     (
         "integrator-type",
         {"integrator": 5},

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, NamedTuple, Self, cast
+from typing import Any, Literal, NamedTuple, Self, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -32,6 +32,9 @@ HTML_TYPE = "text/html; charset=utf-8"
 
 #: Status 0 means "close the connection without answering" (a request lost in transit).
 DROP = 0
+#: When a delayed request takes effect: handled on arrival and answered late ("at_once"), handled
+#: only after the delay, as a slow save ("late"), or never, the connection closed ("never").
+Saves = Literal["at_once", "late", "never"]
 
 
 class RecordedRequest(NamedTuple):
@@ -123,16 +126,21 @@ def make_response(
 
 @dataclass
 class _Fault:
-    """A queued scripted fault: `response` to send, or a hang of `seconds`."""
+    """A queued scripted fault: `response` to send, or a hang of `seconds` (see `Saves`), after
+    which the answer is sent, or not (`answer=False`: the connection is closed instead)."""
 
     remaining: int
     paths: tuple[str, ...] | None
     response: Response | None = None
     seconds: float = 0.0
-    apply: bool = True
+    saves: Saves = "at_once"
+    answer: bool = True
+    methods: frozenset[str] | None = None  # only requests of these methods (None: any)
 
-    def matches(self, path: str) -> bool:
-        return self.paths is None or _path_matches(path, self.paths)
+    def matches(self, path: str, method: str = "") -> bool:
+        return (self.paths is None or _path_matches(path, self.paths)) and (
+            self.methods is None or method in self.methods
+        )
 
 
 def _path_matches(path: str, prefixes: Iterable[str]) -> bool:
@@ -238,6 +246,12 @@ class FakeServer:
         self._rng = random.Random(seed)
         self._failures: deque[_Fault] = deque()
         self._hangs: deque[_Fault] = deque()
+        # Every k-th matching request hangs as this fault (`slow_every`), and how many matched.
+        self._every: tuple[int, _Fault] | None = None
+        self._every_seen = 0
+        # Requests being served now (a slow save still pending lands after its client gave up).
+        self._in_flight = 0
+        self._idle = threading.Condition()
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -348,22 +362,61 @@ class FakeServer:
         *,
         paths: Iterable[str] | None = None,
         data_only: bool = False,
-        apply: bool = True,
+        saves: Saves = "at_once",
+        answer: bool = True,
+        methods: Iterable[str] | None = None,
     ) -> None:
-        """Delay the answer to the next `n` matching requests by `seconds` (client timeouts).
+        """Delay the next `n` matching requests by `seconds` (client timeouts).
 
-        With `apply` (default) the request is handled at once and only the answer is late, so
-        a timed-out write has still happened, as with a real server. With `apply=False` it is
-        never handled and the connection is closed after the delay (a lost request).
+        `saves="at_once"` (default): handled on arrival, only the answer is late, so a timed-out
+        write has still happened. `saves="late"`: handled only after the delay, as a busy server
+        that saves a batch after the client gave up, so reading straight after the timeout does
+        not show it yet. `saves="never"`: never handled, the connection closed after the delay
+        (a lost request). `answer=False`: saved, but the connection is closed instead of answered.
+        `methods` limits it to those methods (`["POST"]`: writes only).
         """
+        fault = _Fault(
+            n,
+            self._fault_filter(paths, data_only),
+            seconds=seconds,
+            saves=saves,
+            answer=answer,
+            methods=frozenset(methods) if methods is not None else None,
+        )
         with self.lock:
-            self._hangs.append(_Fault(n, self._fault_filter(paths, data_only), seconds=seconds, apply=apply))
+            self._hangs.append(fault)
+
+    def slow_every(
+        self,
+        k: int,
+        seconds: float,
+        *,
+        paths: Iterable[str] | None = None,
+        data_only: bool = False,
+        saves: Saves = "late",
+        answer: bool = True,
+        methods: Iterable[str] | None = None,
+    ) -> None:
+        """Every `k`-th matching request from now on is a hang of `seconds` (as `hang_next`; by
+        default a slow save): a busy tenant, for as long as it lasts. `k=0` ends it."""
+        fault = _Fault(
+            0,
+            self._fault_filter(paths, data_only),
+            seconds=seconds,
+            saves=saves,
+            answer=answer,
+            methods=frozenset(methods) if methods is not None else None,
+        )
+        with self.lock:
+            self._every_seen = 0
+            self._every = (k, fault) if k > 0 else None
 
     def clear_faults(self) -> None:
         """Drop all queued scripted faults and hangs."""
         with self.lock:
             self._failures.clear()
             self._hangs.clear()
+            self._every = None
 
     def error_response(self, status: int, message: str | None = None) -> Response:
         """The API's error answer for `status`; subclasses return their own shape."""
@@ -376,10 +429,10 @@ class FakeServer:
         return self.data_paths if data_only else None
 
     @staticmethod
-    def _take(queue: deque[_Fault], path: str) -> _Fault | None:
-        """Consume one use of the first queued fault matching `path`."""
+    def _take(queue: deque[_Fault], path: str, method: str = "") -> _Fault | None:
+        """Consume one use of the first queued fault matching `path` (and `method`)."""
         for fault in queue:
-            if fault.matches(path):
+            if fault.matches(path, method):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     queue.remove(fault)
@@ -410,30 +463,58 @@ class FakeServer:
         """Answer one request; called with `lock` held. Implemented by each fake."""
         raise NotImplementedError
 
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until no request is being served (a save that lands after its client timed out
+        has landed); False if one still is after `timeout` seconds."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def _periodic(self, path: str, method: str) -> _Fault | None:
+        """The `slow_every` hang, when this request is the k-th match."""
+        if self._every is None or not self._every[1].matches(path, method):
+            return None
+        self._every_seen += 1
+        k, fault = self._every
+        return fault if self._every_seen % k == 0 else None
+
     def _serve(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Response:
+        with self._idle:
+            self._in_flight += 1
+        try:
+            return self._answer(method, target, headers, raw)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _answer(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Response:
         request = _parse(method, target, headers, raw)
         with self.lock:
             self.calls[f"{method} {request.path}"] += 1
             body = request.form if request.form is not None else request.json
             self.requests.append(RecordedRequest(method, request.path, request.query, body))
             self.request_headers.append(headers)
-            hang = self._take(self._hangs, request.path)
+            hang = self._take(self._hangs, request.path, method) or self._periodic(request.path, method)
             response = None
-            if hang is None or hang.apply:  # a lost request (apply=False) never reached the API
+            if hang is None or hang.saves != "never":  # a lost request never reached the API
                 response = self.admit(request)
                 if response is None:
                     scripted = self._take(self._failures, request.path)
                     response = scripted.response if scripted else self._random_fault(request.path)
         if self.latency > 0:
             self._stopping.wait(self.latency)
-        if hang is not None and not hang.apply:
-            self._stopping.wait(hang.seconds)
-            return Response(DROP)
+        if hang is not None and hang.saves != "at_once" and response is None:
+            self._stopping.wait(hang.seconds)  # lost, or saving slowly
+            if hang.saves == "never":
+                return Response(DROP)
+        handled = response is None
         if response is None:
             with self.lock:
                 response = self._handle_safely(request)
-        if hang is not None:
+        if hang is not None and hang.saves == "at_once":
             self._stopping.wait(hang.seconds)
+        if hang is not None and handled and not hang.answer:
+            return Response(DROP)
         if response.status == 429:
             with self.lock:
                 self.throttled += 1

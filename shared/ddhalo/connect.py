@@ -108,6 +108,8 @@ def halo_client(conn: Connection, options: ClientOptions = ClientOptions()) -> H
         client_secret=creds.halo_client_secret.get_secret_value(),
         tenant=settings.halo_tenant,
         tokens=container_tokens() if options.per_container else None,
+        write_timeout=settings.halo_write_timeout_seconds,
+        settle_seconds=settings.halo_write_settle_seconds,
     )
 
 

@@ -6,6 +6,8 @@ message is always one sentence and never carries a secret or a stack trace.
 
 from __future__ import annotations
 
+import re
+
 
 class IntegrationError(Exception):
     """Base class: ``code`` is stable for machines, ``message``/``hint`` are for people."""
@@ -39,16 +41,29 @@ class UnreachableError(IntegrationError):
     code = "unreachable"
 
 
-class AuthenticationError(IntegrationError):
+class CredentialError(IntegrationError):
+    """Our credentials were refused, or lack a permission: every later call would be refused
+    too, so the run stops at once (never retried, never taken for throttling). The code names
+    the system: ``halo_auth_failed``, ``dicker_data_auth_failed``."""
+
+    kind = "credential_refused"
+
+    def __init__(self, message: str, hint: str | None = None, *, system: str | None = None) -> None:
+        super().__init__(message, hint, system=system)
+        prefix = re.sub(r"[^a-z]+", "_", system.lower()).strip("_") + "_" if system else ""
+        self.code = prefix + self.kind
+
+
+class AuthenticationError(CredentialError):
     """The upstream rejected our credentials."""
 
-    code = "auth_failed"
+    kind = "auth_failed"
 
 
-class PermissionDeniedError(IntegrationError):
+class PermissionDeniedError(CredentialError):
     """Credentials were accepted but lack a permission (e.g. a Halo API scope)."""
 
-    code = "permission_denied"
+    kind = "permission_denied"
 
 
 class ThrottledError(IntegrationError):

@@ -414,9 +414,12 @@ class Transport:
         *,
         retry_ambiguous: bool = True,
         headers: Callable[[], Mapping[str, str]] | None = None,
+        timeout: tuple[float, float] | None = None,
         **kwargs: Any,
     ) -> requests.Response:
-        """Send with retries. ``headers`` is called per attempt (fresh token, transaction id).
+        """Send with retries. ``headers`` is called per attempt (fresh token, transaction id);
+        ``timeout`` (connect, read) replaces the transport's for this request (a write's answer
+        may take longer than a read's).
 
         ``retry_ambiguous=False`` is for writes that create records: after a timeout or a 500/502/504
         the write may have landed, so we surface the error instead of risking a duplicate and let
@@ -436,7 +439,7 @@ class Transport:
                 response = self.session.request(
                     method,
                     url,
-                    timeout=self.timeout,
+                    timeout=self._timeout(timeout or self.timeout),
                     headers=dict(headers()) if headers else None,
                     stream=True,
                     **kwargs,
@@ -488,6 +491,14 @@ class Transport:
             if failures >= self.retry.attempts:
                 return response
             self._pause(self.retry.backoff(failures - 1, self.rng), "retrying")
+
+    def _timeout(self, wanted: tuple[float, float]) -> tuple[float, float]:
+        """No answer is waited for past the deadline: the invocation must end with time to
+        record what it did (a write cut short is then looked for like any lost answer)."""
+        if self.deadline is None:
+            return wanted
+        left = max(1.0, self.deadline.left())
+        return min(wanted[0], left), min(wanted[1], left)
 
     def _pause(self, seconds: float, why: str) -> None:
         if self.deadline is not None and seconds > self.deadline.left():

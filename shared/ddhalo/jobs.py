@@ -24,11 +24,13 @@ Time and the Halo lock:
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field, ValidationError
@@ -45,12 +47,16 @@ from ddhalo.pipeline.options import (
     options_of,
     subscription_options,
 )
+from ddhalo.pipeline.reconcile import Applied
 from ddhalo.pipeline.subscriptions import plan_subscriptions
 from ddhalo.pipeline.subscriptions.apply import apply_subscriptions, from_payload, licence_finder, to_payload
 from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
 from ddhalo.pipeline.subscriptions.read import LicenceRead
-from ddhalo.runs import Dispatcher, Runner, Upstreams
+from ddhalo.runs import Dispatcher, Runner, RunStopped, Upstreams
 from ddhalo.store import Store
+
+if TYPE_CHECKING:
+    from ddhalo.halo.client import HaloClient
 
 Phase = Literal["customers", "plan-subscriptions", "apply-subscriptions"]
 CUSTOMERS_CHUNK = 0
@@ -91,6 +97,9 @@ class Job(BaseModel):
     # counts the calls of both. (Apply chunks split the pace by a share instead: counting every
     # call before them against their share would hold them back for calls the share allows.)
     halo_recent: list[float] = Field(default_factory=list)
+    # Not before this (epoch seconds): a write of the job before lost its answer, and Halo may
+    # save it until then, so this job must not read Halo for it sooner (it would create it again).
+    not_before: float | None = None
 
 
 class _ReadOn(Exception):
@@ -183,6 +192,8 @@ class Pipeline:
         holder = self.runner.hold_halo(run)
         if holder is not None:
             return self._wait_for(job, run, holder)
+        if not self._settled(job, deadline):
+            return self.runner.store.get_run(run.run_id) or run
         # SQS delivers at least once: a copy of this job may be running in another worker now.
         # Only one execution of a chunk at a time (a second would create what the first does).
         store, owner = self.runner.store, uuid.uuid4().hex
@@ -218,6 +229,18 @@ class Pipeline:
         self.dispatcher.send(job.model_copy(update={"waits": job.waits + 1}).model_dump(), delay)
         return self.runner.store.get_run(run.run_id) or run
 
+    def _settled(self, job: Job, deadline: Deadline | None) -> bool:
+        """Wait out ``job.not_before`` (SQS delays a message 15 minutes at most, and a delivery
+        may come early); a wait this invocation cannot hold sends the job back, delayed."""
+        wait = (job.not_before or 0.0) - time.time()
+        if wait <= 0:
+            return True
+        if deadline is None or wait < deadline.left():
+            time.sleep(wait)
+            return True
+        self.dispatcher.send(job.model_dump(), math.ceil(wait))
+        return False
+
     def _hand_over(self, job: Job, exc: OutOfTimeError) -> Run:
         """Time ran out before the job had anything to record: send it again whole."""
         if job.handovers + 1 >= MAX_HANDOVERS:
@@ -230,12 +253,24 @@ class Pipeline:
         assert run is not None
         return run
 
-    def _follow_up(self, run: Run, job: Job, **changes: Any) -> bool:
-        """Queue the rest of ``job`` as its follow-up chunk; False once there were too many."""
+    def _follow_up(self, run: Run, job: Job, applied: Applied[Any], halo: HaloClient, **changes: Any) -> bool:
+        """Queue the rest of ``job`` as its follow-up chunk; False once there were too many. One
+        that must look for a lost write starts once Halo has had the settle window to save it."""
         if generation(job.chunk) + 1 > MAX_FOLLOW_UPS:
             return False
-        update = {"chunk": job.chunk + FOLLOW_UP_STEP, "handovers": 0, "waits": 0, **changes}
-        self._spawn(run, job.chunk, [job.model_copy(update=update)])
+        not_before = None
+        if applied.lost_at is not None:
+            not_before = applied.lost_at + halo.settle_seconds
+        update = {
+            "chunk": job.chunk + FOLLOW_UP_STEP,
+            "handovers": 0,
+            "waits": 0,
+            "not_before": not_before,
+            **changes,
+        }
+        self.runner.store.spawn(run.run_id, job.chunk, 1)
+        delay = math.ceil(not_before - time.time()) if not_before is not None else 0
+        self.dispatcher.send(job.model_copy(update=update).model_dump(), max(0, delay))
         return True
 
     def _customers(self, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem]:
@@ -246,13 +281,15 @@ class Pipeline:
             options = options.model_copy(update={"customer_ids": job.customer_ids})
         applied = import_customers(run, self.runner.store, upstreams, options)
         items = applied.items
+        if applied.stopped is not None:
+            raise RunStopped(applied.stopped, items)
         if not items and not applied.remaining:
             self.runner.store.add_notice(
                 run.run_id, "no_customers", "Dicker Data answered no customers for this account."
             )
         recent = upstreams.recent_halo_calls()
         if applied.remaining and not self._follow_up(
-            run, job, customer_ids=applied.remaining, halo_recent=recent
+            run, job, applied, upstreams.halo, customer_ids=applied.remaining, halo_recent=recent
         ):
             reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
             items += [
@@ -339,10 +376,12 @@ class Pipeline:
             # and what may have landed is looked for before anything is called failed.
             applied = apply_subscriptions(actions, upstreams.halo, store, reread)
             items = applied.items
+        if applied.stopped is not None:
+            raise RunStopped(applied.stopped, items)
         if applied.remaining:
             next_chunk = job.chunk + FOLLOW_UP_STEP
             store.put_payload(run.run_id, next_chunk, to_payload(applied.remaining))
-            if not self._follow_up(run, job):
+            if not self._follow_up(run, job, applied, upstreams.halo):
                 reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
                 items += [a.item("failed", reason=reason, reason_code="throttled") for a in applied.remaining]
         return items

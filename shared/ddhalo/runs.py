@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from ddhalo.configuration import load_connection
 from ddhalo.deadline import Deadline
-from ddhalo.errors import IntegrationError, OutOfTimeError
+from ddhalo.errors import CredentialError, IntegrationError, OutOfTimeError
 from ddhalo.models import FINISHED, PackedItems, Run, RunItem, RunKind, RunStatus, RunTrigger
 from ddhalo.observe import Observer, installed, observing, step
 from ddhalo.secrets import SecretStore
@@ -95,6 +95,17 @@ class Dispatcher(Protocol):
 Work = Callable[[Run, Store, Upstreams], Sequence[RunItem | PackedItems]]
 
 
+class RunStopped(Exception):
+    """Raised by a job whose credentials were refused part-way: ``items`` say what it did and
+    what it could not; the runner records them, then fails the run with ``error`` (every later
+    call would be refused too, so nothing is retried or handed on)."""
+
+    def __init__(self, error: CredentialError, items: Sequence[RunItem | PackedItems]) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.items = items
+
+
 # One run writes to Halo at a time (two imports at once would both create the same clients).
 # The lock's owner is that run; every job of it extends the lock, so it frees itself this long
 # after a run's jobs stopped coming (a crashed job is retried after SQS's 16-minute visibility).
@@ -166,7 +177,11 @@ class Runner:
                 live = not run.dry_run and self.store.start_live(run.run_id, chunk)
                 if not run.dry_run:
                     self._watch(run.run_id, clients, chunk if live else None)
-                items = work(current, self.store, clients)
+                try:
+                    items = work(current, self.store, clients)
+                except RunStopped as stop:
+                    self.store.record_chunk(run.run_id, chunk, stop.items, clients.stats(), live=live)
+                    return self.fail(run.run_id, stop.error)
                 self.store.record_chunk(run.run_id, chunk, items, clients.stats(), live=live)
                 step("items written")
         except OutOfTimeError:

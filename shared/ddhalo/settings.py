@@ -48,6 +48,10 @@ UNCONFIRMED_REGIONS = frozenset({"NZ"})
 
 # Hosted Halo allows 300 requests per rolling 5 minutes (60/min); keep a margin for other tools.
 DEFAULT_HALO_REQUESTS_PER_MINUTE = 50
+# A write's answer is waited for this long, and a lost one is looked for this long after it was
+# sent (docs/UPSTREAMS.md: how long Halo may take to save is assumed, not documented).
+DEFAULT_WRITE_TIMEOUT = 120.0
+DEFAULT_WRITE_SETTLE = 300.0
 
 # Patterns make the OpenAPI document as strict as the validation (schemathesis holds us to it).
 # Explicit character classes: JSON Schema (ECMA), Python and pydantic's Rust regex disagree on \s.
@@ -152,6 +156,12 @@ class Settings(BaseModel):
     # Halo's rolling rate window: a 429 without Retry-After is waited out over it.
     halo_rate_window_seconds: int = Field(default=RATE_WINDOW_SECONDS, ge=1, le=3600)
     request_timeout_seconds: float = Field(default=30.0, ge=1, le=120)
+    # A write's answer may take this long (a batch of 100 on a busy hosted tenant takes tens of
+    # seconds); after it the write counts as lost, and it may still be saved.
+    halo_write_timeout_seconds: float = Field(default=DEFAULT_WRITE_TIMEOUT, ge=1, le=600)
+    # How long after sending a write whose answer was lost Halo is given to save it before
+    # reading Halo again proves it did not land (longer than Halo's slowest save: UPSTREAMS.md).
+    halo_write_settle_seconds: float = Field(default=DEFAULT_WRITE_SETTLE, ge=1, le=900)
     integrator: IntegratorSettings = Field(default_factory=IntegratorSettings)
     notifications: Notifications = Field(default_factory=Notifications)
 
@@ -427,6 +437,14 @@ class SettingsUpdate(BaseModel):
     request_timeout_seconds: Annotated[
         Annotated[float, Field(ge=1, le=120), JSON_NUMBER] | SkipJsonSchema[None],
         allows("must be a number of seconds from 1 to 120", nullable=False),
+    ] = None
+    halo_write_timeout_seconds: Annotated[
+        Annotated[float, Field(ge=1, le=600), JSON_NUMBER] | SkipJsonSchema[None],
+        allows("must be a number of seconds from 1 to 600", nullable=False),
+    ] = None
+    halo_write_settle_seconds: Annotated[
+        Annotated[float, Field(ge=1, le=900), JSON_NUMBER] | SkipJsonSchema[None],
+        allows("must be a number of seconds from 1 to 900", nullable=False),
     ] = None
     integrator: Annotated[IntegratorUpdate | SkipJsonSchema[None], _nested(IntegratorUpdate, _INTEGRATOR)] = (
         None

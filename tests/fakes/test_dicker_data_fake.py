@@ -414,7 +414,7 @@ def test_hang_applies_the_request_unless_told_not_to(dicker_data_fake):
     with pytest.raises(requests.Timeout):
         requests.post(fake.base_url + "AccessKeyRequest", json=body, timeout=0.2)
     assert len(fake.keys) == 1  # handled: the key was granted, only the answer was late
-    fake.hang_next(1, 0.1, apply=False)
+    fake.hang_next(1, 0.1, saves="never")
     with pytest.raises(requests.ConnectionError):
         requests.post(fake.base_url + "AccessKeyRequest", json=body, timeout=2)
     assert len(fake.keys) == 1  # dropped: never handled

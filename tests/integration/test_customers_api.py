@@ -259,8 +259,8 @@ def test_run_interrupted_between_halo_create_and_mapping_write_converges(
 
 def test_ambiguous_write_failure_is_reconciled_within_the_run(api, halo_fake):
     """Halo saves the batch but the answer never arrives: the run re-reads and adopts, no duplicate."""
-    api.call("PUT", "/settings", {"request_timeout_seconds": 1})
-    halo_fake.hang_next(1, 2.0, paths=["/api/Client"], apply=True)
+    api.call("PUT", "/settings", {"halo_write_timeout_seconds": 1, "halo_write_settle_seconds": 3})
+    halo_fake.hang_next(1, 2.0, paths=["/api/Client"], methods=["POST"])
     run = api.run("/customers/import", {"customer_ids": [WIDEWORLD]})
     assert run["status"] == "succeeded", run
     assert len(clients_with_tenant(halo_fake, WIDEWORLD)) == 1

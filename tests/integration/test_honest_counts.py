@@ -24,7 +24,16 @@ def test_items_match_halo_after_lost_answers_5xx_and_a_full_window(
 ):
     api.post("/mappings/generate")
     assert api.run("/customers/import", {"create_when_similar": True})["status"] == "succeeded"
-    api.call("PUT", "/settings", {"request_timeout_seconds": 1, "halo_rate_window_seconds": 3})
+    api.call(
+        "PUT",
+        "/settings",
+        {
+            "request_timeout_seconds": 1,
+            "halo_write_timeout_seconds": 1,
+            "halo_write_settle_seconds": 2,
+            "halo_rate_window_seconds": 3,
+        },
+    )
     contoso = next(t for t in dicker_data_fake.tenants if t["TenantId"] == tenant_guid("contoso"))
     for n in range(320):
         dicker_data_fake.add_subscription(make_subscription(contoso, f"honest-{n:03d}", "basic"))

@@ -6,7 +6,7 @@ makes (``clients()``, ``licences()``, ...) and for how its records are keyed."""
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ddhalo.errors import IntegrationError, OutOfTimeError, RejectedError, UpstreamError
+from ddhalo.errors import CredentialError, IntegrationError, OutOfTimeError, RejectedError, UpstreamError
 from ddhalo.halo.client import SaveResult
 
 SAVED = "saved"  # Halo saved it and answered it
@@ -31,7 +31,8 @@ def rejected(why: str, entity: str = "Client") -> RejectedError:
 
 class ScriptedHalo:
     """A script maps a record's key (``key``: its ``id`` for a patch, its ``name`` for a create) to
-    what happens to it: SAVED, LANDED, NO_ID, or an error (``OutOfTimeError``: it is not sent).
+    what happens to it: SAVED, LANDED, NO_ID, or an error (``OutOfTimeError``: it is not sent;
+    ``CredentialError``: not sent, and the result says the run ``stopped``).
 
     Lenient by default: a record the script leaves out is saved, and so is every record once the
     scripts run out; a call with nothing to save sends nothing, as ``HaloClient.save`` does.
@@ -39,7 +40,7 @@ class ScriptedHalo:
 
     ``held`` is what Halo holds at the start, by entity; created records get ids 101, 102, ....
     ``writes`` are the records each call sent, ``events`` every call made, in order: ``("save",
-    keys)`` and ``("get", [id])``."""
+    keys)``, ``("get", [id])`` and ``("settle", [sent_at])`` (the n-th save was sent at time n)."""
 
     def __init__(
         self,
@@ -57,7 +58,11 @@ class ScriptedHalo:
         self.writes: list[tuple[str, list[dict[str, Any]]]] = []
         self.events: list[tuple[str, list[Any]]] = []
         self.get_error: IntegrationError | None = None
+        # ``settle`` raises this (time ran out waiting for a lost write to be saved).
+        self.settle_error: IntegrationError | None = None
+        self.settle_seconds = 300.0
         self._next_id = 100
+        self._calls = 0
 
     def key(self, record: dict[str, Any]) -> Any:
         return record.get("id") or record["name"]
@@ -68,6 +73,7 @@ class ScriptedHalo:
         result = SaveResult()
         if not records and not self.strict:
             return result
+        self._calls += 1
         script = self._next_script(keys)
         self.writes.append((entity, [dict(r) for r in records]))
         for key, record in zip(keys, records, strict=True):
@@ -75,6 +81,9 @@ class ScriptedHalo:
             saved, error, not_sent = None, None, False
             if isinstance(answer, OutOfTimeError):
                 not_sent = True
+            elif isinstance(answer, CredentialError):  # as HaloClient.save: unsent, and stopped
+                not_sent = True
+                result.stopped = answer
             elif answer in (SAVED, LANDED, NO_ID):
                 kept = self._keep(entity, record)
                 if answer == SAVED:
@@ -88,7 +97,14 @@ class ScriptedHalo:
             result.saved.append(saved)
             result.errors.append(error)
             result.unsent.append(not_sent)
+            result.sent_at.append(float(self._calls))
         return result
+
+    def settle(self, sent_at: float) -> None:
+        """Recorded as ``("settle", [sent_at])``: the n-th save call was sent at time n."""
+        self.events.append(("settle", [sent_at]))
+        if self.settle_error is not None:
+            raise self.settle_error
 
     def get(self, entity: str, record_id: int) -> dict[str, Any] | None:
         self.events.append(("get", [record_id]))

@@ -1,6 +1,7 @@
 """The subscriptions apply step against an in-memory Halo and moto's table: add-ons are created
 after their new bases, with the bases' ids; every licence written (or adopted) is linked with the
-hash of what it holds; what time ran out for is handed on, marked when it may have landed."""
+hash of what it holds; what time ran out for is handed on, with when it was sent when it may have
+landed (the follow-up looks for it once Halo had time to save it)."""
 
 import dataclasses
 from collections.abc import Iterable, Sequence
@@ -194,7 +195,7 @@ def test_unsent_writes_come_back_in_remaining(store):
     done = apply(actions.values(), halo, store)
     assert done.items == [] and links(store) == {}
     assert done.remaining == [actions["chg"], actions["new"]]
-    assert actions["new"].maybe_landed is False  # never sent: nothing to look for
+    assert actions["new"].lost_at is None  # never sent: nothing to look for
 
 
 def test_a_lost_create_halo_cannot_be_read_for_is_handed_on_marked_with_its_addons(store):
@@ -203,7 +204,9 @@ def test_a_lost_create_halo_cannot_be_read_for_is_handed_on_marked_with_its_addo
     halo.list_error = UnreachableError("Halo did not answer.")
     done = apply(actions.values(), halo, store)
     assert done.items == [] and done.remaining == [actions["base"], actions["addon"]]
-    assert actions["base"].maybe_landed is True and actions["addon"].maybe_landed is False
+    # The base was sent at time 1 (the first save): the follow-up waits for Halo to save it since.
+    assert actions["base"].lost_at == 1.0 and actions["addon"].lost_at is None
+    assert done.lost_at == 1.0
 
     # The follow-up looks for the base before sending it: found, adopted, its add-on gets its id.
     halo.list_error = None
@@ -225,6 +228,6 @@ def test_a_payload_round_trip_keeps_every_field_of_an_action():
         parent_subscription_id="base",
         parent_licence_id=50,
         changes=["licence"],
-        maybe_landed=True,
+        lost_at=1765000000.5,
     )
     assert from_payload(to_payload([action])) == [action]

@@ -26,6 +26,7 @@ class Halo:
     """Saves every record except those named in ``out_of_time`` (left unsent); lists nothing."""
 
     write_batch = 100
+    settle_seconds = 300.0
 
     def __init__(self, out_of_time: Sequence[str] = (), first_id: int = 101) -> None:
         self.transport = Transport("http://127.0.0.1:9/", system="Halo")  # counts only, never sends
@@ -44,6 +45,7 @@ class Halo:
             result.saved.append(None if unsent else {**record, "id": self._next_id})
             result.errors.append(None)
             result.unsent.append(unsent)
+            result.sent_at.append(0.0)
         return result
 
     def clients(self) -> list[ClientRecord]:

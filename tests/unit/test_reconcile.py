@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from ddhalo.errors import IntegrationError, RejectedError, UnreachableError, UpstreamError
+from ddhalo.errors import (
+    AuthenticationError,
+    IntegrationError,
+    RejectedError,
+    UnreachableError,
+    UpstreamError,
+)
 from ddhalo.pipeline.reconcile import (
     CREATE_ROUNDS,
     Applied,
@@ -50,8 +56,10 @@ def records(*names: str) -> dict[str, dict[str, Any]]:
     return {name: {"name": name} for name in names}
 
 
-def create(halo: Halo, names: Sequence[str], unsure: Sequence[str] = (), error=None):
-    return create_reconciled(halo, "Client", records(*names), halo.finder(error), unsure)  # type: ignore[arg-type]
+def create(
+    halo: Halo, names: Sequence[str], unsure: dict[str, float] | None = None, error=None, release=None
+):
+    return create_reconciled(halo, "Client", records(*names), halo.finder(error), unsure, release)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------- creates
@@ -77,19 +85,28 @@ def test_a_rejection_with_a_hint_reads_as_message_then_hint():
     assert outcome.failed == {"a": "Halo rejected it. Shorten the name."}
 
 
-def test_a_lost_answer_is_looked_for_before_sending_again_and_adopted_when_found():
+def test_a_lost_answer_is_looked_for_once_halo_had_time_to_save_it_and_adopted_when_found():
     halo = Halo({"a": LANDED, "b": SAVED})
     outcome = create(halo, ["a", "b"])
-    assert halo.events == [("save", ["a", "b"]), ("find", ["a"])]  # never sent a second time
+    # Never sent a second time, and looked for only after the settle window of the first send.
+    assert halo.events == [("save", ["a", "b"]), ("settle", [1.0]), ("find", ["a"])]
     assert outcome.saved["a"] == {"name": "a", "id": 101}
     assert len(halo.named("a")) == 1  # created once, not twice
     assert outcome.failed == {} and outcome.unfinished == {}
 
 
+def test_other_batches_go_on_while_a_lost_one_settles():
+    halo = Halo({"a": LANDED}, {"b": SAVED})
+    halo.write_batch = 1
+    outcome = create(halo, ["a", "b"])
+    assert halo.events == [("save", ["a"]), ("save", ["b"]), ("settle", [1.0]), ("find", ["a"])]
+    assert set(outcome.saved) == {"a", "b"}
+
+
 def test_a_lost_answer_not_found_is_sent_again():
     halo = Halo({"a": lost(), "b": SAVED}, {"a": SAVED})
     outcome = create(halo, ["a", "b"])
-    assert halo.events == [("save", ["a", "b"]), ("find", ["a"]), ("save", ["a"])]
+    assert halo.events == [("save", ["a", "b"]), ("settle", [1.0]), ("find", ["a"]), ("save", ["a"])]
     assert outcome.saved["a"]["name"] == "a" and len(halo.named("a")) == 1
     assert outcome.failed == {}
 
@@ -97,7 +114,7 @@ def test_a_lost_answer_not_found_is_sent_again():
 def test_an_answer_without_a_usable_id_is_looked_for_like_a_lost_one():
     halo = Halo({"a": NO_ID})
     outcome = create(halo, ["a"])
-    assert halo.events == [("save", ["a"]), ("find", ["a"])]
+    assert halo.events == [("save", ["a"]), ("settle", [1.0]), ("find", ["a"])]
     assert outcome.saved == {"a": {"name": "a", "id": 101}}
 
 
@@ -105,7 +122,11 @@ def test_lost_every_round_is_looked_for_once_more_after_the_last_then_failed_wit
     errors = [lost(f"Halo answered HTTP 500, round {n}.") for n in range(1, CREATE_ROUNDS + 1)]
     halo = Halo(*({"a": error} for error in errors))
     outcome = create(halo, ["a"])
-    assert halo.events == [("save", ["a"]), ("find", ["a"])] * CREATE_ROUNDS
+    assert halo.events == [
+        event
+        for n in range(1, CREATE_ROUNDS + 1)
+        for event in [("save", ["a"]), ("settle", [float(n)]), ("find", ["a"])]
+    ]
     assert outcome.failed == {"a": f"Halo answered HTTP 500, round {CREATE_ROUNDS}. Try again later."}
     assert outcome.saved == {} and outcome.unfinished == {}
     assert halo.held == {"Client": {}, "SoftwareLicence": {}}  # nothing landed
@@ -114,44 +135,51 @@ def test_lost_every_round_is_looked_for_once_more_after_the_last_then_failed_wit
 def test_a_create_found_only_by_the_look_after_the_last_round_is_adopted():
     halo = Halo(*([{"a": lost()}] * (CREATE_ROUNDS - 1)), {"a": LANDED})
     outcome = create(halo, ["a"])
-    assert halo.events[-1] == ("find", ["a"]) and len(halo.events) == 2 * CREATE_ROUNDS
+    assert halo.events[-1] == ("find", ["a"]) and len(halo.events) == 3 * CREATE_ROUNDS
     assert outcome.saved == {"a": {"name": "a", "id": 101}} and outcome.failed == {}
 
 
-def test_when_halo_cannot_be_read_a_lost_create_is_unfinished_never_failed():
+def test_when_halo_cannot_be_read_a_lost_create_is_unfinished_with_when_it_was_sent_never_failed():
     halo = Halo({"a": LANDED, "b": SAVED})
     outcome = create(halo, ["a", "b"], error=UnreachableError("Halo did not answer."))
-    assert outcome.unfinished == {"a": True}  # it may have landed: the follow-up looks first
+    assert outcome.unfinished == {"a": 1.0}  # it may have landed: the follow-up looks, not before 1 + settle
     assert outcome.failed == {} and list(outcome.saved) == ["b"]
-    assert halo.events == [("save", ["a", "b"]), ("find", ["a"])]
+    assert halo.events == [("save", ["a", "b"]), ("settle", [1.0]), ("find", ["a"])]
 
 
-def test_unsure_keys_are_looked_for_before_the_first_send():
+def test_when_the_settle_window_outlasts_the_invocation_a_lost_create_is_unfinished_unread():
+    halo = Halo({"a": LANDED, "b": SAVED})
+    halo.settle_error = unsent()
+    outcome = create(halo, ["a", "b"])
+    assert outcome.unfinished == {"a": 1.0} and list(outcome.saved) == ["b"]
+    assert halo.events == [("save", ["a", "b"]), ("settle", [1.0])]  # Halo not read too soon
+
+
+def test_unsure_keys_are_looked_for_after_their_settle_window_while_the_rest_is_sent():
     halo = Halo({"b": SAVED}, clients=[{"name": "a", "id": 7}])
-    outcome = create(halo, ["a", "b"], unsure=["a", "not-in-this-batch"])
-    assert halo.events == [("find", ["a"]), ("save", ["b"])]
+    outcome = create(halo, ["a", "b"], unsure={"a": 0.5, "not-in-this-batch": 0.5})
+    assert halo.events == [("save", ["b"]), ("settle", [0.5]), ("find", ["a"])]
     assert outcome.saved == {"a": {"name": "a", "id": 7}, "b": {"name": "b", "id": 101}}
 
 
 def test_unsure_keys_not_found_are_sent():
     halo = Halo({"a": SAVED})
-    outcome = create(halo, ["a"], unsure=["a"])
-    assert halo.events == [("find", ["a"]), ("save", ["a"])]
+    outcome = create(halo, ["a"], unsure={"a": 0.5})
+    assert halo.events == [("settle", [0.5]), ("find", ["a"]), ("save", ["a"])]
     assert outcome.saved == {"a": {"name": "a", "id": 101}}
 
 
-def test_halo_unreadable_before_the_first_send_leaves_everything_unfinished():
-    halo = Halo()
-    outcome = create(halo, ["a", "b"], unsure=["a"], error=UnreachableError("Halo did not answer."))
-    assert outcome.unfinished == {"a": True, "b": False}  # only a may already be in Halo
-    assert outcome.saved == {} and outcome.failed == {}
-    assert halo.events == [("find", ["a"])]
+def test_halo_unreadable_for_an_unsure_key_leaves_it_unfinished_with_its_time():
+    halo = Halo({"b": SAVED})
+    outcome = create(halo, ["a", "b"], unsure={"a": 0.5}, error=UnreachableError("Halo did not answer."))
+    assert outcome.unfinished == {"a": 0.5}  # only a may already be in Halo
+    assert list(outcome.saved) == ["b"] and outcome.failed == {}
 
 
 def test_unsent_for_lack_of_time_is_unfinished_and_not_sent_again():
     halo = Halo({"a": unsent(), "b": SAVED})
     outcome = create(halo, ["a", "b"])
-    assert outcome.unfinished == {"a": False}  # never sent: nothing to look for
+    assert outcome.unfinished == {"a": None}  # never sent: nothing to look for
     assert list(outcome.saved) == ["b"] and outcome.failed == {}
     assert halo.events == [("save", ["a", "b"])]
 
@@ -159,8 +187,30 @@ def test_unsent_for_lack_of_time_is_unfinished_and_not_sent_again():
 def test_a_retry_that_runs_out_of_time_is_unfinished_after_it_was_looked_for():
     halo = Halo({"a": lost()}, {"a": unsent()})
     outcome = create(halo, ["a"])
-    assert halo.events == [("save", ["a"]), ("find", ["a"]), ("save", ["a"])]
-    assert outcome.unfinished == {"a": False} and outcome.failed == {}
+    assert halo.events == [("save", ["a"]), ("settle", [1.0]), ("find", ["a"]), ("save", ["a"])]
+    assert outcome.unfinished == {"a": None} and outcome.failed == {}
+
+
+def test_refused_credentials_stop_the_creates_and_say_so():
+    refused = AuthenticationError("Halo rejected the API credentials.", "Check them.", system="Halo")
+    halo = Halo({"a": SAVED}, {"b": refused})
+    halo.write_batch = 1
+    outcome = create(halo, ["a", "b", "c"])
+    assert outcome.stopped is refused and refused.code == "halo_auth_failed"
+    assert list(outcome.saved) == ["a"] and outcome.unfinished == {"b": None, "c": None}
+    assert halo.events == [("save", ["a"]), ("save", ["b"])]  # nothing more is tried
+
+
+def test_a_saved_record_releases_what_waited_for_it_into_the_next_batch():
+    halo = Halo({"base": SAVED, "other": SAVED}, {"addon": SAVED})
+    halo.write_batch = 2
+
+    def release(key, record):
+        return {"addon": {"name": "addon", "parent": record["id"]}} if key == "base" else {}
+
+    outcome = create(halo, ["base", "other"], release=release)
+    assert halo.events == [("save", ["base", "other"]), ("save", ["addon"])]
+    assert outcome.saved["addon"]["parent"] == 101
 
 
 def test_nothing_to_create_sends_nothing():

@@ -16,6 +16,7 @@ import requests
 
 from ddhalo.errors import (
     AuthenticationError,
+    CredentialError,
     IntegrationError,
     OutOfTimeError,
     PermissionDeniedError,
@@ -24,11 +25,14 @@ from ddhalo.errors import (
 )
 from ddhalo.halo.limits import PAGE_SIZE
 from ddhalo.halo.records import ClientRecord, Licence, SiteRecord, halo_id
-from ddhalo.http import Credential, TokenCache, Transport, describe_body, json_body
+from ddhalo.http import Credential, TokenCache, Transport, describe_body, json_body, out_of_time
 from ddhalo.redact import remember
 
 SYSTEM = "Halo"
 WRITE_BATCH = 100
+# After a write that was slow or lost its answer, the next batches are halved, to this at least:
+# a busy Halo saves a smaller batch within the timeout, and a lost one leaves less to look for.
+MIN_WRITE_BATCH = 10
 TOKEN_REFRESH_MARGIN = 120.0
 MAX_PAGES = 10_000
 
@@ -53,11 +57,16 @@ CREDENTIALS_HINT = (
 @dataclass
 class SaveResult:
     """Per-record outcome of a batched write, in the order the records were given. ``unsent``
-    marks records not sent because this invocation ran out of time waiting for Halo."""
+    marks records not sent because this invocation ran out of time waiting for Halo; ``sent_at``
+    when each one's batch was sent (epoch seconds): a lost one may be saved until that time plus
+    the settle window (:meth:`HaloClient.settle`)."""
 
     saved: list[dict[str, Any] | None] = field(default_factory=list)
     errors: list[IntegrationError | None] = field(default_factory=list)
     unsent: list[bool] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)
+    # Halo refused the credentials: the records from the refused batch on are unsent.
+    stopped: CredentialError | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,8 @@ class HaloClient:
         page_size: int = PAGE_SIZE,
         write_batch: int = WRITE_BATCH,
         tokens: TokenCache | None = None,
+        write_timeout: float = 120.0,
+        settle_seconds: float = 300.0,
     ) -> None:
         self.transport = transport
         self.auth_url = auth_url.rstrip("/")
@@ -106,6 +117,10 @@ class HaloClient:
         self._clock = clock
         self.page_size = page_size
         self.write_batch = write_batch
+        self.write_timeout = write_timeout
+        # From sending a write whose answer was lost, how long Halo may still save it: only
+        # after that does its absence from a read prove it did not land.
+        self.settle_seconds = max(settle_seconds, write_timeout)
         self.token = Credential(
             tokens or TokenCache(),
             TokenCache.key(self.auth_url, tenant or "", client_id, scope, secret=client_secret),
@@ -318,29 +333,53 @@ class HaloClient:
         """POST records as arrays of ``write_batch``; a rejected batch is split to isolate the bad one.
 
         Batches that create records are not retried after an ambiguous failure (timeout, 500):
-        the error is reported per record and the caller reconciles by reading Halo again.
+        the error is reported per record and the caller reconciles by reading Halo again, after
+        :meth:`settle`. Refused credentials (:class:`CredentialError`) stop it: the rest is
+        unsent and ``stopped`` says why (nothing later would be accepted either).
         """
         count = len(records)
-        result = SaveResult(saved=[None] * count, errors=[None] * count, unsent=[False] * count)
-        for start in range(0, count, self.write_batch):
+        result = SaveResult(
+            saved=[None] * count, errors=[None] * count, unsent=[False] * count, sent_at=[0.0] * count
+        )
+        start = 0
+        while start < count:
             batch = range(start, min(start + self.write_batch, count))
             try:
                 self._save_batch(entity, records, batch, result)
-            except OutOfTimeError:
+            except (OutOfTimeError, CredentialError) as exc:
                 for i in range(start, count):  # what a split batch already saved stays saved
                     result.unsent[i] = result.saved[i] is None and result.errors[i] is None
+                if isinstance(exc, CredentialError):
+                    result.stopped = exc
                 break
             if self.on_batch is not None:
                 self.on_batch(_written(entity, records, batch, result))
+            start = batch.stop
         return result
+
+    def settle(self, sent_at: float) -> None:
+        """Wait until Halo has had the settle window since ``sent_at``, when a write whose answer
+        was lost was sent: a busy Halo saves a batch after we gave up, and a read before then does
+        not show it yet. Raises :class:`OutOfTimeError` when that would outlast the invocation."""
+        wait = sent_at + self.settle_seconds - self._clock()
+        if wait <= 0:
+            return
+        deadline = self.transport.deadline
+        if deadline is not None and wait > deadline.left():
+            raise out_of_time(SYSTEM, "giving a write whose answer was lost time to be saved")
+        self.transport.sleep(wait)
 
     def _save_batch(
         self, entity: str, records: Sequence[dict[str, Any]], indexes: range, result: SaveResult
     ) -> None:
         batch = [records[i] for i in indexes]
         creates = any(not r.get("id") for r in batch)
+        sent_at = self._clock()
+        for i in indexes:
+            result.sent_at[i] = sent_at
+        timeout = (self.transport.timeout[0], self.write_timeout)
         try:
-            body = self.request("POST", entity, json=batch, retry_ambiguous=not creates)
+            body = self.request("POST", entity, json=batch, retry_ambiguous=not creates, timeout=timeout)
         except RejectedError as exc:
             if len(batch) > 1:
                 middle = len(indexes) // 2
@@ -349,12 +388,15 @@ class HaloClient:
                 return
             result.errors[indexes[0]] = exc
             return
-        except OutOfTimeError:
+        except (OutOfTimeError, CredentialError):
             raise
         except IntegrationError as exc:
+            self._slowed()
             for i in indexes:
                 result.errors[i] = exc
             return
+        if self._clock() - sent_at > self.write_timeout / 2:
+            self._slowed()
         saved = body if isinstance(body, list) else [body]
         if len(saved) != len(batch):
             error = UpstreamError(
@@ -367,6 +409,10 @@ class HaloClient:
             return
         for i, record in zip(indexes, saved, strict=True):
             result.saved[i] = record if isinstance(record, dict) else None
+
+    def _slowed(self) -> None:
+        """Halo was slow to save, or an answer was lost: smaller batches from now on."""
+        self.write_batch = max(min(MIN_WRITE_BATCH, self.write_batch), self.write_batch // 2)
 
 
 def _written(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ddhalo.errors import IntegrationError, OutOfTimeError
+from ddhalo.errors import CredentialError, IntegrationError, OutOfTimeError
 from ddhalo.halo.client import HaloClient
 from ddhalo.halo.records import ClientRecord, client_links_patch, links_with
-from ddhalo.models import Mapping
+from ddhalo.models import Mapping, RunItem
 from ddhalo.pipeline.customers.plan import TENANT_LINKS, CustomerAction, tenant_link
 from ddhalo.pipeline.customers.read import HaloClients
 from ddhalo.pipeline.reconcile import Applied, create_reconciled, reason, save_patches
@@ -24,14 +24,20 @@ def apply_customers(
     for action in actions:
         if action.action in ("skip", "fail"):
             done.items.append(action.item())
-    updates = [a for a in actions if a.action in ("update", "unchanged")]
-    for part in (
-        _apply_updates(updates, halo, store, created_by),
-        _apply_creates([a for a in actions if a.action == "create"], halo, store, created_by),
-    ):
-        done.items += part.items
-        done.remaining += part.remaining
+    done.absorb(
+        _apply_updates([a for a in actions if a.action in ("update", "unchanged")], halo, store, created_by)
+    )
+    creates = [a for a in actions if a.action == "create"]
+    if done.stopped is None:
+        done.absorb(_apply_creates(creates, halo, store, created_by))
+    else:
+        done.items += [_not_done(a, done.stopped) for a in creates]
     return done
+
+
+def _not_done(action: CustomerAction, error: CredentialError) -> RunItem:
+    """A customer the run stopped before: failed, saying why (a lost create is found next run)."""
+    return action.item("failed", reason=f"Not written: {reason(error)}", reason_code=error.code)
 
 
 def _store_mappings(
@@ -61,12 +67,17 @@ def _apply_updates(
     later: set[str] = set()
     unread: dict[str, str] = {}
     codes: dict[str, str] = {}
+    stopped: CredentialError | None = None
     for action in actions:
         if action.links_unread:
             try:
-                _complete_link_patch(action, halo)
-            except OutOfTimeError:
+                if stopped is None:
+                    _complete_link_patch(action, halo)
+                else:
+                    later.add(action.dicker_id)
+            except (OutOfTimeError, CredentialError) as exc:
                 later.add(action.dicker_id)
+                stopped = exc if isinstance(exc, CredentialError) else stopped
             except IntegrationError as exc:  # this customer fails alone, not the run
                 unread[action.dicker_id] = f"Could not read the Halo client's tenant links: {reason(exc)}"
                 codes[action.dicker_id] = exc.code
@@ -90,7 +101,8 @@ def _apply_updates(
     later.update(sites.unsent)
     failed.update(sites.failed)
     codes.update(sites.codes)
-    done: Applied[str] = Applied(remaining=sorted(later))
+    stopped = stopped or clients.stopped or sites.stopped
+    done: Applied[str] = Applied(remaining=sorted(later) if stopped is None else [], stopped=stopped)
     conflicts = _store_mappings(
         [
             (a, a.halo_client_id, a.halo_client_name)
@@ -105,6 +117,8 @@ def _apply_updates(
             failed[key], codes[key] = conflict, "mapping_conflict"
     for action in actions:
         if action.dicker_id in later:
+            if stopped is not None:
+                done.items.append(_not_done(action, stopped))
             continue
         if action.dicker_id in failed:
             key = action.dicker_id
@@ -141,13 +155,17 @@ def _apply_creates(
         landed = {}
         for key in keys:
             ids = found.with_tenant(by_id[key].tenant_marker)
-            if ids:
-                landed[key] = {"id": ids[0], "name": found.name(ids[0])}
+            if ids:  # the oldest: a create saved late and one sent again would both carry it
+                landed[key] = {"id": min(ids), "name": found.name(min(ids))}
         return landed
 
     records = {a.dicker_id: a.create.to_wire() for a in actions if a.create is not None}
     outcome = create_reconciled(halo, "Client", records, find_landed)
-    done: Applied[str] = Applied(remaining=sorted(outcome.unfinished))
+    done: Applied[str] = Applied(stopped=outcome.stopped)
+    if outcome.stopped is None:
+        done.remaining = sorted(outcome.unfinished)
+        for sent_at in outcome.unfinished.values():
+            done.lost(sent_at)
     created = {
         a.dicker_id: record
         for a in actions
@@ -159,6 +177,8 @@ def _apply_creates(
     )
     for action in actions:
         if action.dicker_id in outcome.unfinished:
+            if outcome.stopped is not None:
+                done.items.append(_not_done(action, outcome.stopped))
             continue
         record = created.get(action.dicker_id)
         if record is None:

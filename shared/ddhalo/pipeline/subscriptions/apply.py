@@ -9,9 +9,17 @@ from dataclasses import asdict
 from functools import partial
 from typing import Any
 
+from ddhalo.errors import IntegrationError
 from ddhalo.halo.client import HaloClient
-from ddhalo.models import SubscriptionLink, compact_json
-from ddhalo.pipeline.reconcile import Applied, create_reconciled, record_id, save_patches
+from ddhalo.models import RunItem, SubscriptionLink, compact_json
+from ddhalo.pipeline.reconcile import (
+    Applied,
+    CreateOutcome,
+    create_reconciled,
+    reason,
+    record_id,
+    save_patches,
+)
 from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
 from ddhalo.store import Store
 
@@ -23,13 +31,38 @@ def apply_subscriptions(
     actions: list[SubscriptionAction], halo: HaloClient, store: Store, reread: Reread
 ) -> Applied[SubscriptionAction]:
     """Write the plan. What time ran out for is ``remaining`` (a follow-up job applies it and
-    reports it)."""
+    reports it); when Halo refuses the credentials, ``stopped`` says so and every record not
+    done is failed with that reason."""
     done: Applied[SubscriptionAction] = Applied([a.item() for a in actions if a.action in ("skip", "fail")])
-    items = done.items
-    links: list[SubscriptionLink] = []
+    links = _Links()
+    _apply_updates([a for a in actions if a.action == "update" and a.patch], halo, done, links)
+    for action in actions:
+        if action.action == "unchanged":
+            if action.relink and action.halo_id is not None:
+                links.add(action, action.halo_id)
+            done.items.append(action.item())
+    creates = [a for a in actions if a.action == "create"]
+    # Said before any is sent, dropped once each is linked or refused: a plain sync reads Halo
+    # for the customers of those left (their create may have landed without its link).
+    store.put_intents(a.key for a in creates)
+    in_doubt: set[str] = set()
+    if done.stopped is None:
+        in_doubt = _apply_creates(creates, halo, reread, done, links)
+    else:
+        done.items += [_not_done(a, done.stopped) for a in creates]
+    store.put_links(links.made)
+    store.drop_intents(a.key for a in creates if a.key not in in_doubt)
+    return done
 
-    def link(action: SubscriptionAction, licence_id: int) -> None:
-        links.append(
+
+class _Links:
+    """The links of the licences written or adopted, stored together at the end."""
+
+    def __init__(self) -> None:
+        self.made: list[SubscriptionLink] = []
+
+    def add(self, action: SubscriptionAction, licence_id: int) -> None:
+        self.made.append(
             SubscriptionLink(
                 dicker_customer_id=action.customer_id,
                 subscription_id=action.subscription_id,
@@ -39,87 +72,125 @@ def apply_subscriptions(
             )
         )
 
-    updates = {a.key: a for a in actions if a.action == "update" and a.patch}
-    patched = save_patches(halo, "SoftwareLicence", {k: a.patch or {} for k, a in updates.items()})
+
+def _not_done(action: SubscriptionAction, error: IntegrationError) -> RunItem:
+    """A record the run stopped before: failed, saying why (a lost create is found next run)."""
+    return action.item("failed", reason=f"Not written: {reason(error)}", reason_code=error.code)
+
+
+def _apply_updates(
+    updates: list[SubscriptionAction], halo: HaloClient, done: Applied[SubscriptionAction], links: _Links
+) -> None:
+    patched = save_patches(halo, "SoftwareLicence", {a.key: a.patch or {} for a in updates})
     unsent = set(patched.unsent)
-    for key, action in updates.items():
+    done.stopped = patched.stopped
+    for action in updates:
+        key = action.key
         if key in unsent:
-            done.remaining.append(action)
+            if patched.stopped is not None:
+                done.items.append(_not_done(action, patched.stopped))
+            else:
+                done.remaining.append(action)
         elif key in patched.failed:
-            items.append(
+            done.items.append(
                 action.item("failed", reason=patched.failed[key], reason_code=patched.codes.get(key))
             )
         else:
             assert action.halo_id is not None
-            link(action, action.halo_id)
-            items.append(action.item())
-    for action in actions:
-        if action.action == "unchanged":
-            if action.relink and action.halo_id is not None:
-                link(action, action.halo_id)
-            items.append(action.item())
+            links.add(action, action.halo_id)
+            done.items.append(action.item())
 
-    def created(
-        action: SubscriptionAction, record: dict[str, Any] | None, why: str | None, code: str | None
-    ) -> list[SubscriptionAction]:
-        """Record one create; answer its add-ons, now ready to be created."""
-        licence_id = record_id(record) if record else None
-        addons = waiting.pop(action.key, [])
-        if licence_id is None:
-            items.append(action.item("failed", reason=why, reason_code=code))
-            # Created without its parent an add-on would stay unlinked; the next run creates both.
-            items.extend(
-                a.item(
-                    "failed",
-                    reason="Its base subscription could not be created.",
-                    reason_code="base_not_created",
-                )
-                for a in addons
-            )
-            return []
-        link(action, licence_id)
-        items.append(action.item("created", halo_id=licence_id))
-        for addon in addons:
-            addon.parent_licence_id = licence_id
-        return addons
 
-    # Creates go in full batches: an add-on waits only for a parent created in this same call,
-    # then joins the next batch, so bases and add-ons share batches instead of each ending part-full.
-    creates = [a for a in actions if a.action == "create"]
-    # Said before any is sent, dropped once each is linked or refused: a plain sync reads Halo
-    # for the customers of those left (their create may have landed without its link).
-    store.put_intents(a.key for a in creates)
-    keys = {a.key for a in creates}
+def _apply_creates(
+    creates: list[SubscriptionAction],
+    halo: HaloClient,
+    reread: Reread,
+    done: Applied[SubscriptionAction],
+    links: _Links,
+) -> set[str]:
+    """Creates in full batches: an add-on waits only for a parent created in this same step,
+    then joins the next batch, so bases and add-ons share batches instead of each ending part-full.
+    Answers the keys still to be done, or whose create may have landed unseen (their intents stay)."""
+    by_key = {a.key: a for a in creates}
     waiting: dict[str, list[SubscriptionAction]] = defaultdict(list)
     ready: list[SubscriptionAction] = []
     for action in creates:
         parent_key = f"{action.customer_id}#{action.parent_subscription_id}"
-        if action.parent_subscription_id and action.parent_licence_id is None and parent_key in keys:
+        if action.parent_subscription_id and action.parent_licence_id is None and parent_key in by_key:
             waiting[parent_key].append(action)
         else:
             ready.append(action)
     # Parents of add-ons first: their add-ons are then ready while other bases still fill batches.
     ready.sort(key=lambda a: a.key not in waiting)
-    while ready:
-        wave, ready = ready[: halo.write_batch], ready[halo.write_batch :]
-        records = {a.key: a.create_record() for a in wave}
-        unsure = {a.key for a in wave if a.maybe_landed}
-        outcome = create_reconciled(halo, "SoftwareLicence", records, partial(reread, wave), unsure)
-        released = []
-        for action in wave:
-            if action.key in outcome.unfinished:
-                action.maybe_landed = outcome.unfinished[action.key]
-                done.remaining += [action, *waiting.pop(action.key, [])]
-                continue
-            key = action.key
-            released += created(
-                action, outcome.saved.get(key), outcome.failed.get(key), outcome.codes.get(key)
+
+    def release(key: str, record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        freed = waiting.pop(key, [])
+        for addon in freed:
+            addon.parent_licence_id = record_id(record)
+        return {a.key: a.create_record() for a in freed}
+
+    outcome = create_reconciled(
+        halo,
+        "SoftwareLicence",
+        {a.key: a.create_record() for a in ready},
+        partial(reread, creates),
+        {a.key: a.lost_at for a in ready if a.lost_at is not None},
+        release,
+    )
+    done.stopped = done.stopped or outcome.stopped
+    for action in creates:
+        _report_create(action, outcome, by_key, done, links)
+    return set(outcome.unfinished) | {a.key for a in done.remaining}
+
+
+def _report_create(
+    action: SubscriptionAction,
+    outcome: CreateOutcome,
+    by_key: dict[str, SubscriptionAction],
+    done: Applied[SubscriptionAction],
+    links: _Links,
+) -> None:
+    key = action.key
+    record = outcome.saved.get(key)
+    if record is not None and (licence_id := record_id(record)) is not None:
+        action.lost_at = None
+        links.add(action, licence_id)
+        done.items.append(action.item("created", halo_id=licence_id))
+    elif key in outcome.failed:
+        done.items.append(
+            action.item("failed", reason=outcome.failed[key], reason_code=outcome.codes.get(key))
+        )
+    elif key in outcome.unfinished or _base_unfinished(action, outcome, by_key):
+        if key in outcome.unfinished:
+            action.lost_at = outcome.unfinished[key]
+            done.lost(action.lost_at)
+        if outcome.stopped is not None:
+            done.items.append(_not_done(action, outcome.stopped))
+        else:
+            done.remaining.append(action)
+    else:
+        # Created without its parent an add-on would stay unlinked; the next run creates both.
+        done.items.append(
+            action.item(
+                "failed", reason="Its base subscription could not be created.", reason_code="base_not_created"
             )
-        ready = released + ready
-    store.put_links(links)
-    unfinished = {a.key for a in done.remaining}
-    store.drop_intents(a.key for a in creates if a.key not in unfinished)
-    return done
+        )
+
+
+def _base_unfinished(
+    action: SubscriptionAction, outcome: CreateOutcome, by_key: dict[str, SubscriptionAction]
+) -> bool:
+    """An add-on never sent because its base (or the base's base) is still to be done."""
+    seen: set[str] = set()
+    while action.parent_subscription_id and action.key not in seen:
+        seen.add(action.key)
+        parent_key = f"{action.customer_id}#{action.parent_subscription_id}"
+        if parent_key in outcome.unfinished:
+            return True
+        if parent_key not in by_key or parent_key in outcome.saved or parent_key in outcome.failed:
+            return False
+        action = by_key[parent_key]
+    return False
 
 
 def licence_finder(halo: HaloClient) -> Reread:

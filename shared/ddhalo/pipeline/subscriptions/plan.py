@@ -86,7 +86,9 @@ class SubscriptionAction:
     changes: list[str] = field(default_factory=list)
     relink: bool = False  # store the link even if Halo needs no write (adopted by marker)
     occurrence: int = 0  # >0 for a duplicate row of the same id, reported as its own item
-    maybe_landed: bool = False  # an earlier create lost its answer: look for it before creating
+    # An earlier create lost its answer (sent then, epoch seconds): look for it before creating,
+    # once Halo has had the settle window since then.
+    lost_at: float | None = None
 
     @property
     def key(self) -> str:
