@@ -13,9 +13,12 @@ What it names, and how often:
 |              | a declared expiry date within ``warn_days``                    | once a day     |
 | held         | customers not created, a similar Halo client exists            | once           |
 | unmapped     | other customers the customers step left without a Halo client  | once           |
+| twice        | a customer or subscription Halo holds more than once            | once per group |
+|              | (``duplicate_in_halo``)                                        |                |
 
 "Once": a customer is named again only after a digest of a customers step that no longer held
-it (it was mapped, or excluded) and then held it again.
+it (it was mapped, or excluded) and then held it again. A group of twins is named again when its
+records change, or after a run that read Halo whole no longer found it and a later one did.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ from ddhalo.settings import Notifications
 HELD_CODES = frozenset({"similar_client_exists", "ambiguous_name"})
 # Left out on purpose: never something to do.
 QUIET_CODES = frozenset({"excluded"})
-CREDENTIAL_CODES = frozenset({"auth_failed"})
+CREDENTIAL_CODES = frozenset(
+    {"halo_auth_failed", "dicker_data_auth_failed", "halo_permission_denied", "dicker_data_permission_denied"}
+)
+DUPLICATE_CODE = "duplicate_in_halo"
 # Lines per section; the rest is counted ("and 40 more") and the run holds them all.
 MAX_LINES = 20
 MAX_LINE = 300
@@ -95,12 +101,14 @@ def compose(
     seen: Iterable[str] = (),
     today: date,
     customers_step: bool,
+    read_whole: bool = False,
 ) -> Digest | None:
     """The digest of a finished real run (None: a dry run or a skipped sync); it is
     sent only when it has sections (``Digest.empty``: a clean run sends nothing).
 
     ``items``: the run's skipped and failed items; ``seen``: what earlier digests named;
-    ``customers_step``: the run imported customers (so it saw every unmapped one).
+    ``customers_step``: the run imported customers (so it saw every unmapped one);
+    ``read_whole``: it read Halo whole (a verify or an import), so it saw every twin there is.
     """
     if run.dry_run or run.status == "skipped":
         return None
@@ -109,12 +117,19 @@ def compose(
     credentials: list[str] = []
     held: list[str] = []
     unmapped: list[str] = []
+    twice: list[str] = []
     current: list[str] = []  # held and unmapped customers of this run, named or not
+    twins: list[str] = []  # groups of records Halo holds more than once, named or not
     if run.status == "failed" and run.error:
         line = f"The run failed: {run.error}" + (f" {run.hint}" if run.hint else "")
         (credentials if run.error_code in CREDENTIAL_CODES else failed).append(_cut(line))
     for item in items:
-        if item.result == "failed":
+        if item.reason_code == DUPLICATE_CODE:
+            key = f"twins#{item.type}#{item.dicker_id}#{'.'.join(map(str, item.duplicate_ids))}"
+            twins.append(key)
+            if key not in already:
+                twice.append(_cut(f"{_what(item)}: {item.reason}"))
+        elif item.result == "failed":
             target = credentials if item.reason_code in CREDENTIAL_CODES else failed
             target.append(_cut(f"{_what(item)}: {item.reason or item.reason_code}"))
         elif item.type == "customer" and item.result == "skipped" and item.reason_code not in QUIET_CODES:
@@ -137,12 +152,22 @@ def compose(
                 held,
             ),
             _section("New customers without a Halo client", unmapped),
+            _section(
+                "In Halo more than once (nothing was changed or deleted: keep the one named, delete "
+                "or merge the others in Halo)",
+                twice,
+            ),
         )
         if s is not None
     ]
-    # A customers step saw every unmapped customer: what it no longer holds may be named again.
-    kept = [k for k in seen if not (customers_step and k.startswith("customer#"))]
-    remembered = list(dict.fromkeys([*kept, *(current if customers_step else []), *warned]))
+    # A customers step saw every unmapped customer, a whole read every twin: what they no longer
+    # find may be named again.
+    kept = [
+        k
+        for k in seen
+        if not (customers_step and k.startswith("customer#")) and not (read_whole and k.startswith("twins#"))
+    ]
+    remembered = list(dict.fromkeys([*kept, *(current if customers_step else []), *twins, *warned]))
     return Digest(run.run_id, run.kind, run.status, sections, seen=remembered)
 
 

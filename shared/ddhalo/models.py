@@ -114,6 +114,8 @@ class RunItem(BaseModel):
     changes: list[str] = Field(default_factory=list)
     hint: str | None = None
     occurrence: int = 0  # >0 for another row of the same id (a duplicate), kept as its own item
+    # ``duplicate_in_halo``: every Halo record carrying this one's marker or tenant link, oldest first.
+    duplicate_ids: list[int] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _coded(self) -> RunItem:

@@ -179,6 +179,7 @@ class DigestSender:
             seen=self.store.digest_seen(),
             today=self.today(),
             customers_step=_has_customers_step(run),
+            read_whole=run.verify or run.kind != "sync",
         )
         if digest is None:
             return None

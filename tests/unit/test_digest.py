@@ -109,7 +109,7 @@ def test_a_failed_run_names_its_error_and_hint():
 
 
 def test_refused_credentials_are_named_as_credentials():
-    the_run = run(status="failed", error="Halo refused the client secret.", error_code="auth_failed")
+    the_run = run(status="failed", error="Halo refused the client secret.", error_code="halo_auth_failed")
     assert titles(digest([], the_run)) == ["Credentials that stopped working or soon will"]
 
 
@@ -144,3 +144,33 @@ def test_a_long_section_counts_what_it_leaves_out():
     assert len(d.sections[0].lines) == MAX_LINES and d.sections[0].more == 5 and d.issues == MAX_LINES + 5
     assert d.text().endswith("- and 5 more\n\nEvery item of the run: GET /runs/r1")
     assert len(d.subject) <= 100
+
+
+def twins(ids: list[int], **extra: Any) -> RunItem:
+    return item(
+        "skipped",
+        reason_code="duplicate_in_halo",
+        reason=f"Halo holds {len(ids)} licences for this subscription.",
+        duplicate_ids=ids,
+        **extra,
+    )
+
+
+def test_records_halo_holds_twice_are_named_once_per_group():
+    first = digest([twins([50, 61])], the_run=run(verify=True))
+    (section,) = first.sections
+    assert section.title.startswith("In Halo more than once") and section.count == 1
+    assert "subscription (s1) of customer t1: Halo holds 2 licences" in section.lines[0]
+    again = digest([twins([50, 61])], the_run=run(verify=True), seen=first.seen)
+    assert again.empty
+    grown = digest([twins([50, 61, 70])], the_run=run(verify=True), seen=again.seen)
+    assert grown.issues == 1  # the group changed: named again
+
+
+def test_twins_no_longer_found_by_a_whole_read_may_be_named_again_later():
+    first = digest([twins([50, 61])], the_run=run(verify=True))
+    plain = digest([], the_run=run(), seen=first.seen)  # a plain sync reads no licence
+    assert any(k.startswith("twins#") for k in plain.seen)
+    resolved = digest([], the_run=run(verify=True), seen=plain.seen, read_whole=True)
+    assert not any(k.startswith("twins#") for k in resolved.seen)
+    assert digest([twins([50, 61])], the_run=run(verify=True), seen=resolved.seen).issues == 1

@@ -114,12 +114,6 @@ def test_unmapped_customer_already_marked_in_halo_is_adopted_not_created():
     assert action.action == "unchanged" and action.new_mapping and action.halo_client_id == 12
 
 
-def test_two_halo_clients_with_the_marker_fail_instead_of_guessing():
-    halo = [{"id": i, "name": "C", "azure_tenants": [link("t1", "C")]} for i in (1, 2)]
-    (action,) = plan(customers(tenant("t1", "Contoso")), halo)
-    assert action.action == "fail" and "[1, 2]" in (action.reason or "")
-
-
 def test_customer_without_csp_tenant_is_skipped_with_reason():
     (action,) = plan(customers({"TenantId": "", "CompanyName": "Blue Yonder"}), [])
     assert action.action == "skip" and "CSP tenant" in (action.reason or "")
@@ -246,3 +240,28 @@ def test_names_apart_only_by_a_number_are_other_companies_and_created():
         "t2": ("create", None),
         "t3": ("skip", "similar_client_exists"),  # the same number, written otherwise
     }
+
+
+# ---------------------------------------------------------------------------------- twins in Halo
+def test_an_unmapped_customer_whose_tenant_two_clients_carry_is_mapped_to_the_oldest_and_reported():
+    twins = [
+        {"id": 12, "name": "Contoso", "azure_tenants": [link("t1", "Contoso")]},
+        {"id": 9, "name": "Contoso", "azure_tenants": [link("t1", "Contoso")]},
+    ]
+    (action,) = plan(customers(tenant("t1", "Contoso")), twins)
+    assert (action.action, action.reason_code, action.halo_client_id) == ("skip", "duplicate_in_halo", 9)
+    assert action.duplicates == [9, 12] and action.new_mapping and action.client_patch is None
+    assert "(#9, #12)" in (action.reason or "") and "Merge #12 into it" in (action.reason or "")
+    assert action.item().duplicate_ids == [9, 12]
+
+
+def test_a_mapped_customer_keeps_its_mapping_to_the_newer_twin_and_nothing_is_written():
+    twins = [
+        {"id": 9, "name": "Contoso", "azure_tenants": [link("t1", "Contoso")]},
+        {"id": 12, "name": "Contoso Ltd", "azure_tenants": [link("t1", "Contoso")]},
+    ]
+    (action,) = plan(
+        customers(tenant("t1", "Contoso", **ADDRESS)), twins, mapped("t1", 12), update_main_site_address=True
+    )
+    assert (action.action, action.halo_client_id, action.duplicates) == ("skip", 12, [9, 12])
+    assert not action.new_mapping and action.site_patch is None and action.client_patch is None

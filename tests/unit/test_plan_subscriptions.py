@@ -198,3 +198,51 @@ def test_a_licence_halo_lists_without_a_drift_field_is_not_rewritten_for_it():
     quiet = {k: v for k, v in licence_for(s, 50).items() if k != "count"}
     (action,) = plan_customer(scope([s], [quiet], [link_for(s, 50)]))
     assert action.action == "unchanged"
+
+
+# ---------------------------------------------------------------------------------- twins in Halo
+DUPLICATE = "duplicate_in_halo"
+
+
+def test_a_licence_copied_beside_the_linked_one_is_reported_and_nothing_is_written():
+    s = sub("a", ConfirmedQuantity=9)  # changed too: still not written while Halo holds it twice
+    held = [licence_for(sub("a"), 50), licence_for(sub("a"), 61)]
+    (action,) = plan_customer(scope([s], held, [link_for(sub("a"), 50)]))
+    assert (action.action, action.reason_code, action.halo_id) == ("skip", DUPLICATE, 50)
+    assert action.duplicates == [50, 61] and action.patch is None and not action.relink
+    assert "#50, #61" in (action.reason or "") and "Delete or deactivate #61" in (action.reason or "")
+    assert action.item().duplicate_ids == [50, 61] and action.item().result == "skipped"
+
+
+def test_the_link_is_kept_when_it_names_the_newer_twin():
+    """A create saved late beside the one sent again and linked: the linked one is kept in step."""
+    held = [licence_for(sub("a"), 50), licence_for(sub("a"), 61)]
+    (action,) = plan_customer(scope([sub("a")], held, [link_for(sub("a"), 61)]))
+    assert (action.action, action.halo_id, action.duplicates, action.relink) == ("skip", 61, [50, 61], False)
+
+
+def test_unlinked_twins_link_the_oldest_with_what_it_holds():
+    s = sub("a")
+    older = {**licence_for(s, 50), "count": 7}
+    (action,) = plan_customer(scope([s], [licence_for(s, 61), older]))
+    assert (action.action, action.halo_id, action.duplicates) == ("skip", 50, [50, 61])
+    assert action.relink and action.written()["count"] == 7  # the link says what Halo holds
+    assert action.written()["end_date"] == desired_fields(s, 7, "ms-tenant")["end_date"]
+
+
+def test_twins_of_a_subscription_gone_from_dicker_data_are_reported_not_made_inactive():
+    held = [licence_for(sub("a"), 50), licence_for(sub("a"), 61)]
+    (action,) = plan_customer(scope([], held, [link_for(sub("a"), 50)]))
+    assert (action.action, action.reason_code, action.halo_id, action.duplicates) == (
+        "skip",
+        DUPLICATE,
+        50,
+        [50, 61],
+    )
+
+
+def test_twins_are_not_looked_for_when_links_are_trusted():
+    held = [licence_for(sub("a"), 50), licence_for(sub("a"), 61)]
+    trusted = dataclasses.replace(scope([sub("a")], held, [link_for(sub("a"), 50)]), trusted=True)
+    (action,) = plan_customer(trusted)
+    assert action.action == "unchanged" and action.reason_code is None

@@ -24,6 +24,13 @@ def apply_customers(
     for action in actions:
         if action.action in ("skip", "fail"):
             done.items.append(action.item())
+    # Held as duplicate_in_halo: mapped to the client kept, so no later run creates another.
+    adopted = [
+        (a, a.halo_client_id, a.halo_client_name)
+        for a in actions
+        if a.action == "skip" and a.new_mapping and a.halo_client_id is not None
+    ]
+    _store_mappings(adopted, store, created_by)
     done.absorb(
         _apply_updates([a for a in actions if a.action in ("update", "unchanged")], halo, store, created_by)
     )

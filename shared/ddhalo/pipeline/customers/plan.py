@@ -55,6 +55,7 @@ class CustomerAction:
     site_patch: dict[str, Any] | None = None
     new_mapping: bool = False  # adopt an existing Halo client found by its tenant marker
     occurrence: int = 0
+    duplicates: list[int] = field(default_factory=list)  # duplicate_in_halo: every client of it
 
     def item(self, result: str | None = None, **overrides: Any) -> RunItem:
         values: dict[str, Any] = {
@@ -68,6 +69,7 @@ class CustomerAction:
             "name": self.name,
             "changes": self.changes,
             "occurrence": self.occurrence,
+            "duplicate_ids": self.duplicates,
         }
         values.update(overrides)
         return RunItem.model_validate(values)
@@ -149,6 +151,9 @@ def _plan_one(
             reason="Dicker Data answered this customer with no name.",
             reason_code="no_name",
         )
+    marked = clients.with_tenant(tenant.azure_tenant_id)
+    if len(marked) > 1:
+        return _duplicate(tenant, mapping, sorted(marked), clients)
     if mapping is not None:
         client = clients.by_id.get(mapping.halo_client_id)
         if client is None:
@@ -164,15 +169,6 @@ def _plan_one(
                 reason_code="mapped_client_missing",
             )
         return _plan_update(tenant, client, sites, options, new_mapping=False, written=mapping.written)
-    marked = clients.with_tenant(tenant.azure_tenant_id)
-    if len(marked) > 1:
-        return CustomerAction(
-            "fail",
-            tenant.tenant_id,
-            name,
-            reason=f"Halo clients {sorted(marked)} all carry this Microsoft tenant; map one by hand.",
-            reason_code="tenant_on_several_clients",
-        )
     if marked:
         return _plan_update(tenant, clients.by_id[marked[0]], sites, options, new_mapping=True)
     if len(name) > MAX_NAME:
@@ -198,6 +194,32 @@ def _plan_one(
         changes=["client", TENANT_LINKS, "main_site"],
         tenant_marker=tenant.azure_tenant_id,
         written=written,
+    )
+
+
+def _duplicate(
+    tenant: Tenant, mapping: Mapping | None, ids: list[int], clients: HaloClients
+) -> CustomerAction:
+    """Halo holds several clients carrying this customer's Microsoft tenant (a create saved after
+    its answer was lost and sent again, or a client copied by hand): reported, nothing written.
+    An unmapped customer is mapped to the oldest, so no later run creates another; a mapping is
+    kept as it is (re-pointing it would move the customer's licences)."""
+    kept = mapping.halo_client_id if mapping is not None and mapping.halo_client_id in ids else ids[0]
+    others = ", ".join(f"#{i}" for i in ids if i != kept)
+    return CustomerAction(
+        "skip",
+        tenant.tenant_id,
+        tenant.name,
+        halo_client_id=kept,
+        halo_client_name=clients.name(kept),
+        reason=(
+            f"Halo holds {len(ids)} clients with this customer's Microsoft tenant "
+            f"({', '.join(f'#{i}' for i in ids)}); #{kept} is kept in step, nothing was changed. "
+            f"Merge {others} into it in Halo, or take the tenant off {others}."
+        ),
+        reason_code="duplicate_in_halo",
+        new_mapping=mapping is None,
+        duplicates=ids,
     )
 
 

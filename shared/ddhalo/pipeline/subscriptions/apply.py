@@ -38,9 +38,9 @@ def apply_subscriptions(
     _apply_updates([a for a in actions if a.action == "update" and a.patch], halo, done, links)
     for action in actions:
         if action.action == "unchanged":
-            if action.relink and action.halo_id is not None:
-                links.add(action, action.halo_id)
             done.items.append(action.item())
+        if action.action in ("unchanged", "skip") and action.relink and action.halo_id is not None:
+            links.add(action, action.halo_id)  # adopted by its marker, or the one kept of twins
     creates = [a for a in actions if a.action == "create"]
     # Said before any is sent, dropped once each is linked or refused: a plain sync reads Halo
     # for the customers of those left (their create may have landed without its link).

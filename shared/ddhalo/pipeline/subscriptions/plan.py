@@ -89,6 +89,7 @@ class SubscriptionAction:
     # An earlier create lost its answer (sent then, epoch seconds): look for it before creating,
     # once Halo has had the settle window since then.
     lost_at: float | None = None
+    duplicates: list[int] = field(default_factory=list)  # duplicate_in_halo: every licence of it
 
     @property
     def key(self) -> str:
@@ -106,6 +107,7 @@ class SubscriptionAction:
             "customer_id": self.customer_id,
             "changes": self.changes,
             "occurrence": self.occurrence,
+            "duplicate_ids": self.duplicates,
         }
         values.update(overrides)
         return RunItem.model_validate(values)
@@ -144,10 +146,8 @@ def plan_customer(scope: CustomerScope) -> CustomerPlan:
     client_id = scope.mapping.halo_client_id
     # On a shared Halo client, the other customers' licences are theirs, never this plan's.
     licences = {lic.id: lic for lic in scope.licences if lic.id not in scope.others_licences}
-    by_marker: dict[str, int] = {}
-    for licence_id, licence in sorted(licences.items()):
-        if licence.marker and licence.marker not in scope.others and licence.is_ours_for(client_id):
-            by_marker.setdefault(licence.marker, licence_id)
+    carriers = _carriers(licences, scope, client_id)
+    by_marker = {marker: ids[0] for marker, ids in carriers.items()}  # the oldest
 
     unique: dict[str, Subscription] = {}
     actions: list[SubscriptionAction] = []
@@ -198,20 +198,29 @@ def plan_customer(scope: CustomerScope) -> CustomerPlan:
         elif sub_id in by_marker:
             licence_of[sub_id] = by_marker[sub_id]
     answered = {s.subscription_id for s in scope.subscriptions.items}
+    twins = _twins(carriers, scope, licences)
     # Base subscriptions before add-ons, so an add-on can name its parent's licence.
     for sub in sorted(unique.values(), key=lambda s: (bool(s.parent_subscription_id), s.subscription_id)):
         planned = _plan_one(sub, scope, client_id, licences, licence_of, answered)
         if isinstance(planned, NeedsLinkFields):
             return planned
-        actions.append(planned)
+        actions.append(
+            _held_as_duplicate(planned, twins, licences) if sub.subscription_id in twins else planned
+        )
     for sub_id, link in sorted(scope.links.items()):
         if sub_id not in unique and sub_id not in excluded:
+            if sub_id in twins:
+                actions.append(_duplicate(customer_id, sub_id, twins[sub_id], licences, scope))
+                continue
             gone = _plan_gone(customer_id, sub_id, link.halo_licence_id, licences, link, scope.trusted)
             if isinstance(gone, NeedsLinkFields):
                 return gone
             actions.extend(gone)
     for marker, licence_id in sorted(by_marker.items()):
         if marker not in scope.links and marker not in unique and marker not in excluded:
+            if marker in twins:
+                actions.append(_duplicate(customer_id, marker, twins[marker], licences, scope))
+                continue
             gone = _plan_gone(customer_id, marker, licence_id, licences, None)
             assert not isinstance(gone, NeedsLinkFields)  # no link: nothing to read
             actions.extend(gone)
@@ -228,6 +237,92 @@ def plan_customer(scope: CustomerScope) -> CustomerPlan:
         for bad in scope.subscriptions.invalid
     ]
     return actions
+
+
+def _carriers(licences: dict[int, Licence], scope: CustomerScope, client_id: int) -> dict[str, list[int]]:
+    """Per subscription id, the licences of this client carrying its marker, oldest first."""
+    carriers: dict[str, list[int]] = {}
+    for licence_id, licence in sorted(licences.items()):
+        if licence.marker and licence.marker not in scope.others and licence.is_ours_for(client_id):
+            carriers.setdefault(licence.marker, []).append(licence_id)
+    return carriers
+
+
+def _twins(
+    carriers: dict[str, list[int]], scope: CustomerScope, licences: dict[int, Licence]
+) -> dict[str, list[int]]:
+    """Subscriptions that Halo holds more than once (a create saved after its answer was lost and
+    sent again, or a licence copied by hand): every licence of each, oldest first. Only where the
+    licences were read (a plain sync trusts its links and reads none)."""
+    if scope.trusted:
+        return {}
+    twins = {}
+    for sub_id in set(carriers) | set(scope.links):
+        ids = set(carriers.get(sub_id, ()))
+        link = scope.links.get(sub_id)
+        if link is not None and link.halo_licence_id in licences:
+            ids.add(link.halo_licence_id)
+        if len(ids) > 1:
+            twins[sub_id] = sorted(ids)
+    return twins
+
+
+def _kept(sub_id: str, ids: list[int], scope: CustomerScope) -> int:
+    """The one to keep in step: the linked one (what we have been writing), else the oldest."""
+    link = scope.links.get(sub_id)
+    return link.halo_licence_id if link is not None and link.halo_licence_id in ids else ids[0]
+
+
+def _duplicate_reason(ids: list[int], kept: int) -> str:
+    others = ", ".join(f"#{i}" for i in ids if i != kept)
+    return (
+        f"Halo holds {len(ids)} licences for this subscription ({', '.join(f'#{i}' for i in ids)}); "
+        f"#{kept} is kept in step, nothing was changed. Delete or deactivate {others} in Halo."
+    )
+
+
+def _held_as_duplicate(
+    planned: SubscriptionAction, twins: dict[str, list[int]], licences: dict[int, Licence]
+) -> SubscriptionAction:
+    """A subscription Halo holds twice is not written: it is reported for a person to resolve. It
+    is linked to the one kept (so no later plain sync creates a third), with what that one holds."""
+    ids = twins[planned.subscription_id]
+    kept = planned.halo_id if planned.halo_id in ids else ids[0]
+    held = SubscriptionAction(
+        "skip",
+        planned.customer_id,
+        planned.subscription_id,
+        planned.name,
+        halo_id=kept,
+        parent_subscription_id=planned.parent_subscription_id,
+        reason=_duplicate_reason(ids, kept),
+        reason_code="duplicate_in_halo",
+        duplicates=ids,
+    )
+    if planned.relink or planned.halo_id != kept:  # no link to the kept one yet
+        current = licences[kept]
+        wanted = planned.written() if planned.fields else {}
+        held.fields = {k: v if holds(v, current.value(k)) else current.value(k) for k, v in wanted.items()}
+        held.parent_licence_id = held.fields.pop("parent_id", None)
+        held.relink = bool(held.fields)
+    return held
+
+
+def _duplicate(
+    customer_id: str, sub_id: str, ids: list[int], licences: dict[int, Licence], scope: CustomerScope
+) -> SubscriptionAction:
+    """A subscription gone from Dicker Data that Halo holds twice: reported, nothing written."""
+    kept = _kept(sub_id, ids, scope)
+    return SubscriptionAction(
+        "skip",
+        customer_id,
+        sub_id,
+        licences[kept].name or sub_id,
+        halo_id=kept,
+        reason=_duplicate_reason(ids, kept),
+        reason_code="duplicate_in_halo",
+        duplicates=ids,
+    )
 
 
 def _plan_one(
