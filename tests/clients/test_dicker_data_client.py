@@ -203,3 +203,31 @@ def test_customer_names_come_from_subscription_rows(dd_client, dicker_data_fake)
     dicker_data_fake.reset_calls()
     assert dd_client.customer_names([first, second], per_tenant_below=2) == names
     assert dicker_data_fake.calls["POST /api/Subscriptions/GetSubscriptionDetails"] == 1  # one for all
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["<html><head><title>401 Unauthorized</title></head></html>", "", "Unauthorized"],
+    ids=["html", "empty", "text"],
+)
+def test_a_refusal_that_is_not_dicker_datas_api_does_not_blame_the_token(dd_client, dicker_data_fake, body):
+    """A wrong address (a proxy, a metadata service) answering 401 is not Dicker Data refusing the
+    token: the message says what answered, and to check the address."""
+    dicker_data_fake.fail_next(1, 401, body=body, content_type="text/html", paths=["/api/AccessKeyRequest"])
+    with pytest.raises(UpstreamError) as refused:
+        dd_client.get_tenants()
+    assert not isinstance(refused.value, AuthenticationError)
+    assert "refused the access token" not in refused.value.message
+    assert "not an answer of Dicker Data's API" in refused.value.message
+    assert "dicker_data_base_url" in (refused.value.hint or "")
+
+
+def test_dicker_datas_own_refusal_blames_the_token(dd_client, dicker_data_fake):
+    dicker_data_fake.deny_style = "http401"
+    dicker_data_fake.access_token = "another-token"
+    with pytest.raises(AuthenticationError) as refused:
+        dd_client.get_tenants()
+    assert (
+        "refused the access token" in refused.value.message
+        and refused.value.code == "dicker_data_auth_failed"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -9,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import requests
 from pydantic import ValidationError
 
 from ddhalo.dicker_data.models import Subscription, Tenant, clean_text
-from ddhalo.errors import AuthenticationError, UpstreamError
+from ddhalo.errors import AuthenticationError, IntegrationError, UpstreamError
 from ddhalo.http import Credential, TokenCache, Transport, describe_body, json_body
 from ddhalo.redact import remember
 
@@ -87,11 +89,7 @@ class DickerDataClient:
             },
         )
         if response.status_code in (401, 403):
-            raise AuthenticationError(
-                f"Dicker Data refused the access token ({describe_body(response)}).",
-                ACCESS_ADVICE,
-                system=SYSTEM,
-            )
+            raise self._refusal(response)
         self._raise_for_status(response, "the access-key request")
         body = json_body(response, SYSTEM, "the access-key request")
         if not isinstance(body, dict):
@@ -113,6 +111,30 @@ class DickerDataClient:
             )
         remember(str(key))
         return str(key), _expiry(body.get("ExpireDateTime"), self._clock())
+
+    def _refusal(self, response: requests.Response) -> IntegrationError:
+        """A 401/403 to the key request: Dicker Data refusing the token answers in its API's JSON;
+        anything else answered from somewhere that is not its API (a proxy, another host), and
+        blaming the token would send the user the wrong way."""
+        try:
+            body = json.loads(response.content or b"null")
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            return AuthenticationError(
+                f"Dicker Data refused the access token ({describe_body(response)}).",
+                ACCESS_ADVICE,
+                system=SYSTEM,
+            )
+        what = describe_body(response) if response.content else "no body"
+        return UpstreamError(
+            f"{self.host} answered the access-key request with HTTP {response.status_code} and {what}, "
+            "not an answer of Dicker Data's API.",
+            "Check the region and environment, or dicker_data_base_url: the address may not be Dicker "
+            "Data's B2B API (or a proxy between stands in the way).",
+            system=SYSTEM,
+            status_code=response.status_code,
+        )
 
     @staticmethod
     def _headers(key: str) -> dict[str, str]:

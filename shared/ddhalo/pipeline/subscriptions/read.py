@@ -18,7 +18,7 @@ from typing import Any
 from ddhalo import observe
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription
-from ddhalo.errors import IntegrationError
+from ddhalo.errors import CredentialError, IntegrationError
 from ddhalo.halo.client import HaloClient, PageCursor
 from ddhalo.halo.records import Licence
 from ddhalo.models import Mapping, RunItem, SubscriptionLink
@@ -190,6 +190,8 @@ def read_scopes(
             scope.others_licences |= {
                 lic.id for lic in scope.licences if linked_to.get(lic.id, customer_id) != customer_id
             }
+        except CredentialError:
+            raise  # refused for every customer alike: the run stops, it does not ask again per customer
         except IntegrationError as exc:
             scope.subscriptions = None
             failures.append(
