@@ -34,6 +34,8 @@ from types import FrameType, TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from local.aws import ACCOUNT_ID, LocalAws
 from local.credentials import acting_as
 from local.invoke import (
@@ -47,6 +49,14 @@ from local.invoke import (
 )
 from local.moto_memory import stop_tracking
 from local.moto_speed import speed_up
+from local.state_shape import (
+    HALO_FAKE_TABLES,
+    STATE_VERSION,
+    TableKeys,
+    shape_problem,
+    template_problem,
+    version_problem,
+)
 from local.template import DEFAULT_ROUTE, Route, ScheduleSource, SqsSource, Template, load_template
 
 if TYPE_CHECKING:
@@ -57,15 +67,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEMPLATE = ROOT / "template.yaml"
 # Where `make serve` keeps its state between starts (git ignores `.local-state/`).
 DEFAULT_STATE_FILE = ROOT / ".local-state" / "state.json"
-STATE_VERSION = 1
+# How a refusal of the state file ends: what the person can do about it.
+STATE_FILE_FIX = "Fix or move the file, or start with FRESH=1 (--fresh) to discard it."
 # How often a changed state is saved while running: a crash or `kill -9` loses at most this much.
 SAVE_EVERY_SECONDS = 2.0
 # What a run the runner stopped under says (its queued work is not kept: SQS is not saved).
 STOPPED_RUN_ERROR = "The local runner stopped before this run finished; its queued work was not kept."
 STOPPED_RUN_HINT = "Start the run again."
-# The bundled Halo fake's records (its public tables), kept with the state so that mappings and
-# links to clients an import created there still point at them after a restart.
-HALO_FAKE_TABLES = ("toplevels", "clients", "sites", "licences")
 FAKE = "bundled fake"
 DEFAULT_PORT = 3000
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
@@ -419,12 +427,18 @@ class StateFileError(RuntimeError):
     """The state file cannot be used; it is left as it is."""
 
 
+def shown_path(path: Path) -> Path:
+    """A path as a person reads it: relative to the checkout when it is in it."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 class StateFile:
     """`make serve`'s state between starts, one JSON document:
 
     ``{"version": 1, "saved_at": ..., "tables": {logical id: [items]}, "secrets": {logical id:
     {"SecretString": ...}}, "seeded": {setting: fingerprint}, "upstreams": {system: URL or
-    "bundled fake"}, "fakes": {"halo": {table: {id: record}}}}``
+    "bundled fake"}, "fakes": {"halo": {table: {id: record}}}}`` (`local.state_shape` says
+    exactly). One that cannot be read or does not have that shape is refused, left as it is.
 
     Written atomically (a temporary file in the same directory, then a rename), mode 0600: it
     holds the credentials in plain text. A lock file next to it keeps a second runner from
@@ -438,9 +452,29 @@ class StateFile:
     def __str__(self) -> str:
         return str(self.path)
 
+    def refuse(self, problem: str) -> StateFileError:
+        """The error for ``problem``, a clause naming a place in the file (see `local.state_shape`)."""
+        return StateFileError(f"{shown_path(self.path)}: {problem}. {STATE_FILE_FIX}")
+
+    def _refuse_whole(self, problem: str) -> StateFileError:
+        """The error for ``problem``, what the whole file "is" (not JSON, empty...)."""
+        return StateFileError(f"{shown_path(self.path)} {problem}. {STATE_FILE_FIX}")
+
     def lock(self) -> None:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handle = open(self.path.with_name(self.path.name + ".lock"), "w")  # noqa: SIM115 (held until unlock)
+        """Hold the path for this runner; a path that cannot hold a state file is refused first,
+        so that it is named as such (not met later as an OSError)."""
+        shown = shown_path(self.path)
+        if self.path.is_dir():
+            raise StateFileError(
+                f"{shown} is a directory, not a state file: move it, or give --state-file the path of a file."
+            )
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handle = open(self.path.with_name(self.path.name + ".lock"), "w")  # noqa: SIM115 (held until unlock)
+        except OSError as exc:
+            raise StateFileError(
+                f"{shown} cannot be kept there ({exc.strerror}): give --state-file another path."
+            ) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -462,24 +496,37 @@ class StateFile:
             self._lock = None
 
     def load(self) -> dict[str, Any] | None:
-        """The saved state, or None when there is none."""
+        """The saved state, or None when there is none; refused unless it has the file's shape."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return None
-        try:
-            state = json.loads(text)
-        except ValueError as exc:
+        except OSError as exc:
             raise StateFileError(
-                f"{self.path} is not valid JSON ({exc}): move it away, or start with --fresh "
-                "(make serve FRESH=1) to discard it."
+                f"{shown_path(self.path)} cannot be read ({exc.strerror}). {STATE_FILE_FIX}"
             ) from None
-        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
-            raise StateFileError(
-                f"{self.path} is not a version {STATE_VERSION} state file: move it away, or start "
-                "with --fresh (make serve FRESH=1) to discard it."
-            )
-        return state
+        state = self._parse(data)
+        if problem := version_problem(state):
+            raise self._refuse_whole(problem)
+        if problem := shape_problem(state):
+            raise self.refuse(problem)
+        loaded: dict[str, Any] = state
+        return loaded
+
+    def _parse(self, data: bytes) -> Any:
+        """The file's JSON, or one sentence on why it cannot be read as JSON."""
+        if not data.strip():
+            raise self._refuse_whole("is empty")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self._refuse_whole(f"is not UTF-8 text (at byte {exc.start})") from None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise self._refuse_whole(f"is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise self._refuse_whole("is nested too deeply to read") from None
 
     def save(self, state: dict[str, Any]) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -575,6 +622,7 @@ class LocalApp:
         self._saved_writes: tuple[int, int] | None = None
         self._saved_fake_halo: dict[str, dict[str, Any]] | None = None  # to restore, not sample data
         self._saved_upstreams: dict[str, str] = {}
+        self._state_to_restore: dict[str, Any] | None = None  # read before moto starts
         self._state_lock = threading.Lock()
         self.template: Template = load_template(template)
         self.port, self.host = port, host
@@ -622,6 +670,7 @@ class LocalApp:
             for path in (layer / "python", layer):
                 if path.is_dir() and str(path) not in sys.path:
                     sys.path.insert(0, str(path))
+        self._read_state()  # a state file that cannot be used is refused before anything starts
         stop_tracking()  # moto's instance tracking would keep every item and table copy forever
         speed_up()  # moto's Query and transactions cost O(table) per request; DynamoDB's do not
         self.aws.start()
@@ -634,7 +683,7 @@ class LocalApp:
             ACCOUNT_ID,
             self.aws.function_credentials_by_id,
         )
-        self._load_state()
+        self._restore_state()
         if self.seed:
             self._seed_settings(Upstreams.from_env() if self.upstreams is None else self.upstreams)
         for fn in self.template.functions.values():  # import errors show at start, not mid-request
@@ -693,11 +742,13 @@ class LocalApp:
         self.aws.stop()
 
     # -- state between starts ---------------------------------------------------------------
-    def _load_state(self) -> None:
-        """Before seeding: put the saved items and secrets back into the new moto resources."""
+    def _read_state(self) -> None:
+        """Before anything starts: what of the saved state to restore. A file that could not be
+        restored whole is refused (the next save would drop what was left out); one made
+        against other upstreams is set aside."""
         self.seeded, self.restored_items, self.stopped_runs = {}, None, []
         self._saved_writes = None  # the new stack counts its writes from 0: save once at least
-        self._saved_fake_halo, self._saved_upstreams = None, {}
+        self._saved_fake_halo, self._saved_upstreams, self._state_to_restore = None, {}, None
         if self.state_file is None:
             return
         self.state_file.lock()
@@ -720,16 +771,31 @@ class LocalApp:
                 aside,
             )
             return
+        tables = {res.logical_id: TableKeys.of(res.properties) for res in self.template.tables}
+        secrets = [res.logical_id for res in self.template.secrets]
+        if problem := template_problem(state, tables, secrets):
+            raise self.state_file.refuse(problem)
+        self._state_to_restore = state
+        self.seeded = dict(state.get("seeded") or {})
+        self._saved_fake_halo = (state.get("fakes") or {}).get("halo")
+        self._saved_upstreams = saved
+
+    def _restore_state(self) -> None:
+        """Before seeding: put the saved items and secrets back into the new moto resources."""
+        state, self._state_to_restore = self._state_to_restore, None
+        if state is None or self.state_file is None:
+            return
         tables: dict[str, list[dict[str, Any]]] = dict(state.get("tables") or {})
         if self.seed:
             tables = {lid: self._without_locks(items) for lid, items in tables.items()}
-        self.restored_items = self.aws.restore({**state, "tables": tables})
+        try:
+            self.restored_items = self.aws.restore({**state, "tables": tables})
+        except (BotoCoreError, ClientError) as exc:  # what the checks of its shape do not foresee
+            raise self.state_file.refuse(
+                f"moto refused to restore it ({' '.join(str(exc).split())})"
+            ) from None
         if self.seed:
             self._fail_stopped_runs(tables)
-        seeded = state.get("seeded")
-        self.seeded = {str(k): str(v) for k, v in seeded.items()} if isinstance(seeded, dict) else {}
-        self._saved_fake_halo = (state.get("fakes") or {}).get("halo")
-        self._saved_upstreams = dict(state.get("upstreams") or {})
 
     @staticmethod
     def _without_locks(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -756,8 +822,8 @@ class LocalApp:
                     continue
                 if item.get("status", {}).get("S") not in ("queued", "running"):
                     continue
-                run_id = item["run_id"]["S"]
-                if store.set_run_status(
+                run_id = item["run_id"].get("S")
+                if isinstance(run_id, str) and store.set_run_status(
                     run_id,
                     "failed",
                     error=STOPPED_RUN_ERROR,
@@ -998,8 +1064,7 @@ class LocalApp:
                 kept = f"restored {self.restored_items} items"
                 if self.stopped_runs:
                     kept += f"; {len(self.stopped_runs)} unfinished run(s) marked failed"
-            path = self.state_file.path
-            shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            shown = shown_path(self.state_file.path)
             lines.append(f"  {'State':<12} {shown} ({kept}); FRESH=1 / --fresh starts over")
         lines.append("Press Ctrl+C to stop.")
         return "\n".join(lines)
