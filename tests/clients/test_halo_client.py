@@ -247,3 +247,68 @@ def test_records_are_read_tolerantly_from_the_wire(halo_client, halo_fake):
     (found,) = halo_client.licences(client_id=client["id"])
     assert (found.id, found.client_id, found.marker) == (licence["id"], client["id"], "sub 1")
     assert halo_client.client(client["id"], with_links=True).tenant_links[0].name == "A"
+
+
+# ---------------------------------------------------------------------------------- slow writes
+def licences(n: int, client_id: int) -> list[dict]:
+    return [{"client_id": client_id, "name": f"Slow {i}"} for i in range(n)]
+
+
+def test_a_write_is_waited_for_longer_than_a_read(make_halo, halo_fake):
+    """A batch Halo takes 1.5 s to save is answered: the read timeout (1 s) is not a write's."""
+    client_id = next(iter(halo_fake.clients))
+    halo = make_halo(timeout=(2.0, 1.0), write_timeout=4.0)
+    halo_fake.hang_next(1, 1.5, paths=["/api/SoftwareLicence"], methods=["POST"], saves="late")
+    result = halo.save("SoftwareLicence", licences(2, client_id))
+    assert result.errors == [None, None] and all(r and r["id"] for r in result.saved)
+
+
+def test_after_a_slow_batch_the_next_ones_are_halved(make_halo, halo_fake):
+    client_id = next(iter(halo_fake.clients))
+    halo = make_halo(write_batch=40, write_timeout=2.0)
+    halo_fake.hang_next(1, 1.2, paths=["/api/SoftwareLicence"], methods=["POST"])  # over half the timeout
+    halo.save("SoftwareLicence", licences(100, client_id))
+    sizes = [
+        len(r.body) for r in halo_fake.requests if r.path == "/api/SoftwareLicence" and r.method == "POST"
+    ]
+    assert sizes == [40, 20, 20, 20] and halo.write_batch == 20
+
+
+def test_a_lost_batch_halves_the_next_but_never_below_ten(make_halo, halo_fake):
+    client_id = next(iter(halo_fake.clients))
+    halo = make_halo(write_batch=16, write_timeout=0.5)
+    halo_fake.hang_next(2, 1.0, paths=["/api/SoftwareLicence"], methods=["POST"])
+    result = halo.save("SoftwareLicence", licences(36, client_id))
+    sizes = [
+        len(r.body) for r in halo_fake.requests if r.path == "/api/SoftwareLicence" and r.method == "POST"
+    ]
+    assert sizes == [16, 10, 10] and halo.write_batch == 10
+    assert [e is None for e in result.errors] == [False] * 26 + [True] * 10
+    assert len(set(result.sent_at[:16])) == 1 and result.sent_at[16] > result.sent_at[0]
+
+
+def test_settle_waits_out_the_window_since_the_send(make_halo, sleeps):
+    now = 1000.0
+    halo = make_halo(settle_seconds=300.0, write_timeout=120.0, clock=lambda: now)
+    halo.settle(now - 100)
+    halo.settle(now - 400)  # the window has passed already: no wait
+    assert sleeps.calls == [200.0]
+
+
+def test_settle_that_would_outlast_the_invocation_raises_out_of_time(make_halo, sleeps):
+    now = 1000.0
+    halo = make_halo(settle_seconds=300.0, clock=lambda: now, deadline=Deadline.within(60, reserve=0))
+    with pytest.raises(OutOfTimeError):
+        halo.settle(now - 10)
+    assert sleeps.calls == []
+
+
+def test_refused_credentials_stop_a_save_without_retrying_them_as_lost(make_halo, halo_fake):
+    client_id = next(iter(halo_fake.clients))
+    halo = make_halo(write_batch=10)
+    halo.save("SoftwareLicence", licences(10, client_id))
+    halo_fake.client_secret, halo_fake.tokens = "revoked", {}
+    result = halo.save("SoftwareLicence", licences(30, client_id))
+    assert isinstance(result.stopped, AuthenticationError) and result.stopped.code == "halo_auth_failed"
+    assert result.unsent == [True] * 30 and result.errors == [None] * 30
+    assert halo_fake.token_requests == 2  # the first, and one after the 401: not one per batch

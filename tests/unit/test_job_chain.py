@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from ddhalo import jobs
+from ddhalo.deadline import Deadline
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Tenant
-from ddhalo.errors import InputError
+from ddhalo.errors import InputError, OutOfTimeError, UnreachableError
 from ddhalo.halo.client import SaveResult
 from ddhalo.halo.records import ClientRecord, Licence
 from ddhalo.http import RateLimiter, Transport
@@ -253,3 +254,46 @@ def test_a_customers_run_plans_no_subscriptions(runner):
     dispatcher = ListDispatcher()
     items = jobs.Pipeline(runner, dispatcher)._customers(run, upstreams(Halo(), DickerData(("t1", "A"))), job)
     assert [(i.dicker_id, i.result) for i in items] == [("t1", "created")] and dispatcher.jobs == []
+
+
+class LostAnswers(Halo):
+    """Every create is sent at ``sent_at`` and its answer lost; the settle window outlasts the job."""
+
+    def __init__(self, sent_at: float) -> None:
+        super().__init__()
+        self.sent_at = sent_at
+
+    def save(self, entity: str, records: Sequence[dict[str, Any]]) -> SaveResult:
+        lost = UnreachableError("Halo did not answer in time; the write may or may not have been saved.")
+        n = len(records)
+        return SaveResult([None] * n, [lost] * n, [False] * n, [self.sent_at] * n)
+
+    def settle(self, sent_at: float) -> None:
+        raise OutOfTimeError(
+            "Halo: giving a write whose answer was lost time to be saved would outlast this."
+        )
+
+
+def test_a_follow_up_that_must_look_for_a_lost_write_waits_out_the_settle_window(runner, store):
+    sent_at = time.time()
+    run, job = apply_job(runner, jobs.APPLY_BASE)
+    dispatcher = ListDispatcher()
+    items = jobs.Pipeline(runner, dispatcher)._apply(run, upstreams(LostAnswers(sent_at)), job)
+    assert items == []
+    (follow,) = dispatcher.jobs
+    assert follow["not_before"] == sent_at + LostAnswers.settle_seconds
+    assert 295 <= dispatcher.delays[0] <= 301  # SQS holds it back until then
+    payload = store.get_payload(run.run_id, follow["chunk"])
+    assert [row["lost_at"] for row in payload] == [sent_at, sent_at]  # looked for first, then
+
+
+def test_a_job_whose_window_outlasts_the_invocation_goes_back_to_the_queue(runner, monkeypatch):
+    _, job = apply_job(runner, jobs.APPLY_BASE, not_before=time.time() + 100)
+    dispatcher = ListDispatcher()
+    slept: list[float] = []
+    monkeypatch.setattr(jobs.time, "sleep", slept.append)
+    pipeline = jobs.Pipeline(runner, dispatcher)
+    assert pipeline._settled(job, Deadline.within(30, reserve=0)) is False
+    assert slept == [] and dispatcher.jobs == [job.model_dump()] and 99 <= dispatcher.delays[0] <= 100
+    assert pipeline._settled(job, Deadline.within(600, reserve=0)) is True
+    assert len(slept) == 1 and 99 <= slept[0] <= 100
