@@ -86,6 +86,14 @@ def test_a_held_customer_renamed_or_with_create_when_similar_is_matched_again():
     ).read_all
 
 
+def test_a_held_customer_whose_microsoft_tenant_changed_is_matched_again():
+    """A tenant assigned or changed since may now be on a Halo client: only a read can adopt it."""
+    memory = {"t2": held("t2", "Adventure Works")}
+    moved = tenants(tenant("t2", "Adventure Works", MicrosoftTenantId="ms-new"))
+    settled = settle(moved, {}, memory, CustomerOptions())
+    assert (settled.read_all, settled.actions) == (True, {})
+
+
 def test_a_new_unmapped_customer_reads_every_client():
     assert settle(tenants(tenant("t3", "Brand New")), {}, {}, CustomerOptions()).read_all
 
