@@ -120,3 +120,13 @@ def test_a_full_read_remembers_the_customers_it_left_uncreated():
         "ambiguous_name",
         "t2",
     )
+
+
+def test_memory_says_a_held_customer_as_the_full_read_did():
+    by_id = customers(tenant("t1", "Same Name"), tenant("t2", "same name")).by_id
+    full = CustomerAction(
+        "skip", "t1", "Same Name", reason="held", reason_code="ambiguous_name", shares_name_with=["t2"]
+    )
+    (kept,) = remembered([full], by_id, CustomerOptions())
+    again = settle([by_id["t1"]], {}, {"t1": kept}, CustomerOptions()).actions["t1"]
+    assert again.item() == full.item()
