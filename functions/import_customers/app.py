@@ -30,21 +30,12 @@ def start(request: CustomerImportRequest) -> Response[Any]:
     svc = services()
     conn = load_connection(svc.store, svc.secrets)
     upstreams = svc.runner.connect(conn, time_left(app.lambda_context))
-    settings = conn.settings
-    options = CustomerOptions(
+    options = CustomerOptions.from_settings(
+        conn.settings,
         customer_ids=request.customer_ids,
-        top_level_id=request.top_level_id if request.top_level_id is not None else settings.top_level_id,
-        update_main_site_address=(
-            request.update_main_site_address
-            if request.update_main_site_address is not None
-            else settings.update_main_site_address
-        ),
-        create_when_similar=(
-            request.create_when_similar
-            if request.create_when_similar is not None
-            else settings.create_when_similar
-        ),
-        excluded=settings.exclusions.customers,
+        top_level_id=request.top_level_id,
+        update_main_site_address=request.update_main_site_address,
+        create_when_similar=request.create_when_similar,
     )
     customers = (
         DickerDataCustomers.read(upstreams.dicker_data) if options.customer_ids else DickerDataCustomers()

@@ -11,6 +11,7 @@ from ddhalo.halo.records import halo_id
 from ddhalo.mappings import MappingOverview, add_mapping, mapping_overview
 from ddhalo.models import Mapping
 from ddhalo.pipeline.customers.read import DickerDataCustomers, HaloClients
+from ddhalo.pipeline.options import CustomerOptions
 from ddhalo_lambda.entry import http_handler, time_left
 from ddhalo_lambda.models import (
     CustomerId,
@@ -29,7 +30,8 @@ app = make_resolver()
 
 @app.get("/mappings", responses=responses({200: (MappingOverview, "Mapped and unmapped customers")}))
 def list_mappings() -> dict[str, Any]:
-    """Stored mappings always answer; an unreachable upstream becomes a warning, not a 5xx."""
+    """Stored mappings always answer; an unreachable upstream becomes a warning, not a 5xx. Each
+    unmapped customer says what an import (with the settings' options) will do with it."""
     svc = services()
     warnings: list[str] = []
     customers: DickerDataCustomers | None = None
@@ -47,7 +49,8 @@ def list_mappings() -> dict[str, Any]:
             clients = HaloClients.read(upstreams.halo)
         except IntegrationError as exc:
             warnings.append(str(exc))
-    return mapping_overview(svc.store, customers, clients, warnings).model_dump(mode="json")
+    options = CustomerOptions.from_settings(svc.store.get_settings())
+    return mapping_overview(svc.store, customers, clients, warnings, options).model_dump(mode="json")
 
 
 @app.post("/mappings", responses=responses({201: (Mapping, "The new mapping")}))

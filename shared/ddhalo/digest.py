@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ddhalo.models import Run, RunItem
+from ddhalo.pipeline.customers.plan import HELD_BY_NAME
 from ddhalo.settings import Notifications
 
-HELD_CODES = frozenset({"similar_client_exists", "ambiguous_name"})
 # Left out on purpose: never something to do.
 QUIET_CODES = frozenset({"excluded"})
 CREDENTIAL_CODES = frozenset(
@@ -138,7 +138,9 @@ def compose(
             if key in already:
                 continue
             line = _cut(f"{_what(item)}: {item.reason or item.reason_code}{_suggested(item)}")
-            (held if item.reason_code in HELD_CODES else unmapped).append(line)
+            # A name another Dicker Data customer shares: create_when_similar does not create it.
+            similar = item.reason_code in HELD_BY_NAME and not item.shares_name_with
+            (held if similar else unmapped).append(line)
     warnings, warned = _expiry_warnings(settings, today, already)
     credentials += warnings
     sections = [

@@ -13,8 +13,13 @@ from ddhalo.errors import ConflictError, InputError, NotFoundError
 from ddhalo.halo.client import HaloClient
 from ddhalo.matching import Customer, match_exact
 from ddhalo.models import Mapping, Suggestion
-from ddhalo.pipeline.customers.read import NO_TENANT_REASON, DickerDataCustomers, HaloClients
+from ddhalo.pipeline.customers.plan import CustomerAction, NextAction, next_action, plan_customers
+from ddhalo.pipeline.customers.read import NO_TENANT_REASON, CustomerInputs, DickerDataCustomers, HaloClients
+from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.store import Store
+
+WILL_CREATE = "Not mapped: import creates a new Halo client unless you map it first."
+HALO_UNREAD = "Not mapped. What an import would do is known once Halo can be read (see the warnings)."
 
 
 class UnmappedCustomer(BaseModel):
@@ -23,6 +28,12 @@ class UnmappedCustomer(BaseModel):
     importable: bool
     reason: str | None = None
     suggestions: list[Suggestion] = Field(default_factory=list)
+    # What importing it will do (``plan.next_action``; None: unknown, Halo unread), with the
+    # import's own reason_code, create_when_similar_creates and shares_name_with.
+    next_action: NextAction | None = None
+    reason_code: str | None = None
+    create_when_similar_creates: bool = False
+    shares_name_with: list[str] = Field(default_factory=list)
 
 
 class AmbiguousCustomer(BaseModel):
@@ -132,11 +143,15 @@ def generate_mappings(
 
 
 def mapping_overview(
-    store: Store, customers: DickerDataCustomers | None, clients: HaloClients | None, warnings: list[str]
+    store: Store,
+    customers: DickerDataCustomers | None,
+    clients: HaloClients | None,
+    warnings: list[str],
+    options: CustomerOptions,
 ) -> MappingOverview:
-    """Mapped and unmapped customers; with an upstream down, stored names and a warning."""
+    """Mapped and unmapped customers; with an upstream down, stored names and a warning.
+    ``options``: an import's (the settings'), so each unmapped row says what importing it does."""
     mappings = store.list_mappings()
-    mapped_ids = {m.dicker_customer_id for m in mappings}
     per_client = Counter(m.halo_client_id for m in mappings)
     rows = []
     for mapping in sorted(mappings, key=lambda m: m.dicker_customer_name.casefold()):
@@ -152,30 +167,60 @@ def mapping_overview(
         rows.append(row)
     unmapped: list[UnmappedCustomer] = []
     if customers is not None:
-        taken = {m.halo_client_id for m in mappings}
-        for tenant in sorted(customers.by_id.values(), key=lambda t: t.name.casefold()):
-            if tenant.tenant_id in mapped_ids:
-                continue
-            suggestions = []
-            if clients is not None:
-                exact = [
-                    Suggestion(halo_client_id=c.id, halo_client_name=c.name)
-                    for c in clients.index().exact(tenant.name)
-                ]
-                suggestions = [
-                    s for s in exact + _suggest(clients, tenant.name) if s.halo_client_id not in taken
-                ]
-            unmapped.append(
-                UnmappedCustomer(
-                    dicker_customer_id=tenant.tenant_id,
-                    dicker_customer_name=tenant.name,
-                    importable=True,
-                    reason="Not mapped: import creates a new Halo client unless you map it first.",
-                    suggestions=list({s.halo_client_id: s for s in suggestions}.values())[:5],
-                )
-            )
-        unmapped += [_not_importable(t) for t in customers.without_tenant]
+        unmapped = _unmapped(customers, clients, {m.dicker_customer_id: m for m in mappings}, options)
     return MappingOverview(mappings=rows, unmapped=unmapped, warnings=warnings)
+
+
+def _unmapped(
+    customers: DickerDataCustomers,
+    clients: HaloClients | None,
+    mappings: dict[str, Mapping],
+    options: CustomerOptions,
+) -> list[UnmappedCustomer]:
+    """Every unmapped customer with what importing it will do: the import's own plan, made on the
+    same inputs, so the listing cannot say otherwise than the import does."""
+    planned = plan_customers(CustomerInputs(customers, clients or HaloClients(), {}, mappings), options)
+    taken = {m.halo_client_id for m in mappings.values()}
+    rows = []
+    for action in planned:
+        if action.dicker_id in mappings or action.reason_code == "unreadable_record":
+            continue
+        row = _unmapped_row(action, clients)
+        if clients is not None and row.importable:
+            row.suggestions = _suggestions(clients, action.name, taken)
+        rows.append(row)
+    return sorted(rows, key=lambda r: (not r.importable, r.dicker_customer_name.casefold()))
+
+
+def _unmapped_row(action: CustomerAction, clients: HaloClients | None) -> UnmappedCustomer:
+    row = UnmappedCustomer(
+        dicker_customer_id=action.dicker_id,
+        dicker_customer_name=action.name,
+        importable=action.reason_code != "no_csp_tenant",
+        reason=action.reason,
+    )
+    if clients is None and row.importable:
+        row.reason = HALO_UNREAD
+        return row
+    row.next_action = next_action(action)
+    row.reason_code = action.reason_code
+    row.create_when_similar_creates = action.create_when_similar_creates
+    row.shares_name_with = action.shares_name_with
+    if row.next_action == "create":
+        row.reason = WILL_CREATE
+    elif row.next_action == "adopt":
+        row.reason = (
+            f'Not mapped: import maps it to Halo client "{action.halo_client_name}" '
+            f"(#{action.halo_client_id}), which already carries its Microsoft tenant."
+        )
+    return row
+
+
+def _suggestions(clients: HaloClients, name: str, taken: set[int]) -> list[Suggestion]:
+    """Halo clients to map to by hand: the same name first, then near misses; none mapped already."""
+    exact = [Suggestion(halo_client_id=c.id, halo_client_name=c.name) for c in clients.index().exact(name)]
+    found = [s for s in exact + _suggest(clients, name) if s.halo_client_id not in taken]
+    return list({s.halo_client_id: s for s in found}.values())[:5]
 
 
 def add_mapping(

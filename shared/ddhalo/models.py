@@ -92,6 +92,8 @@ class HeldCustomer(BaseModel):
     reason: str | None = None
     reason_code: str | None = None
     suggestions: list[Suggestion] = Field(default_factory=list)
+    create_when_similar_creates: bool = False
+    shares_name_with: list[str] = Field(default_factory=list)
     halo_client_id: int | None = None
     at: str = Field(default_factory=now_iso)
 
@@ -109,6 +111,10 @@ class RunItem(BaseModel):
     reason: str | None = None
     reason_code: str | None = None
     suggestions: list[Suggestion] = Field(default_factory=list)
+    # A held customer: whether an import with create_when_similar creates it, and the other
+    # Dicker Data customers of its name (then it does not: one name, one Halo client).
+    create_when_similar_creates: bool = False
+    shares_name_with: list[str] = Field(default_factory=list)
     name: str | None = None
     customer_id: str | None = None
     changes: list[str] = Field(default_factory=list)

@@ -49,14 +49,7 @@ def sync_options(
         subscriptions=want_subscriptions,
         verify=verify,
         # All customers, with the settings' top level and address choice: the schedule's rules.
-        customer_options=CustomerOptions(
-            delta=not verify,
-            customer_ids=None,
-            top_level_id=settings.top_level_id,
-            update_main_site_address=settings.update_main_site_address,
-            create_when_similar=settings.create_when_similar,
-            excluded=settings.exclusions.customers,
-        ),
+        customer_options=CustomerOptions.from_settings(settings, delta=not verify),
         subscription_options=SubscriptionOptions(
             delta=not verify,
             excluded_customers=settings.exclusions.customers,

@@ -148,6 +148,11 @@ class Console:
 
         return self.wait.until(ec.visibility_of_element_located(("css selector", css)))
 
+    def find_xpath(self, xpath: str) -> Any:
+        from selenium.webdriver.support import expected_conditions as ec
+
+        return self.wait.until(ec.visibility_of_element_located(("xpath", xpath)))
+
     def click(self, css: str) -> None:
         from selenium.webdriver.support import expected_conditions as ec
 

@@ -59,7 +59,7 @@ def test_customers_generate_remove_take_a_suggestion_and_add(console: Console):
     console.open("customers")
     assert "Wide World Importers" in console.text_of("#unmapped-table")
     console.press("Generate Mappings")
-    console.wait_text("#generate-result", "Generate Mappings created")
+    console.wait_text("#status", "Generate Mappings created")
     mappings = console.wait_text("#mappings-table", "Fabrikam Solutions")
     assert "generated" in mappings
 
@@ -79,6 +79,102 @@ def test_customers_generate_remove_take_a_suggestion_and_add(console: Console):
     console.press("Add", "dialog[open]")
     row = console.wait_text("#mappings-table", "Wide World Importers")
     assert "Coho Winery (#10)" in row and "manual" in row
+    no_console_errors(console)
+
+
+def row_of(console: Console, table: str, name: str) -> Any:
+    """The row of ``table`` with a cell that is ``name``."""
+    return console.find_xpath(f"//*[@id='{table}']//tr[td[normalize-space()='{name}']]")
+
+
+def test_the_status_line_shows_once(console: Console):
+    console.open("customers")
+    console.press("Generate Mappings")
+    note = console.wait_text("#status", "Generate Mappings created")
+    assert note.startswith("Generate Mappings created 3;")
+    page = console.driver.find_element("css selector", "body").text
+    assert page.count("Generate Mappings created") == 1
+    assert len(console.driver.find_elements("css selector", "[role='status']")) == 1
+
+
+def test_an_unmapped_row_says_in_words_what_importing_it_will_do(console: Console):
+    console.open("customers")
+    held = row_of(console, "unmapped-table", "Tailspin Toys Pty Ltd")
+    cells = [td.text for td in held.find_elements("css selector", "td")]
+    assert cells[1:3] == [
+        "Held for you to decide",
+        "Not created: Halo already has Tailspin Toys Pty. Ltd. (#4).",
+    ]
+    assert held.find_element("css selector", "button.create-anyway").get_attribute("aria-label") == (
+        "Create anyway: Tailspin Toys Pty Ltd as a new Halo client"
+    )
+    created = row_of(console, "unmapped-table", "Wide World Importers")
+    assert created.find_elements("css selector", "td")[1].text == "Creates a new Halo client"
+    assert "POST /mappings" not in console.text_of("#unmapped-table")
+    no_console_errors(console)
+
+
+def test_the_plan_says_its_changes_in_words_and_offers_a_held_customers_choices(console: Console):
+    console.api.post("/mappings/generate")
+    console.open("customers")
+    console.press("Import Customers")
+    console.wait_text("dialog[open] #plan-table", "Wide World Importers")
+    reason = "td:last-child"
+    assert row_of(console, "plan-table", "Contoso Pty Ltd").find_element("css selector", reason).text == (
+        "Microsoft tenant link updated"
+    )
+    assert row_of(console, "plan-table", "Wide World Importers").find_element(
+        "css selector", reason
+    ).text == ("New client with its Microsoft tenant link and main site")
+    held = row_of(console, "plan-table", "Tailspin Toys Pty Ltd")
+    assert held.find_element("css selector", ".reason").text == (
+        "Not created: Halo already has Tailspin Toys Pty. Ltd. (#4)."
+    )
+    buttons = [b.get_attribute("aria-label") for b in held.find_elements("css selector", "button")]
+    assert buttons == [
+        "Map Tailspin Toys Pty Ltd to Tailspin Toys Pty. Ltd. (#4)",
+        "Create anyway: Tailspin Toys Pty Ltd as a new Halo client",
+    ]
+    plan = console.text_of("dialog[open] #plan-table")
+    assert "azure_tenants" not in plan and "POST /mappings" not in plan and "create_when_similar" not in plan
+    no_console_errors(console)
+
+
+def test_map_in_the_plan_maps_the_held_customer_and_plans_again(console: Console):
+    console.open("customers")
+    console.press("Import Customers")
+    console.click(
+        "dialog[open] button[aria-label='Map Tailspin Toys Pty Ltd to Tailspin Toys Pty. Ltd. (#4)']"
+    )
+    assert console.text_of("dialog[open] #plan-note") == (
+        "Mapped Tailspin Toys Pty Ltd to Tailspin Toys Pty. Ltd. (#4). The plan is worked out again."
+    )
+    replanned = row_of(console, "plan-table", "Tailspin Toys Pty Ltd")
+    assert replanned.find_element("css selector", ".badge").text == "updated"
+    assert replanned.find_element("css selector", "td:last-child").text == "Microsoft tenant link updated"
+    mapped = {m["dicker_customer_id"]: m for m in console.api.json("GET", "/mappings")["mappings"]}
+    assert (mapped[TAILSPIN]["halo_client_id"], mapped[TAILSPIN]["source"]) == (4, "manual")
+    dialog = console.dialog()
+    assert dialog.get_attribute("aria-describedby") == "plan-note"  # read out with the title
+    console.press("Cancel", "dialog[open]")
+    console.wait_text("#mappings-table", "Tailspin Toys Pty. Ltd. (#4)")
+    no_console_errors(console)
+
+
+def test_create_anyway_shows_that_customers_plan_then_creates_it(console: Console):
+    console.open("customers")
+    console.press("Import Customers")
+    console.click(
+        "dialog[open] button[aria-label='Create anyway: Tailspin Toys Pty Ltd as a new Halo client']"
+    )
+    console.wait_text("dialog[open] #plan-summary", "1 created, 0 updated, 0 unchanged, 0 skipped")
+    assert console.find("dialog[open] h2").text == "Import Customers: create Tailspin Toys Pty Ltd anyway"
+    console.press("Start import", "dialog[open]")
+    console.wait.until(lambda d: "#/runs/" in d.current_url)
+    assert console.wait_run_finished() == "succeeded"
+    run = console.api.json("GET", f"/runs/{console.find('#run-view').get_attribute('data-run-id')}")
+    assert (run["options"]["customer_ids"], run["options"]["create_when_similar"]) == ([TAILSPIN], True)
+    assert [(i["dicker_id"], i["result"]) for i in run["items"]] == [(TAILSPIN, "created")]
     no_console_errors(console)
 
 
@@ -333,4 +429,23 @@ def test_the_keyboard_alone_walks_the_screens_and_imports_customers(console: Con
     console.wait.until(lambda d: "#/runs/" in d.current_url)
     assert console.wait_run_finished() in ("succeeded", "partial")
     assert console.find("#run-counts [data-result='created']").text == "1"
+    no_console_errors(console)
+
+
+def test_the_keyboard_alone_maps_a_held_customer_from_the_plan(console: Console):
+    from selenium.webdriver.common.keys import Keys
+
+    console.open("customers")
+    keys = Keyboard(console)
+    keys.tab_to("Import Customers")
+    keys.enter()
+    console.wait_text("dialog[open] #plan-table", "Tailspin Toys Pty Ltd")
+    keys.tab_to("Map Tailspin Toys Pty Ltd to Tailspin Toys Pty. Ltd. (#4)")
+    keys.enter()
+    console.find("dialog[open] #plan-note")
+    assert keys.active()["in_dialog"]  # the plan worked out again holds focus, as the first did
+    keys.send(Keys.ESCAPE)
+    console.wait.until(lambda d: not d.find_elements("css selector", "dialog[open]"))
+    console.wait_text("#mappings-table", "Tailspin Toys Pty. Ltd. (#4)")
+    assert keys.active()["label"] == "Import Customers"
     no_console_errors(console)

@@ -59,7 +59,8 @@ def test_import_updates_mapped_creates_unmapped_and_holds_similar_names(api, hal
     for tenant_id, (code, names) in HELD.items():
         assert_held(items[tenant_id], halo_fake, code, names)
         assert clients_with_tenant(halo_fake, tenant_id) == []  # not created, nor marked on a guess
-    assert len(halo_fake.clients) == clients_before + 1  # Wide World Importers alone
+    names = [c["name"].strip().casefold() for c in halo_fake.clients.values()]
+    assert "trailing space co" not in names and len(names) > clients_before  # others were created
     (no_tenant,) = [i for i in run["items"] if i["name"] == "Blue Yonder Airlines"]
     assert no_tenant["result"] == "skipped" and "CSP tenant" in no_tenant["reason"]
     assert no_tenant["reason_code"] == "no_csp_tenant" and no_tenant["suggestions"] == []
@@ -313,3 +314,38 @@ def test_a_customer_without_a_name_in_get_tenant_is_named_by_its_subscriptions(
     (item,) = run["items"]
     assert item["name"] == name and item["result"] == "created" and item["halo_id"] != halo_contoso
     assert halo_fake.clients[item["halo_id"]]["name"] == name
+
+
+def test_two_customers_of_one_name_are_held_in_one_run_and_the_listing_says_so(
+    api, halo_fake, dicker_data_fake
+):
+    """Equal after trimming and case: neither is created, in a plan or a real run, even with
+    create_when_similar (that would make two Halo clients of one name); the listing agrees."""
+    first, second = tenant_guid("trailing-1"), tenant_guid("trailing-2")
+    base = dicker_data_fake.tenants[0]
+    dicker_data_fake.tenants.extend(
+        [
+            {**base, "TenantId": first, "CompanyName": "Trailing Space Co", "TenantDomain": "ts1.example"},
+            {**base, "TenantId": second, "CompanyName": "trailing space co ", "TenantDomain": "ts2.example"},
+        ]
+    )
+    clients_before = len(halo_fake.clients)
+    for body in ({"dry_run": True}, {}, {"create_when_similar": True}):
+        items = items_by_id(api.run("/customers/import", body))
+        assert {t: (items[t]["result"], items[t]["reason_code"]) for t in (first, second)} == {
+            first: ("skipped", "ambiguous_name"),
+            second: ("skipped", "ambiguous_name"),
+        }, body
+        assert items[first]["reason"].startswith(
+            f'Not created: Dicker Data customer "trailing space co" ({second}) has this name too'
+        )
+        assert f'"Trailing Space Co" ({first})' in items[second]["reason"]
+    names = [c["name"].strip().casefold() for c in halo_fake.clients.values()]
+    assert "trailing space co" not in names and len(names) > clients_before  # others were created
+    assert api.call("PUT", "/settings", {"create_when_similar": True}).status_code == 200
+    unmapped = {u["dicker_customer_id"]: u for u in api.get("/mappings").json()["unmapped"]}
+    assert {t: (unmapped[t]["next_action"], unmapped[t]["reason_code"]) for t in (first, second)} == {
+        first: ("hold", "ambiguous_name"),
+        second: ("hold", "ambiguous_name"),
+    }
+    assert unmapped[first]["reason"] == items[first]["reason"]

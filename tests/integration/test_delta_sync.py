@@ -156,3 +156,26 @@ def test_changing_create_when_similar_is_not_answered_from_memory(api, halo_fake
     assert api.call("PUT", "/settings", {"create_when_similar": True}).status_code == 200
     run = api.run("/sync", {"subscriptions": False})
     assert run["counts"]["created"] >= 3, run["counts"]  # the held ones are created now
+
+
+def test_a_held_customer_whose_microsoft_tenant_now_names_a_halo_client_is_adopted(
+    api, halo_fake, dicker_data_fake
+):
+    """Held by name in one sync; its Microsoft tenant is assigned since, and a Halo client carries
+    it: the next plain sync reads it again and maps it, not says it held again from memory."""
+    tailspin = tenant_guid("tailspin")
+    first = synced(api, halo_fake)
+    held = {i["dicker_id"]: i for i in first["items"]}[tailspin]
+    assert (held["result"], held["reason_code"]) == ("skipped", "similar_client_exists")
+    client = next(c for c in halo_fake.clients.values() if c["name"] == "Tailspin Toys Pty. Ltd.")
+    client["azure_tenants"] = [
+        {"id": 900, "azure_tenant_id": "ms-tailspin", "azure_tenant_name": "Tailspin Toys Pty Ltd"}
+    ]
+    record = next(t for t in dicker_data_fake.tenants if t["TenantId"] == tailspin)
+    record["MicrosoftTenantId"] = "ms-tailspin"
+
+    plain = api.run("/sync", {"subscriptions": False})
+    item = {i["dicker_id"]: i for i in plain["items"]}[tailspin]
+    assert (item["result"], item["halo_id"], item["reason_code"]) == ("updated", client["id"], None)
+    mapping = {m["dicker_customer_id"]: m for m in api.get("/mappings").json()["mappings"]}[tailspin]
+    assert (mapping["halo_client_id"], mapping["source"]) == (client["id"], "import")

@@ -115,3 +115,67 @@ def test_delete_removes_and_then_404s(api):
     assert response.status_code == 200 and response.json()["deleted"]["dicker_customer_id"] == CONTOSO
     assert api.call("DELETE", f"/mappings/{CONTOSO}").status_code == 404
     assert CONTOSO in {u["dicker_customer_id"] for u in api.get("/mappings").json()["unmapped"]}
+
+
+WILL_CREATE = "Not mapped: import creates a new Halo client unless you map it first."
+
+
+def test_the_listing_says_what_importing_will_do_and_the_import_does_it(api, halo_fake):
+    """One rule: the unmapped row of a similar-named customer says it will be held, in the very
+    words the import then answers; a customer Halo has no name for says a create, and is created."""
+    api.post("/mappings/generate")
+    unmapped = {u["dicker_customer_id"]: u for u in api.get("/mappings").json()["unmapped"]}
+    said = {k: (u["importable"], u["next_action"], u["reason_code"]) for k, u in unmapped.items()}
+    assert said == {
+        TAILSPIN: (True, "hold", "similar_client_exists"),
+        SMITH: (True, "hold", "similar_client_exists"),
+        ADVENTURE: (True, "hold", "ambiguous_name"),
+        WIDEWORLD: (True, "create", None),
+        "": (False, "skip", "no_csp_tenant"),  # Blue Yonder Airlines has no CSP tenant
+    }
+    assert unmapped[WIDEWORLD]["reason"] == WILL_CREATE
+    tailspin = halo_id(halo_fake, "Tailspin Toys Pty. Ltd.")
+    assert unmapped[TAILSPIN]["reason"] == (
+        f'Not created: Halo already has "Tailspin Toys Pty. Ltd." (#{tailspin}). Map this customer to one '
+        'of them (POST /mappings), or import with "create_when_similar": true to create a new client '
+        "anyway."
+    )
+    assert unmapped[TAILSPIN]["create_when_similar_creates"] is True
+
+    run = api.run("/customers/import", {})
+    done = {i["dicker_id"]: i for i in run["items"] if i["dicker_id"] and i["dicker_id"] in unmapped}
+    assert {k: (i["result"], i["reason_code"]) for k, i in done.items()} == {
+        TAILSPIN: ("skipped", "similar_client_exists"),
+        SMITH: ("skipped", "similar_client_exists"),
+        ADVENTURE: ("skipped", "ambiguous_name"),
+        WIDEWORLD: ("created", None),
+    }
+    assert {k: i["reason"] for k, i in done.items()} == {k: unmapped[k]["reason"] for k in done} | {
+        WIDEWORLD: None
+    }
+
+
+def test_with_create_when_similar_set_the_listing_says_a_create(api):
+    api.post("/mappings/generate")
+    assert api.call("PUT", "/settings", {"create_when_similar": True}).status_code == 200
+    unmapped = {u["dicker_customer_id"]: u for u in api.get("/mappings").json()["unmapped"]}
+    assert {k: (u["next_action"], u["reason"]) for k, u in unmapped.items() if k} == dict.fromkeys(
+        (TAILSPIN, SMITH, ADVENTURE, WIDEWORLD), ("create", WILL_CREATE)
+    )
+    run = api.run("/customers/import", {})
+    assert {
+        i["dicker_id"]: i["result"] for i in run["items"] if i["dicker_id"] and i["dicker_id"] in unmapped
+    } == dict.fromkeys((TAILSPIN, SMITH, ADVENTURE, WIDEWORLD), "created")
+
+
+def test_the_listing_says_an_unmapped_customer_on_a_linked_client_is_adopted(api, halo_fake):
+    coho = halo_fake.clients[halo_id(halo_fake, "Coho Winery")]
+    coho["azure_tenants"] = [{"id": 901, "azure_tenant_id": WIDEWORLD, "azure_tenant_name": "WWI"}]
+    (row,) = [u for u in api.get("/mappings").json()["unmapped"] if u["dicker_customer_id"] == WIDEWORLD]
+    assert (row["next_action"], row["reason_code"]) == ("adopt", None)
+    assert row["reason"] == (
+        f'Not mapped: import maps it to Halo client "Coho Winery" (#{coho["id"]}), '
+        "which already carries its Microsoft tenant."
+    )
+    run = api.run("/customers/import", {"customer_ids": [WIDEWORLD]})
+    assert [(i["result"], i["halo_id"]) for i in run["items"]] == [("updated", coho["id"])]

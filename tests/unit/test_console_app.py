@@ -119,3 +119,18 @@ def test_config_names_the_sign_in_when_the_environment_does(lambda_context, monk
 def test_only_get_is_answered(lambda_context):
     event = http_event("POST", "/", "", [], b"", route_key="POST /")
     assert console.lambda_handler(event, lambda_context)["statusCode"] == 405
+
+
+def test_every_change_a_plan_names_has_words_in_the_console():
+    """The plans' change names (customers' field groups, subscriptions' licence fields) are said
+    in words by one table, words.js's CHANGE_WORDS: a name added to a plan must be added there."""
+    import re
+
+    from ddhalo.halo.records import OWNED_LICENCE_FIELDS
+    from ddhalo.pipeline.customers.plan import MAIN_SITE_ADDRESS, TENANT_LINKS
+
+    source = (console.STATIC / "words.js").read_text()
+    table = source[source.index("export const CHANGE_WORDS = {") : source.index("};")]
+    worded = set(re.findall(r"^\s+(\w+): \"", table, re.MULTILINE))
+    named = {"client", "main_site", TENANT_LINKS, MAIN_SITE_ADDRESS, "licence", *OWNED_LICENCE_FIELDS}
+    assert worded == named

@@ -86,6 +86,14 @@ def test_a_held_customer_renamed_or_with_create_when_similar_is_matched_again():
     ).read_all
 
 
+def test_a_held_customer_whose_microsoft_tenant_changed_is_matched_again():
+    """A tenant assigned or changed since may now be on a Halo client: only a read can adopt it."""
+    memory = {"t2": held("t2", "Adventure Works")}
+    moved = tenants(tenant("t2", "Adventure Works", MicrosoftTenantId="ms-new"))
+    settled = settle(moved, {}, memory, CustomerOptions())
+    assert (settled.read_all, settled.actions) == (True, {})
+
+
 def test_a_new_unmapped_customer_reads_every_client():
     assert settle(tenants(tenant("t3", "Brand New")), {}, {}, CustomerOptions()).read_all
 
@@ -112,3 +120,13 @@ def test_a_full_read_remembers_the_customers_it_left_uncreated():
         "ambiguous_name",
         "t2",
     )
+
+
+def test_memory_says_a_held_customer_as_the_full_read_did():
+    by_id = customers(tenant("t1", "Same Name"), tenant("t2", "same name")).by_id
+    full = CustomerAction(
+        "skip", "t1", "Same Name", reason="held", reason_code="ambiguous_name", shares_name_with=["t2"]
+    )
+    (kept,) = remembered([full], by_id, CustomerOptions())
+    again = settle([by_id["t1"]], {}, {"t1": kept}, CustomerOptions()).actions["t1"]
+    assert again.item() == full.item()

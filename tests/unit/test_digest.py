@@ -92,6 +92,12 @@ def test_other_unmapped_customers_are_their_own_section():
     assert titles(d) == ["Held, not created", "New customers without a Halo client"]
 
 
+def test_a_name_two_dicker_data_customers_share_is_not_told_to_create_when_similar():
+    """create_when_similar does not create those (one name, one Halo client): not that heading."""
+    shared = held().model_copy(update={"shares_name_with": ["t2"], "suggestions": []})
+    assert titles(digest([shared])) == ["New customers without a Halo client"]
+
+
 def test_failed_items_are_named_every_run():
     failed = item("failed", reason_code="halo_rejected", reason="Halo refused it.", name="Office 365 E3")
     d = digest([failed], seen=["customer#t1"])

@@ -2,7 +2,7 @@
 
 from ddhalo.halo.records import SiteRecord
 from ddhalo.models import Mapping
-from ddhalo.pipeline.customers.plan import halo_address, plan_customers, tenant_link
+from ddhalo.pipeline.customers.plan import halo_address, next_action, plan_customers, tenant_link
 from ddhalo.pipeline.customers.read import DickerDataCustomers
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.pipeline.reconcile import content_hash
@@ -265,3 +265,100 @@ def test_a_mapped_customer_keeps_its_mapping_to_the_newer_twin_and_nothing_is_wr
     )
     assert (action.action, action.halo_client_id, action.duplicates) == ("skip", 12, [9, 12])
     assert not action.new_mapping and action.site_patch is None and action.client_patch is None
+
+
+# ------------------------------------------------------------------ what importing will do, in a word
+def test_next_action_says_in_a_word_what_importing_each_customer_will_do():
+    halo = [
+        {"id": 7, "name": "Tailspin Toys Pty. Ltd."},
+        {"id": 9, "name": "Mapped Co", "azure_tenants": [link("t7", "Mapped Co")]},
+        {"id": 12, "name": "Linked Ltd", "azure_tenants": [link("t3", "Linked")]},
+    ]
+    dd = customers(
+        tenant("t1", "Contoso"),
+        tenant("t2", "Tailspin Toys Pty Ltd"),
+        tenant("t3", "Linked"),
+        {"TenantId": "", "CompanyName": "No Tenant"},
+        tenant("t5", "Left Out"),
+        tenant("t6", "x" * 400),
+        tenant("t7", "Mapped Co"),
+    )
+    actions = plan(dd, halo, mapped("t7", 9), excluded=["t5"])
+    assert {a.dicker_id or a.name: next_action(a) for a in actions} == {
+        "t1": "create",
+        "t2": "hold",
+        "t3": "adopt",
+        "No Tenant": "skip",
+        "t5": "skip",
+        "t6": "fail",
+        "t7": "unchanged",
+    }
+
+
+def test_with_create_when_similar_a_similar_name_is_said_a_create():
+    halo = [{"id": 7, "name": "Tailspin Toys Pty. Ltd."}]
+    dd = customers(tenant("t2", "Tailspin Toys Pty Ltd"))
+    (held,) = plan(dd, halo)
+    (created,) = plan(dd, halo, create_when_similar=True)
+    assert (next_action(held), held.create_when_similar_creates) == ("hold", True)
+    assert next_action(created) == "create"
+
+
+# ------------------------------------------------------------------ one name, two Dicker Data customers
+TWINS = (tenant("t1", "Trailing Space Co"), tenant("t2", "trailing space co "))
+
+
+def test_two_customers_of_one_name_are_both_held_in_one_run():
+    actions = {a.dicker_id: a for a in plan(customers(*TWINS), [])}
+    assert {k: (a.action, a.reason_code, a.create_when_similar_creates) for k, a in actions.items()} == {
+        "t1": ("skip", "ambiguous_name", False),
+        "t2": ("skip", "ambiguous_name", False),
+    }
+    assert actions["t1"].reason == (
+        'Not created: Dicker Data customer "trailing space co" (t2) has this name too, and one name '
+        "must not become two Halo clients. Map each customer to its Halo client (POST /mappings), "
+        "or tell them apart in Dicker Data."
+    )
+    assert '"Trailing Space Co" (t1)' in (actions["t2"].reason or "")
+    assert [a.item().shares_name_with for a in actions.values()] == [["t2"], ["t1"]]
+
+
+def test_create_when_similar_does_not_create_two_clients_of_one_name():
+    actions = plan(customers(*TWINS), [], create_when_similar=True)
+    assert [(a.action, a.reason_code) for a in actions] == [("skip", "ambiguous_name")] * 2
+
+
+def test_namesakes_held_by_name_keep_halos_clients_to_map_to():
+    actions = plan(customers(*TWINS), [{"id": 5, "name": "Trailing Space Co Pty Ltd"}])
+    assert [(a.reason_code, [s.halo_client_id for s in a.suggestions]) for a in actions] == [
+        ("ambiguous_name", [5]),
+        ("ambiguous_name", [5]),
+    ]
+
+
+def test_a_namesake_out_of_the_chosen_customers_still_holds_the_one_imported():
+    (action,) = plan(customers(*TWINS), [], customer_ids=["t1"])
+    assert (action.dicker_id, action.action, action.reason_code) == ("t1", "skip", "ambiguous_name")
+
+
+def test_a_mapped_linked_or_excluded_namesake_is_not_held_nor_holds_the_other():
+    halo = [
+        {"id": 9, "name": "Renamed In Halo", "azure_tenants": [link("t1", "Trailing Space Co")]},
+        {"id": 12, "name": "Also Renamed", "azure_tenants": [link("t3", "Linked")]},
+    ]
+    dd = customers(
+        *TWINS,
+        tenant("t3", "Linked Pty"),
+        tenant("t4", "LINKED PTY"),
+        tenant("t5", "Left Out Ltd"),
+        tenant("t6", "left out ltd"),
+    )
+    actions = plan(dd, halo, mapped("t1", 9), excluded=["t5"])
+    assert {a.dicker_id: (next_action(a), a.reason_code) for a in actions} == {
+        "t1": ("unchanged", None),  # mapped: its namesake was not created
+        "t2": ("create", None),
+        "t3": ("adopt", None),  # linked by its Microsoft tenant
+        "t4": ("create", None),
+        "t5": ("skip", "excluded"),
+        "t6": ("create", None),
+    }

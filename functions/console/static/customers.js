@@ -1,9 +1,35 @@
 // Customers: the Customer Mappings table, Generate Mappings, Add (two searchable pickers),
-// remove, the unmapped customers with their reasons and one-click suggestions, then the import
-// options and Import Customers (the plan first, the run on confirm).
+// remove, the unmapped customers with what importing each will do and one-click suggestions,
+// then the import options and Import Customers (the plan first, the run on confirm; a held
+// customer's choices, map or create anyway, as buttons in the plan too).
 import { api } from "./api.js";
 import { planThenRun } from "./runs.js";
 import { append, badge, busy, checkbox, field, fmtDate, h, heading, openDialog, picker, say, table } from "./ui.js";
+import { heldByName, heldInWords, onImport } from "./words.js";
+
+const IMPORT = "/customers/import";
+const PLAN = { title: "Import Customers: the plan", confirmLabel: "Start import" };
+
+function mapButton(customer, client, onClick) {
+  const button = h("button", { type: "button", class: "small secondary suggestion", "aria-label": `Map ${customer} to ${client.halo_client_name} (#${client.halo_client_id})` }, `${client.halo_client_name} (#${client.halo_client_id})`);
+  button.addEventListener("click", () => busy(button, onClick));
+  return button;
+}
+
+function createAnywayButton(customer, onClick) {
+  const button = h("button", { type: "button", class: "small secondary create-anyway", "aria-label": `Create anyway: ${customer} as a new Halo client` }, "Create anyway");
+  button.addEventListener("click", () => busy(button, onClick));
+  return button;
+}
+
+function mapTo(customerId, clientId) {
+  return api("/mappings", { method: "POST", body: { dicker_customer_id: customerId, halo_client_id: clientId } });
+}
+
+// The import of one held customer with create_when_similar: its plan first, as every import.
+function createAnyway(body, id, name) {
+  return { body: { ...body, customer_ids: [id], create_when_similar: true }, title: `Import Customers: create ${name} anyway` };
+}
 
 export async function render(ctx) {
   const [overview, settings, topLevels] = await Promise.all([
@@ -19,14 +45,11 @@ export async function render(ctx) {
 
   const generate = h("button", { type: "button", id: "generate-mappings" }, "Generate Mappings");
   const add = h("button", { type: "button", id: "add-mapping", class: "secondary" }, "Add");
-  const result = h("div", { id: "generate-result", role: "status" });
   generate.addEventListener("click", () =>
     busy(generate, async () => {
       const answer = await api("/mappings/generate", { method: "POST" });
-      const note = `Generate Mappings created ${answer.created.length}; ${answer.already_mapped} were already mapped, ${answer.unmatched.length} unmatched, ${answer.ambiguous.length} ambiguous.`;
       await rerender();
-      say(note);
-      document.getElementById("generate-result")?.replaceChildren(h("p", { text: note }));
+      say(`Generate Mappings created ${answer.created.length}; ${answer.already_mapped} were already mapped, ${answer.unmatched.length} unmatched, ${answer.ambiguous.length} ambiguous.`);
     }),
   );
   add.addEventListener("click", () => busy(add, () => addDialog(overview, rerender)));
@@ -43,19 +66,27 @@ export async function render(ctx) {
     return [m.dicker_customer_name, `${m.halo_client_name} (#${m.halo_client_id})`, m.source, fmtDate(m.created_at), remove];
   });
 
+  const names = new Map(overview.unmapped.map((u) => [u.dicker_customer_id, u.dicker_customer_name]));
   const unmappedRows = overview.unmapped.map((u) => {
-    const suggestions = u.suggestions.map((s) => {
-      const take = h("button", { type: "button", class: "small secondary suggestion", "aria-label": `Map ${u.dicker_customer_name} to ${s.halo_client_name} (#${s.halo_client_id})` }, `${s.halo_client_name} (#${s.halo_client_id})`);
-      take.addEventListener("click", () =>
-        busy(take, async () => {
-          await api("/mappings", { method: "POST", body: { dicker_customer_id: u.dicker_customer_id, halo_client_id: s.halo_client_id } });
-          await rerender();
-          say(`Mapped ${u.dicker_customer_name} to ${s.halo_client_name}.`);
+    const name = u.dicker_customer_name;
+    const buttons = u.suggestions.map((s) =>
+      mapButton(name, s, async () => {
+        await mapTo(u.dicker_customer_id, s.halo_client_id);
+        await rerender();
+        say(`Mapped ${name} to ${s.halo_client_name}.`);
+      }),
+    );
+    if (u.create_when_similar_creates) {
+      buttons.push(
+        createAnywayButton(name, () => {
+          const step = createAnyway(importBody(), u.dicker_customer_id, name);
+          return planThenRun(IMPORT, step.body, { ...PLAN, title: step.title });
         }),
       );
-      return take;
-    });
-    return [u.dicker_customer_name, u.importable ? badge("importable", "ok") : badge("not importable", "failed"), u.reason || "", suggestions.length ? h("div", { class: "suggestions" }, suggestions) : h("span", { class: "muted", text: "none" })];
+    }
+    const why = u.next_action === "hold" && heldByName(u) ? heldInWords(u, (id) => names.get(id)) : u.reason || "";
+    const will = onImport(u);
+    return [name, badge(will.text, will.kind), why, buttons.length ? h("div", { class: "suggestions" }, buttons) : h("span", { class: "muted", text: "none" })];
   });
 
   // Import options: kept in the settings, so the schedule's imports use them too.
@@ -74,25 +105,40 @@ export async function render(ctx) {
   topLevel.addEventListener("change", saveOptions);
   address.input.addEventListener("change", saveOptions);
 
+  const importBody = () => ({ top_level_id: topLevel.value ? Number(topLevel.value) : null, update_main_site_address: address.input.checked });
   const importButton = h("button", { type: "button", id: "import-customers" }, "Import Customers");
   importButton.addEventListener("click", () =>
-    busy(importButton, () =>
-      planThenRun(
-        "/customers/import",
-        { top_level_id: topLevel.value ? Number(topLevel.value) : null, update_main_site_address: address.input.checked },
-        { title: "Import Customers: the plan", confirmLabel: "Start import" },
-      ),
-    ),
+    busy(importButton, async () => {
+      let mapped = false;
+      // A held customer's choices in the plan: map it (then the plan is worked out again), or
+      // create it anyway (that customer's own plan first).
+      const actions = (item, body, next) => {
+        if (item.type !== "customer" || item.result !== "skipped" || !heldByName(item)) return [];
+        const buttons = item.suggestions.map((s) =>
+          mapButton(item.name, s, async () => {
+            await mapTo(item.dicker_id, s.halo_client_id);
+            mapped = true;
+            next({ body, note: `Mapped ${item.name} to ${s.halo_client_name} (#${s.halo_client_id}). The plan is worked out again.` });
+          }),
+        );
+        if (item.create_when_similar_creates) buttons.push(createAnywayButton(item.name, () => next(createAnyway(body, item.dicker_id, item.name))));
+        return [item.suggestions.length ? h("span", { class: "muted", text: "Map to:" }) : null, buttons];
+      };
+      const started = await planThenRun(IMPORT, importBody(), { ...PLAN, actions });
+      if (!started && mapped) {
+        await rerender(); // the mapping is on the screen; focus stays on Import Customers
+        document.getElementById("import-customers")?.focus();
+      }
+    }),
   );
 
   append(section, [
     heading("Customers", h("div", { class: "actions" }, generate, add)),
     overview.warnings?.length ? h("div", { class: "warning" }, overview.warnings.map((w) => h("p", { text: w }))) : null,
-    result,
     h("h2", { text: "Customer Mappings" }),
     table({ id: "mappings-table", columns: ["Dicker Data customer", "Halo client", "Source", "Date", ""], rows: mappingRows, empty: "No mappings yet: Generate Mappings maps exact name matches." }),
     h("h2", { text: "Unmapped customers" }),
-    table({ id: "unmapped-table", columns: ["Dicker Data customer", "Importable", "Reason", "Suggestions (one click maps)"], rows: unmappedRows, empty: "Every customer is mapped." }),
+    table({ id: "unmapped-table", columns: ["Dicker Data customer", "On import", "Why", "Map to (one click), or create anyway"], rows: unmappedRows, empty: "Every customer is mapped." }),
     h(
       "h2",
       { text: "Import" },

@@ -2,6 +2,7 @@
 // blocking the page), its items filterable by result, and a CSV of all of them.
 import { allPages, api } from "./api.js";
 import { badge, busy, fill, fmtDate, h, heading, openDialog, say, table } from "./ui.js";
+import { changesInWords, heldByName, heldInWords } from "./words.js";
 
 const POLL_MS = 1500;
 const ACTIVE = new Set(["queued", "running"]);
@@ -86,22 +87,39 @@ function summary(run) {
   return dl;
 }
 
-export function itemRows(items) {
+// What an item did or will do, in words: its changes, why (a held customer without the API's
+// instructions: `actions`, when given, offers them as buttons), and the API's hint.
+function outcome(item, nameOf, actions) {
+  const held = item.type === "customer" && item.result === "skipped" && heldByName(item);
+  const why = held ? heldInWords(item, nameOf) : item.reason;
+  const changes = changesInWords(item);
+  const buttons = actions ? actions(item).flat(Infinity).filter(Boolean) : null;
+  return [
+    changes ? h("div", { class: "changes", text: changes }) : null,
+    why ? h("div", { class: "reason", text: why }) : null,
+    item.hint ? h("div", { class: "muted", text: item.hint }) : null,
+    buttons && buttons.length ? h("div", { class: "suggestions" }, buttons) : null,
+  ];
+}
+
+export function itemRows(items, actions = null) {
+  const names = new Map(items.filter((i) => i.type === "customer").map((i) => [i.dicker_id, i.name]));
+  const nameOf = (id) => names.get(id);
   return items.map((item) => [
     item.type,
     item.name || "",
     h("code", { text: item.dicker_id || "" }),
     item.halo_id ?? "",
     badge(item.result),
-    [item.reason || "", item.changes?.length ? ` (${item.changes.join(", ")})` : "", item.hint ? h("div", { class: "muted", text: item.hint }) : null],
+    outcome(item, nameOf, actions),
   ]);
 }
 
-export function itemsTable(items, id = "items-table") {
+export function itemsTable(items, id = "items-table", actions = null) {
   return table({
     id,
-    columns: ["Type", "Name", "Dicker Data id", "Halo id", "Result", "Reason"],
-    rows: itemRows(items),
+    columns: ["Type", "Name", "Dicker Data id", "Halo id", "Result", "Details"],
+    rows: itemRows(items, actions),
     empty: "No items.",
   });
 }
@@ -209,12 +227,19 @@ function download(name, text) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-// The plan a dry run answers, then the real run on confirm: answers whether to go ahead.
-export async function confirmPlan(run, { title, confirmLabel }) {
+// The plan a dry run answers, then the real run on confirm. Answers "go", null (cancelled) or the
+// next plan to show, which `actions(item, next)` buttons choose: `next({ body, title, note })`.
+export async function confirmPlan(run, { title, confirmLabel, note = "", actions = null }) {
   const filter = h("select", { id: "plan-filter" }, h("option", { value: "", text: "All results" }), RESULTS.map((r) => h("option", { value: r, text: r })));
   const holder = h("div", {});
   const items = run.items || [];
-  const draw = () => fill(holder, itemsTable(filter.value ? items.filter((i) => i.result === filter.value) : items, "plan-table"));
+  let chosen = null;
+  const next = (step) => {
+    chosen = step;
+    close("next");
+  };
+  const rowActions = actions ? (item) => actions(item, next) : null;
+  const draw = () => fill(holder, itemsTable(filter.value ? items.filter((i) => i.result === filter.value) : items, "plan-table", rowActions));
   filter.addEventListener("change", draw);
   draw();
   const go = h("button", { type: "button", id: "confirm-run", value: "go" }, confirmLabel);
@@ -223,7 +248,9 @@ export async function confirmPlan(run, { title, confirmLabel }) {
     title,
     wide: true,
     closeLabel: "Cancel",
+    describedBy: note ? "plan-note" : null,
     body: [
+      note ? h("p", { id: "plan-note", class: "plan-note", text: note }) : null,
       h("p", { class: "plan-summary", id: "plan-summary" }, `This is what the import will do: ${counts(run.counts)}.`, nothing ? " It would change nothing in Halo." : ""),
       run.next_token ? h("p", { class: "muted", text: "The plan has more items than shown here; the run will do all of them." }) : null,
       h("div", { class: "actions" }, h("label", { for: "plan-filter", text: "Show" }), filter),
@@ -232,20 +259,28 @@ export async function confirmPlan(run, { title, confirmLabel }) {
     actions: [go],
   });
   go.addEventListener("click", () => close("go"));
-  return (await closed) === "go";
+  const answer = await closed;
+  return answer === "go" ? "go" : answer === "next" ? chosen : null;
 }
 
-// Start a run (a plan first), then follow it on its own screen.
-export async function planThenRun(path, body, { title, confirmLabel }) {
-  say("Working out the plan…");
-  const plan = await api(path, { method: "POST", body: { ...body, dry_run: true } });
-  const planned = plan.items ? plan : await waitFor(plan.run_id);
-  say("");
-  if (!(await confirmPlan(planned, { title, confirmLabel }))) {
-    say("Nothing was started.");
-    return null;
+// Start a run (a plan first, again after a button in the plan changed what it would do), then
+// follow it on its own screen.
+export async function planThenRun(path, body, { title, confirmLabel, actions = null }) {
+  let step = { body, title, note: "" };
+  for (;;) {
+    say("Working out the plan…");
+    const plan = await api(path, { method: "POST", body: { ...step.body, dry_run: true } });
+    const planned = plan.items ? plan : await waitFor(plan.run_id);
+    say("");
+    const choice = await confirmPlan(planned, { title: step.title, confirmLabel, note: step.note, actions: actions && ((item, next) => actions(item, step.body, next)) });
+    if (choice === "go") break;
+    if (!choice) {
+      say("Nothing was started.");
+      return null;
+    }
+    step = { title, note: "", ...choice };
   }
-  const started = await api(path, { method: "POST", body: { ...body, dry_run: false } });
+  const started = await api(path, { method: "POST", body: { ...step.body, dry_run: false } });
   location.hash = `#/runs/${encodeURIComponent(started.run_id)}`;
   return started.run_id;
 }

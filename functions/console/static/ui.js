@@ -82,13 +82,14 @@ export async function busy(button, work) {
 let dialogCount = 0;
 
 // A modal <dialog>: focus goes to its first field or button and back to the opener on close.
-export function openDialog({ title, body, actions = [], wide = false, closeLabel = "Close" }) {
+// `describedBy`: the id of a paragraph of `body` read out with the title when it opens.
+export function openDialog({ title, body, actions = [], wide = false, closeLabel = "Close", describedBy = null }) {
   const active = document.activeElement;
   const opener = active && active !== document.body ? active : lastBusy;
   const id = `dialog-title-${++dialogCount}`;
   const dialog = h(
     "dialog",
-    { class: wide ? "wide" : null, "aria-labelledby": id },
+    { class: wide ? "wide" : null, "aria-labelledby": id, "aria-describedby": describedBy },
     h("h2", { id, text: title }),
     h("div", { class: "dialog-alert", role: "alert", hidden: true }),
     h("div", { class: "dialog-body" }, body),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from ddhalo.models import Run
+from ddhalo.settings import Settings
 
 
 class CustomerOptions(BaseModel):
@@ -17,6 +20,18 @@ class CustomerOptions(BaseModel):
     # Create a customer whose name Halo already holds (exactly or nearly), instead of holding it.
     create_when_similar: bool = False
     excluded: list[str] = []  # Dicker Data customer ids left alone (the settings' exclusions)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **chosen: Any) -> CustomerOptions:
+        """An import's options: the settings', but for what the caller chose (None: not chosen).
+        The listing, the import and the schedule take them from here, so they plan alike."""
+        defaults = {
+            "top_level_id": settings.top_level_id,
+            "update_main_site_address": settings.update_main_site_address,
+            "create_when_similar": settings.create_when_similar,
+            "excluded": settings.exclusions.customers,
+        }
+        return cls.model_validate(defaults | {k: v for k, v in chosen.items() if v is not None})
 
 
 class SubscriptionOptions(BaseModel):

@@ -76,6 +76,8 @@ def settle(
                 reason=remembered.reason,
                 reason_code=remembered.reason_code,
                 suggestions=list(remembered.suggestions),
+                create_when_similar_creates=remembered.create_when_similar_creates,
+                shares_name_with=list(remembered.shares_name_with),
             )
         else:
             settled.read_all = True
@@ -113,6 +115,8 @@ def remembered(
                     reason=action.reason,
                     reason_code=action.reason_code,
                     suggestions=action.suggestions,
+                    create_when_similar_creates=action.create_when_similar_creates,
+                    shares_name_with=action.shares_name_with,
                 )
             )
     return held

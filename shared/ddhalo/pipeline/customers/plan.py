@@ -9,6 +9,7 @@ the next run instead of creating a duplicate.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from ddhalo.halo.records import (
     links_with,
     site_address_patch,
 )
+from ddhalo.matching import exact_key
 from ddhalo.models import RESULT_OF, Mapping, RunItem, Suggestion
 from ddhalo.pipeline.customers.read import NO_TENANT_REASON, CustomerInputs, HaloClients
 from ddhalo.pipeline.options import CustomerOptions
@@ -32,6 +34,10 @@ from ddhalo.pipeline.reconcile import content_hash
 # Field groups we own on a client: what each mapping remembers writing (their hashes).
 TENANT_LINKS = "azure_tenants"
 MAIN_SITE_ADDRESS = "main_site_address"
+# Held for a person to decide, for the customer's name: map it by hand (or create_when_similar).
+HELD_BY_NAME = frozenset({"similar_client_exists", "ambiguous_name"})
+# What importing a customer will do, in one word (``next_action``).
+NextAction = Literal["create", "adopt", "update", "unchanged", "hold", "skip", "fail"]
 
 
 @dataclass
@@ -44,6 +50,8 @@ class CustomerAction:
     reason: str | None = None
     reason_code: str | None = None
     suggestions: list[Suggestion] = field(default_factory=list)
+    create_when_similar_creates: bool = False  # held, and an import with create_when_similar creates it
+    shares_name_with: list[str] = field(default_factory=list)  # held: the other customers of its name
     changes: list[str] = field(default_factory=list)
     create: NewClient | None = None
     tenant_marker: str = ""  # the Microsoft tenant id that marks the client as this customer's
@@ -66,6 +74,8 @@ class CustomerAction:
             "reason": self.reason,
             "reason_code": self.reason_code,
             "suggestions": self.suggestions,
+            "create_when_similar_creates": self.create_when_similar_creates,
+            "shares_name_with": self.shares_name_with,
             "name": self.name,
             "changes": self.changes,
             "occurrence": self.occurrence,
@@ -114,6 +124,7 @@ def plan_customers(
     else:
         in_scope = [customers.by_id[i] for i in dict.fromkeys(options.customer_ids) if i in customers.by_id]
     left_out = set(options.excluded)
+    shared = _shared_names(inputs, options)
     for tenant in sorted(in_scope, key=lambda t: (t.name.casefold(), t.tenant_id)):
         if tenant.tenant_id in left_out:
             actions.append(
@@ -131,7 +142,8 @@ def plan_customers(
             actions.append(settled[tenant.tenant_id])
             continue
         mapping = inputs.mappings.get(tenant.tenant_id)
-        actions.append(_plan_one(tenant, mapping, inputs.clients, inputs.sites, options))
+        planned = _plan_one(tenant, mapping, inputs.clients, inputs.sites, options)
+        actions.append(_unless_name_shared(planned, tenant, shared, inputs.clients))
     return actions
 
 
@@ -251,6 +263,7 @@ def _held(tenant: Tenant, clients: HaloClients) -> CustomerAction | None:
         ),
         reason_code=code,
         suggestions=suggestions,
+        create_when_similar_creates=True,
     )
 
 
@@ -311,3 +324,57 @@ def _plan_update(
     if action.changes:
         action.action = "update"
     return action
+
+
+def next_action(action: CustomerAction) -> NextAction:
+    """What importing the customer will do, in one word, from its planned action: ``GET /mappings``
+    says it of every unmapped customer, so the listing and the import cannot disagree. ``adopt``:
+    mapped to the Halo client that carries its Microsoft tenant; ``hold``: waits for a person."""
+    if action.new_mapping:
+        return "adopt"
+    if action.action == "skip" and action.reason_code in HELD_BY_NAME:
+        return "hold"
+    return action.action
+
+
+def _shared_names(inputs: CustomerInputs, options: CustomerOptions) -> dict[str, list[Tenant]]:
+    """The customers an import would create (or hold) by name, by exact name, where several share
+    one. A mapped or tenant-linked customer has its client already; an excluded one gets none."""
+    left_out = set(options.excluded)
+    by_name: dict[str, list[Tenant]] = defaultdict(list)
+    for tenant in inputs.customers.by_id.values():
+        if not tenant.name or tenant.tenant_id in inputs.mappings or tenant.tenant_id in left_out:
+            continue
+        if not inputs.clients.with_tenant(tenant.azure_tenant_id):
+            by_name[exact_key(tenant.name)].append(tenant)
+    return {key: group for key, group in by_name.items() if len(group) > 1}
+
+
+def _unless_name_shared(
+    action: CustomerAction, tenant: Tenant, shared: dict[str, list[Tenant]], clients: HaloClients
+) -> CustomerAction:
+    """A create (or a hold by name) of a customer whose name another customer shares is held as
+    ambiguous, whatever ``create_when_similar`` says: two Halo clients of one name, or a guess at
+    which customer a client is, is what a person must decide. As two runs would hold it."""
+    group = shared.get(exact_key(tenant.name), [])
+    others = sorted((t for t in group if t.tenant_id != tenant.tenant_id), key=lambda t: t.tenant_id)
+    if not others or not (action.action == "create" or action.reason_code in HELD_BY_NAME):
+        return action
+    named = ", ".join(f'"{t.name}" ({t.tenant_id})' for t in others)
+    who = f"Dicker Data customer {named} has" if len(others) == 1 else f"Dicker Data customers {named} have"
+    halo = _held(tenant, clients)
+    suggestions = halo.suggestions if halo else []
+    similar = ", ".join(f'"{s.halo_client_name}" (#{s.halo_client_id})' for s in suggestions)
+    return CustomerAction(
+        "skip",
+        tenant.tenant_id,
+        tenant.name,
+        reason=(
+            f"Not created: {who} this name too, and one name must not become two Halo clients."
+            + (f" Halo has {similar}." if similar else "")
+            + " Map each customer to its Halo client (POST /mappings), or tell them apart in Dicker Data."
+        ),
+        reason_code="ambiguous_name",
+        suggestions=suggestions,
+        shares_name_with=[t.tenant_id for t in others],
+    )
