@@ -1,0 +1,91 @@
+"""Crafted and odd input through the real handlers: each is refused with a 4xx that says what is
+wrong, and nothing is read or done beyond what the request may reach."""
+
+import base64
+import json
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+JSON = {"Content-Type": "application/json"}
+TOKEN_MESSAGE = "next_token is not one this listing gave"
+
+
+def token(key: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, ensure_ascii=False).encode()).decode()
+
+
+def refused_token(response) -> None:
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_next_token"
+    assert error["message"].startswith(TOKEN_MESSAGE), error
+
+
+def two_runs(api) -> tuple[str, str]:
+    """Two dry runs of every customer, newest last."""
+    return tuple(api.post("/customers/import", {"dry_run": True}).json()["run_id"] for _ in range(2))
+
+
+# -- next_token ----------------------------------------------------------------------------------
+SETTINGS_ITEM = {"pk": "SETTINGS", "sk": "CURRENT"}
+CRAFTED = [
+    pytest.param("eyJhIjoxfQ==", id="a-key-of-nothing"),  # {"a":1}
+    pytest.param(token(SETTINGS_ITEM), id="the-settings-item"),
+    pytest.param(token({**SETTINGS_ITEM, "gsi1pk": "RUNS", "gsi1sk": "9"}), id="settings-in-runs-shape"),
+    pytest.param(token({"pk": "RUN#x", "sk": "RUN", "gsi1pk": "LOCKS", "gsi1sk": "9"}), id="another-index"),
+    pytest.param(token({"pk": "RUN#x", "sk": "RUN", "gsi1pk": "RUNS", "gsi1sk": 9}), id="a-number-key"),
+    pytest.param(token({"pk": "RUN#x", "sk": "ITEM#a", "skip": "x"}), id="a-text-skip"),
+    pytest.param(token({"pack": "ITEMS#~~", "skip": 1}), id="a-pack-past-the-end"),
+    pytest.param(
+        token({"pk": "RUN#x", "sk": "RUN", "gsi1pk": "RUNS", "gsi1sk": "é" * 600}), id="over-1024-bytes"
+    ),
+    pytest.param(base64.urlsafe_b64encode(b"[" * 1500).decode(), id="deep-json"),
+]
+
+
+@pytest.mark.parametrize("crafted", CRAFTED)
+def test_a_crafted_token_for_the_run_list_is_a_400(api, crafted):
+    two_runs(api)
+    refused_token(api.get("/runs", next_token=crafted))
+
+
+@pytest.mark.parametrize("crafted", CRAFTED)
+def test_a_crafted_token_for_a_run_s_items_is_a_400(api, crafted):
+    run_id, _ = two_runs(api)
+    refused_token(api.get(f"/runs/{run_id}", next_token=crafted))
+
+
+def test_a_token_of_another_run_or_listing_is_refused_and_its_own_pages_on(api):
+    first, second = two_runs(api)
+    page = api.get(f"/runs/{first}", limit=1).json()
+    inside = page["next_token"]  # inside the run's one pack of items
+    assert len(page["items"]) == 1 and inside
+    refused_token(api.get(f"/runs/{second}", limit=1, next_token=inside))
+    refused_token(api.get("/runs", next_token=inside))
+    seen = [i["dicker_id"] for i in page["items"]]
+    while inside:
+        page = api.get(f"/runs/{first}", limit=1, next_token=inside).json()
+        seen += [i["dicker_id"] for i in page["items"]]
+        inside = page["next_token"]
+    whole = api.get(f"/runs/{first}").json()["items"]
+    assert seen == [i["dicker_id"] for i in whole] and len(seen) > 2
+
+    runs = api.get("/runs", limit=1).json()
+    assert [r["run_id"] for r in runs["runs"]] == [second]
+    refused_token(api.get(f"/runs/{first}", next_token=runs["next_token"]))
+    rest = api.get("/runs", limit=1, next_token=runs["next_token"]).json()
+    assert [r["run_id"] for r in rest["runs"]] == [first]
+
+
+def test_a_token_of_a_run_s_rows_names_its_run(api):
+    """A token of the row form (after the last item of a row or pack) of one run is refused on
+    another: its partition is not that listing's."""
+    first, second = two_runs(api)
+    whole = api.get(f"/runs/{first}").json()["items"]
+    after_all = api.get(f"/runs/{first}", limit=len(whole) - 1).json()["next_token"]
+    row_form = token({"pk": f"RUN#{first}", "sk": "ITEMS#000001#0000"})
+    assert api.get(f"/runs/{first}", next_token=row_form).status_code == 200
+    refused_token(api.get(f"/runs/{second}", next_token=row_form))
+    assert after_all and api.get(f"/runs/{first}", next_token=after_all).status_code == 200
