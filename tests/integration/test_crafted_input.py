@@ -89,3 +89,26 @@ def test_a_token_of_a_run_s_rows_names_its_run(api):
     assert api.get(f"/runs/{first}", next_token=row_form).status_code == 200
     refused_token(api.get(f"/runs/{second}", next_token=row_form))
     assert after_all and api.get(f"/runs/{first}", next_token=after_all).status_code == 200
+
+
+# -- duplicate keys --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "path", "body", "key"),
+    [
+        ("POST", "/customers/import", '{"dry_run": true, "dry_run": false}', "dry_run"),
+        ("POST", "/subscriptions/import", '{"dry_run": true, "dry_run": false}', "dry_run"),
+        ("POST", "/sync", '{"customers": false, "subscriptions": true, "customers": true}', "customers"),
+        ("PUT", "/settings", '{"integrator": {"enabled": false, "enabled": true}}', "enabled"),
+        ("POST", "/config/test", '{"halo_tenant": "a", "halo_tenant": "b"}', "halo_tenant"),
+        ("POST", "/mappings", '{"dicker_customer_id": "a", "x": [{"k": 1, "k": 2}]}', "k"),
+    ],
+)
+def test_a_body_with_a_key_twice_is_refused_and_nothing_starts(api, method, path, body, key):
+    response = api.session.request(method, api.url + path, data=body, headers=JSON, timeout=60)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "duplicate_key",
+        "message": f'The body has the key "{key}" more than once; send each key once.',
+    }
+    assert api.get("/runs").json()["runs"] == []
+    assert api.get("/settings").json()["integrator"]["enabled"] is False
