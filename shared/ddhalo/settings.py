@@ -216,16 +216,18 @@ def _refusal(kind: str, text: str) -> PydanticCustomError:
     return PydanticCustomError(kind, "{allowed}", {"allowed": text})
 
 
-def allows(rule: str, *, nullable: bool) -> WrapValidator:
-    """Outermost validator of an update field: any failure answers ``rule`` ("must be ...").
+def allows(rule: str, *, nullable: bool, left_out: str = "to keep the current value") -> WrapValidator:
+    """Outermost validator of an update field (or a request's): any failure answers ``rule``
+    ("must be ...").
 
     ``nullable=False`` fields take ``null`` in their type only so that "left out" can default to
-    None; a ``null`` sent is refused here, before the type is tried.
+    None; a ``null`` sent is refused here, before the type is tried, saying what leaving the
+    field out does (``left_out``).
     """
 
     def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         if value is None and not nullable:
-            raise _refusal(SETTING_ERROR, f"{rule}, not null (leave it out to keep the current value)")
+            raise _refusal(SETTING_ERROR, f"{rule}, not null (leave it out {left_out})")
         try:
             return handler(value)
         except ValidationError:

@@ -112,3 +112,28 @@ def test_a_body_with_a_key_twice_is_refused_and_nothing_starts(api, method, path
     }
     assert api.get("/runs").json()["runs"] == []
     assert api.get("/settings").json()["integrator"]["enabled"] is False
+
+
+# -- null for a boolean ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/sync", "customers"),
+        ("/sync", "subscriptions"),
+        ("/sync", "verify"),
+        ("/customers/import", "dry_run"),
+        ("/customers/import", "update_main_site_address"),
+        ("/customers/import", "create_when_similar"),
+        ("/subscriptions/import", "dry_run"),
+        ("/mappings", "shared"),
+    ],
+)
+def test_null_for_a_boolean_is_refused_naming_the_field(api, path, field):
+    body = {"dicker_customer_id": "a", "halo_client_id": 1} if path == "/mappings" else {}
+    response = api.post(path, {**body, field: None})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "bad_request",
+        "message": f"{field} must be true or false, not null (leave it out for its default).",
+    }
+    assert api.get("/runs").json()["runs"] == []
