@@ -137,3 +137,21 @@ def test_null_for_a_boolean_is_refused_naming_the_field(api, path, field):
         "message": f"{field} must be true or false, not null (leave it out for its default).",
     }
     assert api.get("/runs").json()["runs"] == []
+
+
+# -- Idempotency-Key -------------------------------------------------------------------------------
+def test_an_idempotency_key_over_200_characters_is_a_400_saying_the_limit(api):
+    def post(key: str):
+        return api.session.post(
+            api.url + "/customers/import", json={"dry_run": True}, headers={"Idempotency-Key": key}
+        )
+
+    response = post("k" * 201)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "bad_request",
+        "message": "The Idempotency-Key header must be at most 200 characters; it has 201.",
+        "hint": "Send a shorter key, such as a UUID.",
+    }
+    assert api.get("/runs").json()["runs"] == []
+    assert post("k" * 200).status_code == 200
