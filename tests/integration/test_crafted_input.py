@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from local.invoke import forget_cached_clients
+
 pytestmark = pytest.mark.integration
 
 JSON = {"Content-Type": "application/json"}
@@ -155,3 +157,69 @@ def test_an_idempotency_key_over_200_characters_is_a_400_saying_the_limit(api):
     }
     assert api.get("/runs").json()["runs"] == []
     assert post("k" * 200).status_code == 200
+
+
+# -- upstream and webhook URLs ---------------------------------------------------------------------
+METADATA = "http://169.254.169.254/latest/"
+PUBLIC_URL = "must be an https:// URL on a public host"
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "reason"),
+    [
+        ("dicker_data_base_url", METADATA, "169.254.169.254 is a link-local address"),
+        ("halo_api_url", "https://10.0.0.5/api", "10.0.0.5 is a private address"),
+        ("halo_auth_url", "https://100.64.0.1/auth", "100.64.0.1 is a shared (carrier-grade NAT) address"),
+        ("halo_api_url", "https://2852039166/api", "2852039166 (169.254.169.254) is a link-local address"),
+        (
+            "halo_api_url",
+            "https://metadata.google.internal/api",
+            "metadata.google.internal is a private-use name",
+        ),
+        ("webhook_url", METADATA, "its host is a link-local address"),
+    ],
+)
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/settings"), ("POST", "/config/test")])
+def test_an_upstream_url_on_a_private_host_is_refused(api, method, path, field, url, reason):
+    before = api.get("/settings").json()
+    response = api.call(method, path, {field: url})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("bad_request", f"{field} {PUBLIC_URL}; {reason}.")
+    assert url not in response.text or field != "webhook_url"
+    assert api.get("/settings").json() == before
+
+
+def test_the_local_runner_allows_its_loopback_fakes(api):
+    current = api.get("/settings").json()["halo_api_url"]
+    assert current.startswith("http://127.0.0.1:")
+    response = api.call(
+        "PUT", "/settings", {"halo_api_url": current, "webhook_url": "http://localhost:9/hook"}
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def deployed(api, monkeypatch):
+    """The functions as deployed: the template's switch (strict), read again by a cold start."""
+    monkeypatch.setenv("ALLOW_LOOPBACK_UPSTREAMS", "false")
+    forget_cached_clients()
+    yield api
+    forget_cached_clients()
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "reason"),
+    [
+        ("halo_api_url", "http://127.0.0.1:9/api", "127.0.0.1 is a loopback address"),
+        ("halo_api_url", "http://halo.example.com/api", "http:// is not encrypted"),
+        ("dicker_data_base_url", "https://localhost/api/", "localhost is a loopback name"),
+        ("webhook_url", "http://hooks.example.com/x", "http:// is not encrypted"),
+    ],
+)
+def test_deployed_only_https_on_public_hosts_is_accepted(deployed, field, url, reason):
+    response = deployed.call("PUT", "/settings", {field: url})
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert message == f"{field} {PUBLIC_URL}; {reason}."
+    assert deployed.call("PUT", "/settings", {field: "https://halo.example.com/api"}).status_code == 200
