@@ -158,7 +158,7 @@ def upstream_url_refusal(url: str, *, allow_loopback: bool, secret: bool = False
     listen on 127.0.0.1) lets a loopback host through, over http:// too. A ``secret`` URL's host
     is not named (the webhook: whoever holds the URL may post)."""
     parts = urlsplit(url)
-    problem = _host_problem((parts.hostname or "").lower())
+    problem = _host_problem((parts.hostname or "").lower().rstrip("."))  # "localhost." is localhost
     if problem is not None and not (allow_loopback and problem[2]):
         named, kind, _ = problem
         return f"{PUBLIC_URL}; {'its host' if secret else named} {kind}"

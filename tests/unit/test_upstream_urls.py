@@ -45,6 +45,8 @@ STRICT = "must be an https:// URL on a public host"
         ("https://localhost/api", "localhost is a loopback name"),
         ("https://LocalHost:9/api", "localhost is a loopback name"),
         ("https://halo.localhost/api", "halo.localhost is a loopback name"),
+        ("https://localhost./api", "localhost is a loopback name"),
+        ("https://metadata.google.internal./", "metadata.google.internal is a private-use name"),
         ("https://metadata.google.internal/", "metadata.google.internal is a private-use name"),
         ("https://ip-10-0-0-1.ec2.internal/", "ip-10-0-0-1.ec2.internal is a private-use name"),
         ("https://printer.local/", "printer.local is a link-local (mDNS) name"),
