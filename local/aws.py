@@ -567,6 +567,8 @@ class LocalAws:
         # No sign-in on loopback (the `make serve` contract): the console loads without Cognito,
         # and the runner hands each request an operator's claims (``local.invoke.jwt_context``).
         merged["CONSOLE_AUTH_DOMAIN"] = merged["CONSOLE_CLIENT_ID"] = ""
+        # The fakes listen on 127.0.0.1: upstream URLs may name loopback here (never deployed).
+        merged["ALLOW_LOOPBACK_UPSTREAMS"] = "true"
         merged.setdefault("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE)
         for name, value in merged.items():
             self._env.set(name, value)

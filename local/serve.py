@@ -869,10 +869,15 @@ class LocalApp:
     # -- upstreams and settings ---------------------------------------------------------------
     def _seed_settings(self, upstreams: Upstreams) -> None:
         """Start the fakes that are needed and store every upstream setting through the core."""
+        from pydantic import ValidationError
+
         from ddhalo.configuration import update_settings
+        from ddhalo.errors import InputError
         from ddhalo.secrets import SecretStore
         from ddhalo.settings import SettingsUpdate
         from ddhalo.store import Store
+        from ddhalo_lambda.environment import Environment
+        from ddhalo_lambda.resolver import describe_validation
 
         dd, halo = upstreams.dicker_data, upstreams.halo
         if dd is None:
@@ -901,7 +906,13 @@ class LocalApp:
         # changed since through PUT /settings stays; a changed (or new) variable wins.
         changed = {k: v for k, v in given.items() if self.seeded.get(k) != prints[k]}
         if changed:
-            update_settings(Store(table), SecretStore(secret), SettingsUpdate.model_validate(changed))
+            # Held to the rules PUT /settings is held to, with the functions' switch (loopback).
+            loopback = Environment.from_env(os.environ).allow_loopback_upstreams
+            try:
+                update = SettingsUpdate.model_validate(changed)
+            except ValidationError as exc:  # said as the API says it (no value: it may be a secret)
+                raise InputError(describe_validation(list(exc.errors()))) from None
+            update_settings(Store(table), SecretStore(secret), update, allow_loopback=loopback)
         self.seeded = prints
         now = self.upstream_names()
         if self._saved_upstreams and self._saved_upstreams != now:
@@ -1142,6 +1153,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as exc:
         print(f"Cannot start: {exc} (is port {args.port} in use? set PORT or --port)", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from ddhalo.errors import InputError  # importable once the start put the layer on the path
+
+        if not isinstance(exc, InputError):
+            raise
+        # An upstream variable the functions' URL rule refuses (169.254.169.254, http:// to a host).
+        print(
+            f"Cannot start: {exc.message} Set the upstream variables to public https:// URLs.",
+            file=sys.stderr,
+        )
         return 1
     try:
         print(app.banner(), flush=True)

@@ -45,8 +45,21 @@ BAD_SETTINGS = [
         "base-url-scheme",
         {"dicker_data_base_url": "ftp://x/api"},
         "dicker_data_base_url",
-        "dicker_data_base_url must be an http(s) URL of at most 500 characters such as "
+        "dicker_data_base_url must be an https:// URL on a host name, of at most 500 characters, such as "
         "https://b2b-api.dickerdata.com.au/api/, or null to clear it.",
+    ),
+    (
+        "base-url-link-local",
+        {"dicker_data_base_url": "http://169.254.169.254/latest/"},
+        "dicker_data_base_url",
+        "dicker_data_base_url must be an https:// URL on a public host; "
+        "169.254.169.254 is a link-local address.",
+    ),
+    (
+        "base-url-plain-http",
+        {"dicker_data_base_url": "http://b2b-api.dickerdata.com.au/api/"},
+        "dicker_data_base_url",
+        "dicker_data_base_url must be an https:// URL on a public host; http:// is not encrypted.",
     ),
     ("base-url-type", {"dicker_data_base_url": 5}, "dicker_data_base_url", None),
     ("base-url-too-long", {"dicker_data_base_url": "https://" + "a" * 600}, "dicker_data_base_url", None),
@@ -205,8 +218,14 @@ BAD_SETTINGS = [
         "webhook-scheme",
         {"webhook_url": "ftp://hooks.example/S3CR3T-long"},
         "webhook_url",
-        "webhook_url must be the http(s) URL of a Teams or Slack incoming webhook, at most 2000 "
+        "webhook_url must be the https:// URL of a Teams or Slack incoming webhook, at most 2000 "
         "characters, or null to remove it.",
+    ),
+    (
+        "webhook-private-host",
+        {"webhook_url": "https://10.0.0.1/S3CR3T-long"},
+        "webhook_url",
+        "webhook_url must be an https:// URL on a public host; its host is a private address.",
     ),
     ("webhook-empty", {"webhook_url": ""}, "webhook_url", None),
     ("webhook-number", {"webhook_url": 5}, "webhook_url", None),

@@ -5,6 +5,7 @@ from typing import Any
 from ddhalo.configuration import load_connection, settings_view, update_settings
 from ddhalo.settings import SettingsUpdate
 from ddhalo_lambda.entry import http_handler
+from ddhalo_lambda.environment import environment
 from ddhalo_lambda.models import SettingsView, responses
 from ddhalo_lambda.observability import logger
 from ddhalo_lambda.resolver import make_resolver
@@ -27,7 +28,8 @@ def get_settings() -> dict[str, Any]:
 @app.put("/settings", responses=responses({200: (SettingsView, "The settings now in force")}))
 def put_settings(update: SettingsUpdate) -> dict[str, Any]:
     svc = services()
-    view = update_settings(svc.store, svc.secrets, update, svc.schedule)
+    loopback = environment().allow_loopback_upstreams
+    view = update_settings(svc.store, svc.secrets, update, svc.schedule, allow_loopback=loopback)
     logger.info("settings updated", extra={"fields": sorted(update.model_fields_set)})
     return view
 

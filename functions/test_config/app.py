@@ -8,6 +8,7 @@ from ddhalo.config_check import ConfigCheck, check_configuration
 from ddhalo.configuration import load_connection
 from ddhalo.settings import SettingsUpdate
 from ddhalo_lambda.entry import http_handler
+from ddhalo_lambda.environment import environment
 from ddhalo_lambda.models import responses
 from ddhalo_lambda.observability import logger
 from ddhalo_lambda.resolver import make_resolver
@@ -19,7 +20,8 @@ app = make_resolver()
 @app.post("/config/test", responses=responses({200: (ConfigCheck, "Each system: ok, message, hint")}))
 def check_config(candidate: Annotated[SettingsUpdate | None, Body()] = None) -> ConfigCheck:
     svc = services()
-    result = check_configuration(load_connection(svc.store, svc.secrets, candidate))
+    loopback = environment().allow_loopback_upstreams
+    result = check_configuration(load_connection(svc.store, svc.secrets, candidate, allow_loopback=loopback))
     logger.info(
         "configuration checked",
         extra={"ok": result.ok, "dicker_data_ok": result.dicker_data.ok, "halo_ok": result.halo.ok},

@@ -4,22 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
+from ddhalo.errors import InputError
 from ddhalo.redact import remember
 from ddhalo.schedule import ScheduleControl, schedule_view
 from ddhalo.secrets import SecretStore
-from ddhalo.settings import Connection, Settings, SettingsUpdate
+from ddhalo.settings import Connection, Credentials, Settings, SettingsUpdate, upstream_url_refusal
 from ddhalo.store import Store
 
 SETTINGS_MUTEX = "SETTINGS"
+# What the functions call with credentials or a digest: held to upstream_url_refusal's rule.
+UPSTREAM_URLS = ("dicker_data_base_url", "halo_api_url", "halo_auth_url", "webhook_url")
+
+
+def check_upstream_urls(update: SettingsUpdate, *, allow_loopback: bool) -> None:
+    """Refuse an update (or candidate) naming an upstream or webhook URL no function may call,
+    saying each: the model refused every other host already; what needs the environment's switch
+    (``allow_loopback``, the local runner's) is whether a loopback one may be called."""
+    refusals = []
+    for name in UPSTREAM_URLS:
+        url = getattr(update, name)
+        secret = name in Credentials.model_fields
+        if url and (refusal := upstream_url_refusal(url, allow_loopback=allow_loopback, secret=secret)):
+            refusals.append(f"{name} {refusal}.")
+    if refusals:
+        raise InputError(" ".join(refusals))
 
 
 def load_connection(
-    store: Store, secrets: SecretStore, candidate: SettingsUpdate | None = None
+    store: Store,
+    secrets: SecretStore,
+    candidate: SettingsUpdate | None = None,
+    *,
+    allow_loopback: bool = False,
 ) -> Connection:
     """Stored settings and credentials, overlaid with candidate values that are not saved."""
     settings = store.get_settings()
     credentials = secrets.load()
     if candidate is not None:
+        check_upstream_urls(candidate, allow_loopback=allow_loopback)
         remember(*candidate.credentials().plain().values())
         settings = candidate.apply_to(settings)
         credentials = credentials.merged(candidate.credentials())
@@ -42,15 +64,22 @@ def settings_view(
 
 
 def update_settings(
-    store: Store, secrets: SecretStore, update: SettingsUpdate, schedule: ScheduleControl | None = None
+    store: Store,
+    secrets: SecretStore,
+    update: SettingsUpdate,
+    schedule: ScheduleControl | None = None,
+    *,
+    allow_loopback: bool = False,
 ) -> dict[str, Any]:
     """Validate the whole result first, then write: a bad value changes nothing.
 
     Several containers may take ``PUT /settings`` at once: the read, change and write of both the
     settings item and the secret happen under one mutex, so no update is lost. The schedule rule
-    is switched first, so a refused expression leaves the settings as they were.
+    is switched first, so a refused expression leaves the settings as they were. An upstream or
+    webhook URL is held to ``check_upstream_urls`` (``allow_loopback``: the environment's switch).
     """
     remember(*update.credentials().plain().values())
+    check_upstream_urls(update, allow_loopback=allow_loopback)
     new_credentials = update.credentials()
     with store.mutex(SETTINGS_MUTEX):
         settings = update.apply_to(store.get_settings())

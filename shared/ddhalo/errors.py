@@ -112,6 +112,12 @@ class InputError(IntegrationError):
     status = 400
 
 
+class InvalidTokenError(InputError):
+    """A ``next_token`` that the listing it was sent to did not give (forged, tampered, foreign)."""
+
+    code = "invalid_next_token"
+
+
 class NotFoundError(InputError):
     code = "not_found"
     status = 404

@@ -6,7 +6,9 @@ Manager (see ``secrets``). Both are merged into :class:`Connection` for a run.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from datetime import date
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -58,10 +60,6 @@ DEFAULT_WRITE_SETTLE = 300.0
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"[!-~]")
 ]
-_URL_PATTERN = r"^https?://[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*(:[0-9]{1,5})?(/[!-~]*)?$"
-Url = Annotated[str, StringConstraints(max_length=500, pattern=_URL_PATTERN)]
-# Teams' Workflows URLs carry a long signature: room for them.
-WebhookUrl = Annotated[str, StringConstraints(max_length=2000, pattern=_URL_PATTERN)]
 Secret = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
 # The schedule a new deployment starts with: the same as template.yaml's SyncSchedule default
 # (the rule EventBridge runs until the first PUT /settings switches it) and the README's.
@@ -85,6 +83,121 @@ def check_url(value: str | None, *, limit: int = 500) -> str | None:
     if len(value) > limit:
         raise ValueError(f"is longer than {limit} characters")
     return value
+
+
+# -- where the functions may send credentials and digests ----------------------------------------
+# The upstream URLs and the webhook are called from inside the MSP's AWS account, with credentials
+# or a digest: one naming the instance metadata service (169.254.169.254), a VPC or loopback
+# address would be reached from there (server-side request forgery). An IP literal is judged by
+# its address, in any form the resolver reads as one (2852039166 and 0xa9fea9fe are
+# 169.254.169.254). A host name is judged by its form only and is not resolved: what a name
+# resolves to when it is saved is not what it resolves to when it is used (DNS rebinding), so a
+# lookup here would promise what it cannot (docs/SECURITY.md). Names only a local resolver knows
+# are refused: localhost, RFC 6761's .localhost, .internal (AWS's VPC names), .local (mDNS),
+# .home.arpa and any name without a dot (a VPC's search domain would complete it).
+PUBLIC_URL = "must be an https:// URL on a public host"
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_PRIVATE = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+_INET_ATON = re.compile(r"[0-9a-fx.]+")  # decimal, octal and hex parts, as inet_aton reads them
+_LOCAL_NAMES = {
+    ".internal": "a private-use name",
+    ".home.arpa": "a private-use name",
+    ".local": "a link-local (mDNS) name",
+}
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _ip_literal(host: str) -> IpAddress | None:
+    """The address ``host`` is written as, if it is one; an IPv4-mapped IPv6 one as its IPv4."""
+    try:
+        address: IpAddress = ipaddress.ip_address(host)
+    except ValueError:
+        if not _INET_ATON.fullmatch(host):
+            return None
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _address_kind(address: IpAddress) -> str | None:
+    """What a non-public address is, in words (None for a public one)."""
+    kinds = (
+        (address.is_loopback, "a loopback address"),
+        (address.is_link_local, "a link-local address"),
+        (address.is_unspecified, "an unspecified address"),
+        (address.is_multicast, "a multicast address"),
+        (address in _CGNAT, "a shared (carrier-grade NAT) address"),
+        (any(address in network for network in _PRIVATE), "a private address"),
+        (not address.is_global, "not a public address"),
+    )
+    return next((kind for found, kind in kinds if found), None)
+
+
+def _host_problem(host: str) -> tuple[str, str, bool] | None:
+    """(how to name the host, what it is, whether it is loopback), or None for a public host."""
+    address = _ip_literal(host)
+    if address is not None:
+        kind = _address_kind(address)
+        named = host if str(address) == host else f"{host} ({address})"
+        return (named, f"is {kind}", address.is_loopback) if kind else None
+    if host == "localhost" or host.endswith(".localhost"):
+        return host, "is a loopback name", True
+    for suffix, kind in _LOCAL_NAMES.items():
+        if host.endswith(suffix):
+            return host, f"is {kind}", False
+    if "." not in host:
+        return host, "is a single-label name, which only a local resolver knows", False
+    return None
+
+
+def upstream_url_refusal(url: str, *, allow_loopback: bool, secret: bool = False) -> str | None:
+    """Why a function may not call ``url`` ("must be an https:// URL on a public host; 10.0.0.5 is
+    a private address"), or None when it may. ``allow_loopback`` (the local runner: its fakes
+    listen on 127.0.0.1) lets a loopback host through, over http:// too. A ``secret`` URL's host
+    is not named (the webhook: whoever holds the URL may post)."""
+    parts = urlsplit(url)
+    problem = _host_problem((parts.hostname or "").lower().rstrip("."))  # "localhost." is localhost
+    if problem is not None and not (allow_loopback and problem[2]):
+        named, kind, _ = problem
+        return f"{PUBLIC_URL}; {'its host' if secret else named} {kind}"
+    if parts.scheme != "https" and problem is None:
+        return f"{PUBLIC_URL}; http:// is not encrypted"
+    return None
+
+
+def _public_host(*, secret: bool) -> BeforeValidator:
+    """The part of ``upstream_url_refusal`` that holds wherever the code runs (everything but a
+    loopback host), said precisely before the pattern would refuse an address in general words.
+    The rest needs the environment's switch: ``configuration.check_upstream_urls``."""
+
+    def check(value: Any) -> Any:
+        url = value.strip() if isinstance(value, str) else ""
+        if urlsplit(url).scheme in ("http", "https") and (
+            refusal := upstream_url_refusal(url, allow_loopback=True, secret=secret)
+        ):
+            raise _refusal(SETTING_ERROR, refusal)
+        return value
+
+    return BeforeValidator(check)
+
+
+# https:// on a host name whose last label starts with a letter (never an address, in any form),
+# or http(s):// on a loopback address or localhost, which only the local runner accepts.
+_URL_PATTERN = (
+    r"^(https://([A-Za-z0-9-]{1,63}\.)+[A-Za-z][A-Za-z0-9-]{0,62}|https?://(127(\.[0-9]{1,3}){3}|localhost))"
+    r"(:[0-9]{1,5})?(/[!-~]*)?$"
+)
+Url = Annotated[str, StringConstraints(max_length=500, pattern=_URL_PATTERN), _public_host(secret=False)]
+# Teams' Workflows URLs carry a long signature: room for them.
+WebhookUrl = Annotated[
+    str, StringConstraints(max_length=2000, pattern=_URL_PATTERN), _public_host(secret=True)
+]
 
 
 class IntegratorSettings(BaseModel):
@@ -226,20 +339,24 @@ def _refusal(kind: str, text: str) -> PydanticCustomError:
     return PydanticCustomError(kind, "{allowed}", {"allowed": text})
 
 
-def allows(rule: str, *, nullable: bool) -> WrapValidator:
-    """Outermost validator of an update field: any failure answers ``rule`` ("must be ...").
+def allows(rule: str, *, nullable: bool, left_out: str = "to keep the current value") -> WrapValidator:
+    """Outermost validator of an update field (or a request's): any failure answers ``rule``
+    ("must be ...").
 
     ``nullable=False`` fields take ``null`` in their type only so that "left out" can default to
-    None; a ``null`` sent is refused here, before the type is tried.
+    None; a ``null`` sent is refused here, before the type is tried, saying what leaving the
+    field out does (``left_out``).
     """
 
     def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         if value is None and not nullable:
-            raise _refusal(SETTING_ERROR, f"{rule}, not null (leave it out to keep the current value)")
+            raise _refusal(SETTING_ERROR, f"{rule}, not null (leave it out {left_out})")
         try:
             return handler(value)
-        except ValidationError:
-            raise _refusal(SETTING_ERROR, rule) from None
+        except ValidationError as exc:
+            # A rule inside the field that says more (an URL's host: upstream_url_refusal) is kept.
+            said = next((e["msg"] for e in exc.errors() if e["type"] == SETTING_ERROR), rule)
+            raise _refusal(SETTING_ERROR, said) from None
 
     return WrapValidator(check)
 
@@ -284,7 +401,10 @@ _TEXT = (
 
 
 def _url(example: str) -> str:
-    return f"must be an http(s) URL of at most 500 characters such as {example}, or null to clear it"
+    return (
+        f"must be an https:// URL on a host name, of at most 500 characters, such as {example}, "
+        "or null to clear it"
+    )
 
 
 _CREDENTIAL = "must be a string of 1 to 4096 characters (null keeps the stored one)"
@@ -296,7 +416,7 @@ _SCHEDULE = (
 UpdateUrl = Annotated[Url, AfterValidator(check_url)]
 CLEARABLE_CREDENTIALS = frozenset({"webhook_url"})
 _WEBHOOK = (
-    "must be the http(s) URL of a Teams or Slack incoming webhook, at most 2000 characters, "
+    "must be the https:// URL of a Teams or Slack incoming webhook, at most 2000 characters, "
     "or null to remove it"
 )
 

@@ -2,7 +2,7 @@
 
 Globals give every function TABLE_NAME, SECRET_ID, WORK_QUEUE_URL, RUN_RETENTION_DAYS and
 HALO_REQUESTS_PER_MINUTE; the settings function adds SYNC_RULE_NAME, the worker HALO_RATE_SHARE
-and ALARM_TOPIC_ARN.
+and ALARM_TOPIC_ARN, the settings and test-config functions ALLOW_LOOPBACK_UPSTREAMS.
 The POWERTOOLS_* variables are Powertools' own: it reads them itself.
 """
 
@@ -43,6 +43,10 @@ class Environment(BaseModel):
     # model says all the template gives.
     console_auth_domain: str = Field(default="", alias="CONSOLE_AUTH_DOMAIN")
     console_client_id: str = Field(default="", alias="CONSOLE_CLIENT_ID")
+    # The settings and test-config functions: whether an upstream or webhook URL may name a
+    # loopback host (over http:// too). The template says false; only the local runner, whose
+    # fakes listen on 127.0.0.1, says true. The core takes it as a parameter.
+    allow_loopback_upstreams: bool = Field(default=False, alias="ALLOW_LOOPBACK_UPSTREAMS")
 
     @field_validator("sync_rule_name", "alarm_topic_arn")
     @classmethod

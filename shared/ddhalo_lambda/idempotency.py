@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from ddhalo.errors import ConflictError
+from ddhalo.errors import ConflictError, InputError
 from ddhalo_lambda.environment import environment
 
 HEADER = "idempotency-key"
@@ -57,7 +57,10 @@ def idempotent(
     if not key:
         return start()
     if len(key) > MAX_KEY:
-        raise ConflictError(f"The Idempotency-Key header is longer than {MAX_KEY} characters.")
+        raise InputError(
+            f"The Idempotency-Key header must be at most {MAX_KEY} characters; it has {len(key)}.",
+            "Send a shorter key, such as a UUID.",
+        )
 
     @idempotent_function(data_keyword_argument="request", persistence_store=_persistence(), config=CONFIG)
     def once(request: dict[str, Any]) -> dict[str, Any]:

@@ -5,16 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from ddhalo.jsontypes import JSON_INTEGER, JsonBool
 from ddhalo.models import Mapping, Run, RunItem
 from ddhalo.schedule import ScheduleState
-from ddhalo.settings import Settings
+from ddhalo.settings import Settings, allows
 
 CustomerId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[!-~]+$")
 ]
 CustomerIds = Annotated[list[CustomerId], Field(min_length=1, max_length=10_000)]
+# A boolean of a request is true, false or left out, never null: null would read as "left out"
+# (the setting or the default decides), which is not what a caller who sends it means.
+_BOOL = allows("must be true or false", nullable=False, left_out="for its default")
+Flag = Annotated[JsonBool, _BOOL]
+OptionalFlag = Annotated[JsonBool | SkipJsonSchema[None], _BOOL]
 
 
 class _Body(BaseModel):
@@ -26,22 +32,22 @@ class _Body(BaseModel):
 class CustomerImportRequest(_Body):
     customer_ids: CustomerIds | None = None
     top_level_id: Annotated[int, Field(ge=1), JSON_INTEGER] | None = None
-    update_main_site_address: JsonBool | None = None
+    update_main_site_address: OptionalFlag = None
     # Create customers whose name Halo already holds (default: the setting, false).
-    create_when_similar: JsonBool | None = None
-    dry_run: JsonBool = False
+    create_when_similar: OptionalFlag = None
+    dry_run: Flag = False
 
 
 class SubscriptionImportRequest(_Body):
     customer_ids: CustomerIds | None = None
-    dry_run: JsonBool = False
+    dry_run: Flag = False
 
 
 class MappingRequest(_Body):
     dicker_customer_id: CustomerId
     halo_client_id: Annotated[int, Field(ge=1, le=2**31 - 1), JSON_INTEGER]
     # Map to a Halo client another customer is mapped to already (one client, several customers).
-    shared: JsonBool = False
+    shared: Flag = False
 
 
 class SyncRequest(_Body):
@@ -55,11 +61,11 @@ class SyncRequest(_Body):
         }
     )
 
-    customers: JsonBool | None = None
-    subscriptions: JsonBool | None = None
+    customers: OptionalFlag = None
+    subscriptions: OptionalFlag = None
     # A full read of both sides that corrects drift made in Halo by hand; left out, the sync
     # verifies when the last verify is integrator.verify_every_hours old (as the schedule does).
-    verify: JsonBool | None = None
+    verify: OptionalFlag = None
 
 
 # ---------------------------------------------------------------------------------- answers

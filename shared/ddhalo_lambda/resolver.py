@@ -173,9 +173,32 @@ def _json_kind(value: Any) -> str:
     return "an array" if isinstance(value, list) else "null"
 
 
+class DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: Python's parser keeps the last of a key sent
+    twice, another reader the first, so ``{"dry_run": true, "dry_run": false}`` means nothing sure."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKeyError(key)
+        found[key] = value
+    return found
+
+
+def _key_name(key: str) -> str:
+    """A key as the caller wrote it, quoted, its control characters escaped, cut when long."""
+    return json.dumps(key if len(key) <= MAX_NAME else key[: MAX_NAME - 3] + "...")
+
+
 def refuse_body(event: Mapping[str, Any]) -> tuple[int, str, str] | None:
-    """Bodies are JSON objects (or absent/null), checked before the event handler parses them:
-    its parsers would read ``[{}]`` as ``{}`` and fail on a multipart type without a boundary."""
+    """Bodies are JSON objects (or absent/null) with each key once at any depth, checked before
+    the event handler parses them: its parsers would read ``[{}]`` as ``{}``, keep the last of a
+    key sent twice and fail on a multipart type without a boundary."""
     body = event.get("body")
     if not body:
         return None
@@ -193,7 +216,13 @@ def refuse_body(event: Mapping[str, Any]) -> tuple[int, str, str] | None:
     if _nesting(str(body)) > MAX_BODY_DEPTH:
         return 400, "bad_request", f"The body nests deeper than {MAX_BODY_DEPTH} levels."
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, object_pairs_hook=_once_each)
+    except DuplicateKeyError as exc:
+        return (
+            400,
+            "duplicate_key",
+            f"The body has the key {_key_name(exc.key)} more than once; send each key once.",
+        )
     except (ValueError, RecursionError):
         return 400, "bad_request", "The body is not valid JSON."
     if parsed is not None and not isinstance(parsed, dict):

@@ -37,7 +37,7 @@ def test_wrong_environment_or_base_url(api, dicker_data_fake):
     ("url", "why"),
     [
         ("http://127.0.0.1:9/api/", "the connection was refused"),
-        ("http://b2b-api.unresolvable.example/api/", "its host name could not be resolved"),
+        ("https://b2b-api.unresolvable.example/api/", "its host name could not be resolved"),
     ],
 )
 def test_unreachable_host(api, url, why):

@@ -29,3 +29,13 @@ def test_same_key_with_another_body_is_refused(api):
 def test_without_a_key_every_call_runs(api):
     ids = {api.post("/customers/import", {"dry_run": True}).json()["run_id"] for _ in range(2)}
     assert len(ids) == 2
+
+
+def test_a_key_of_200_characters_is_kept_one_longer_is_a_400(api):
+    def post(key: str):
+        return api.session.post(api.url + "/sync", json={}, headers={"Idempotency-Key": key})
+
+    assert post("k" * 201).status_code == 400
+    first, again = post("k" * 200), post("k" * 200)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["run_id"] == again.json()["run_id"]

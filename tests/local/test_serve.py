@@ -20,6 +20,7 @@ from local.serve import (
     FAKE_DICKER_DATA_TOKEN,
     FAKE_HALO_CLIENT_ID,
     FAKE_HALO_CLIENT_SECRET,
+    DickerDataUpstream,
     LocalApp,
     Router,
     Upstreams,
@@ -326,3 +327,30 @@ def test_serve_command_runs_until_sigint(tmp_path):
     assert proc.returncode == 0, err
     assert f"http://127.0.0.1:{port}" in out
     assert "(fake, sample data)" in out
+
+
+# -- upstream variables are held to the functions' URL rule -----------------------------------
+LINK_LOCAL = (
+    "dicker_data_base_url must be an https:// URL on a public host; 169.254.169.254 is a link-local address."
+)
+
+
+def test_an_upstream_variable_on_a_link_local_host_stops_the_start():
+    from ddhalo.errors import InputError
+
+    upstreams = Upstreams(dicker_data=DickerDataUpstream("http://169.254.169.254/latest/", "ACME", "tok"))
+    with pytest.raises(InputError) as raised:
+        LocalApp(port=0, upstreams=upstreams).start()
+    assert raised.value.message == LINK_LOCAL
+
+
+def test_make_serve_says_which_variable_it_cannot_start_with(tmp_path, monkeypatch, capsys):
+    from local.serve import main
+
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # the test runner keeps its own
+    monkeypatch.setenv("DICKER_DATA_BASE_URL", "http://169.254.169.254/latest/")
+    assert main(["--port", "0", "--state-file", str(tmp_path / "state.json")]) == 1
+    assert (
+        capsys.readouterr().err
+        == f"Cannot start: {LINK_LOCAL} Set the upstream variables to public https:// URLs.\n"
+    )

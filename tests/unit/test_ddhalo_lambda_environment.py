@@ -22,6 +22,7 @@ DEPLOYED = {
     "ALARM_TOPIC_ARN": "arn:aws:sns:ap-southeast-2:123456789012:stack-AlarmTopic-1ABC",
     "CONSOLE_AUTH_DOMAIN": "auth.example.com",
     "CONSOLE_CLIENT_ID": "abc123",
+    "ALLOW_LOOPBACK_UPSTREAMS": "false",
     "POWERTOOLS_SERVICE_NAME": "dicker-data-halo",  # Powertools' own: ignored here
     "PATH": "/usr/bin",
 }
@@ -40,6 +41,7 @@ def test_every_variable_is_read():
         "alarm_topic_arn": "arn:aws:sns:ap-southeast-2:123456789012:stack-AlarmTopic-1ABC",
         "console_auth_domain": "auth.example.com",
         "console_client_id": "abc123",
+        "allow_loopback_upstreams": False,
     }
 
 
@@ -58,6 +60,7 @@ def test_what_only_some_functions_get_has_defaults():
     assert env.halo_rate_share == 1
     assert env.sync_rule_name is None
     assert env.halo_requests_per_minute is None
+    assert env.allow_loopback_upstreams is False  # strict unless told otherwise
 
 
 @pytest.mark.parametrize(
@@ -119,3 +122,17 @@ def test_services_are_read_once_per_container_until_cleared(monkeypatch):
     finally:
         environment.cache_clear()
         services.cache_clear()
+
+
+def test_deployed_no_function_may_call_a_loopback_upstream():
+    """The template says false wherever the switch is read; only the local runner says true."""
+    functions = load_template(TEMPLATE).functions
+    given = {fid: fn.environment.get("ALLOW_LOOPBACK_UPSTREAMS") for fid, fn in functions.items()}
+    assert {fid for fid, value in given.items() if value is not None} == {
+        "SettingsFunction",
+        "TestConfigFunction",
+    }
+    assert {value for value in given.values() if value is not None} == {"false"}
+    assert Environment.from_env(
+        {"TABLE_NAME": "t", "SECRET_ID": "s", "ALLOW_LOOPBACK_UPSTREAMS": "false"}
+    ) == (Environment.from_env({"TABLE_NAME": "t", "SECRET_ID": "s"}))

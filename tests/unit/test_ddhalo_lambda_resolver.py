@@ -16,6 +16,9 @@ def nested(depth: int) -> str:
     return '{"a":' * depth + "1" + "}" * depth
 
 
+TWICE = "The body has the key {} more than once; send each key once."
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "refused"),
     [
@@ -25,6 +28,15 @@ def nested(depth: int) -> str:
         ('[{"dry_run": true}]', JSON, (400, "bad_request", "The body must be a JSON object, not an array.")),
         ('"text"', JSON, (400, "bad_request", "The body must be a JSON object, not a string.")),
         ("{not json", JSON, (400, "bad_request", "The body is not valid JSON.")),
+        ('{"a": 1, "a": 1}', JSON, (400, "duplicate_key", TWICE.format('"a"'))),
+        ('{"x": [{"k": 1}, {"k": 2, "k": 3}]}', JSON, (400, "duplicate_key", TWICE.format('"k"'))),
+        ('{"x": {"y": {"k": 1, "k": 2}}}', JSON, (400, "duplicate_key", TWICE.format('"k"'))),
+        ('{"a\\n\\u0000": 1, "a\\n\\u0000": 2}', JSON, (400, "duplicate_key", TWICE.format('"a\\n\\u0000"'))),
+        (
+            f'{{"{"k" * 100}": 1, "{"k" * 100}": 2}}',
+            JSON,
+            (400, "duplicate_key", TWICE.format(f'"{"k" * 57}..."')),
+        ),
         (
             "customer_ids=1",
             {"Content-Type": "text/plain; charset=utf-8"},
@@ -47,6 +59,7 @@ def test_a_body_is_refused(body, headers, refused):
         {"body": nested(MAX_BODY_DEPTH), "headers": JSON},  # as deep as allowed
         {"body": '{"halo_tenant": "' + "[{" * 40 + '"}', "headers": JSON},  # brackets in a string
         {"body": "null", "headers": JSON},
+        {"body": '{"a": {"k": 1}, "b": {"k": 2}, "c": [{"k": 3}, {"k": 4}]}', "headers": JSON},  # each once
         {"body": "{}"},  # no content type: JSON assumed
         {"body": "{}", "headers": {"content-type": "application/vnd.api+json"}},
         {"body": "  ", "headers": {"content-type": "text/plain"}},  # blank: no body

@@ -3,7 +3,15 @@
 import json
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
+from ddhalo_lambda.models import (
+    CustomerImportRequest,
+    MappingRequest,
+    SubscriptionImportRequest,
+    SyncRequest,
+    _Body,
+)
 from ddhalo_lambda.resolver import describe_validation
 from local.invoke import LOCAL_OPERATOR_SCOPES, http_event
 from tests.settings_cases import INTERNALS
@@ -188,3 +196,36 @@ def test_a_resolver_answers_a_refused_setting_with_the_error_body(lambda_context
     assert json.loads(answer["body"]) == {
         "error": {"code": "bad_request", "message": 'region must be "AU" or "NZ".'}
     }
+
+
+REQUESTS = {
+    CustomerImportRequest: {},
+    SubscriptionImportRequest: {},
+    SyncRequest: {},
+    MappingRequest: {"dicker_customer_id": "a", "halo_client_id": 1},
+}
+
+
+def _booleans(model: type[BaseModel]) -> list[str]:
+    """The fields the schema says are booleans (a new one is checked too)."""
+    properties = model.model_json_schema()["properties"]
+    return [name for name, schema in properties.items() if "boolean" in json.dumps(schema)]
+
+
+@pytest.mark.parametrize(
+    ("model", "field"), [(model, field) for model in REQUESTS for field in _booleans(model)]
+)
+def test_null_for_any_boolean_of_a_request_is_refused(model, field):
+    with pytest.raises(ValidationError) as raised:
+        model.model_validate({**REQUESTS[model], field: None})
+    (error,) = raised.value.errors()
+    assert (error["loc"], error["msg"]) == (
+        (field,),
+        "must be true or false, not null (leave it out for its default)",
+    )
+    assert getattr(model.model_validate(REQUESTS[model]), field) in (None, False)  # left out: the default
+
+
+def test_every_request_model_is_checked_for_null_booleans():
+    assert set(REQUESTS) == set(_Body.__subclasses__())
+    assert sum(len(_booleans(model)) for model in REQUESTS) == 8

@@ -10,6 +10,7 @@ before ``ITEMS#``), so one query pages through a run's items in one order."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
@@ -17,16 +18,18 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from ddhalo.errors import InputError
 from ddhalo.models import FINISHED, PackedItems, Run, RunItem, RunStatus, now_iso
 from ddhalo.store.table import (
     MAX_PAGE,
     RUN_SK,
     Table,
+    TokenShape,
     _run_pk,
     decode_token,
     encode_token,
+    exactly,
     from_dynamo,
+    prefixed,
     to_dynamo,
 )
 
@@ -40,8 +43,27 @@ PACK_PREFIX = "ITEMS#"
 PACKS_END = "ITEMS#~"  # above every pack key (digits and "#")
 
 
+_PACK_SK = re.compile(re.escape(PACK_PREFIX) + "[0-9]{6,}#[0-9]{4,}")  # as _pack_sk writes them (< PACKS_END)
+
+
 def _pack_sk(chunk: int, part: int) -> str:
     return f"{PACK_PREFIX}{chunk:06d}#{part:04d}"
+
+
+# The key a page of the run list starts after: a run's own item, as the index holds it.
+RUNS_PAGE: TokenShape = {
+    "pk": prefixed("RUN#"),
+    "sk": exactly(RUN_SK),
+    "gsi1pk": exactly(RUNS_GSI_PK),
+    "gsi1sk": prefixed(""),
+}
+
+
+def _item_pages(pk: str) -> tuple[TokenShape, TokenShape]:
+    """Where a page of one run's items may start: after a row or pack of that run, or inside a pack."""
+    after: TokenShape = {"pk": exactly(pk), "sk": prefixed(ITEMS_PREFIX)}
+    inside: TokenShape = {"pk": exactly(pk), "pack": _PACK_SK, "skip": int}
+    return after, inside
 
 
 def _row_or_pack(row: dict[str, Any], results: Collection[str] | None = None) -> list[RunItem]:
@@ -239,13 +261,12 @@ class RunsTable(Table):
         self, run_id: str, *, limit: int = MAX_PAGE, next_token: str | None = None
     ) -> tuple[list[RunItem], str | None]:
         """A page of at most ``limit`` items; the token may point inside a pack
-        (``{"pack": sk, "skip": n}``) as well as after a row (a DynamoDB key)."""
-        start = decode_token(next_token) or {}
+        (``{"pk", "pack": sk, "skip": n}``) as well as after a row (a DynamoDB key)."""
+        pk = _run_pk(run_id)
+        start = decode_token(next_token, *_item_pages(pk)) or {}
         skip = int(start.pop("skip", 0))
         pack = start.pop("pack", None)
-        if pack is not None and not str(pack).startswith(PACK_PREFIX):
-            raise InputError("next_token is not valid.", "Pass back the next_token of the previous page.")
-        key = Key("pk").eq(_run_pk(run_id))
+        key = Key("pk").eq(pk)
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": key
             & (Key("sk").between(str(pack), PACKS_END) if pack else Key("sk").begins_with(ITEMS_PREFIX)),
@@ -265,7 +286,7 @@ class RunsTable(Table):
                 room = limit - len(out)
                 if len(found) > room:
                     out += found[:room]
-                    return out, encode_token({"pack": row["sk"], "skip": offset + room})
+                    return out, encode_token({"pk": pk, "pack": row["sk"], "skip": offset + room})
                 out += found
                 if len(out) == limit:
                     last = n == len(rows) - 1 and not more
@@ -308,5 +329,5 @@ class RunsTable(Table):
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        runs, token = self._query_page(kwargs, next_token)
+        runs, token = self._query_page(kwargs, next_token, RUNS_PAGE)
         return [Run.model_validate(i) for i in runs], token

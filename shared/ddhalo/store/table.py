@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-from ddhalo.errors import InputError
+from ddhalo.errors import InvalidTokenError
 
 MAX_PAGE = 1000
 # Runs, their items and chunk bookkeeping are history: kept this long, then DynamoDB's TTL deletes them.
@@ -43,24 +44,56 @@ def to_dynamo(value: Any) -> Any:
     return value
 
 
+# A next_token is where a listing's next page starts (a DynamoDB key, or a place inside a pack of
+# run items), encoded. It comes back from the caller, so before anything reads from it it must
+# have exactly the shape of a key of that listing: its partition, its sort-key prefix, nothing
+# more. A forged one (another partition, another item such as the settings, another index) would
+# otherwise be handed to DynamoDB as the ExclusiveStartKey. No signature is needed: a key of the
+# listing's own shape can only start the listing somewhere inside itself.
+TokenRule = re.Pattern[str] | type[int]
+TokenShape = Mapping[str, TokenRule]
+MAX_KEY_BYTES = 1024  # DynamoDB's limit for a sort key (a partition key's is 2048)
+MAX_SKIP = 2**31
+
+
+def exactly(value: str) -> re.Pattern[str]:
+    return re.compile(re.escape(value))
+
+
+def prefixed(prefix: str) -> re.Pattern[str]:
+    return re.compile(re.escape(prefix) + ".*", re.DOTALL)
+
+
 def encode_token(key: dict[str, Any] | None) -> str | None:
     if not key:
         return None
     return base64.urlsafe_b64encode(json.dumps(from_dynamo(key)).encode()).decode()
 
 
-def decode_token(token: str | None) -> dict[str, Any] | None:
+def _fits(value: Any, rule: TokenRule) -> bool:
+    if isinstance(rule, re.Pattern):
+        return isinstance(value, str) and len(value.encode()) <= MAX_KEY_BYTES and bool(rule.fullmatch(value))
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_SKIP
+
+
+def decode_token(token: str | None, *shapes: TokenShape) -> dict[str, Any] | None:
+    """The key ``token`` names, if it has exactly one of the listing's ``shapes`` (attribute ->
+    pattern its text must match whole, or ``int`` for a count); anything else is refused."""
     if not token:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, TypeError) as exc:
-        raise InputError(
-            "next_token is not valid.", "Pass back the next_token of the previous page."
-        ) from exc
-    if not isinstance(key, dict) or not all(isinstance(v, str | int) for v in key.values()):
-        raise InputError("next_token is not valid.", "Pass back the next_token of the previous page.")
-    return key
+    except (ValueError, TypeError, RecursionError):
+        key = None
+    if isinstance(key, dict):
+        for shape in shapes:
+            if key.keys() == shape.keys() and all(_fits(key[k], rule) for k, rule in shape.items()):
+                return key
+    raise InvalidTokenError(
+        "next_token is not one this listing gave.",
+        "Pass back the next_token of the previous page of the same listing unchanged, or leave it out "
+        "to start from the first page.",
+    )
 
 
 def _run_pk(run_id: str) -> str:
@@ -100,10 +133,11 @@ class Table:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _query_page(
-        self, kwargs: dict[str, Any], next_token: str | None
+        self, kwargs: dict[str, Any], next_token: str | None, shape: TokenShape
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of a query, from where ``next_token`` (the previous page's end) says."""
-        start = decode_token(next_token)
+        """One page of a query, from where ``next_token`` (the previous page's end, a key of
+        ``shape``) says."""
+        start = decode_token(next_token, shape)
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = self.table.query(**kwargs)

@@ -1,7 +1,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from ddhalo.errors import InputError
+from ddhalo.errors import InputError, InvalidTokenError
 from ddhalo.models import PackedItems, Run, RunItem
 from ddhalo.store.table import encode_token
 
@@ -183,3 +183,21 @@ def test_a_token_pointing_inside_a_pack_must_point_at_a_pack(store):
     forged = encode_token({"pack": "RUN", "skip": 3})
     with pytest.raises(InputError, match="next_token"):
         store.list_items("r1", next_token=forged)
+
+
+def test_a_token_of_one_run_s_items_is_refused_on_another_and_on_the_run_list(store):
+    for run_id in ("r1", "r2"):
+        store.create_run(Run(run_id=run_id, kind="sync"))
+        store.record_chunk(run_id, 1, [item(i, "unchanged") for i in range(5)])
+    _, inside = store.list_items("r1", limit=2)
+    after = encode_token({"pk": "RUN#r1", "sk": "ITEMS#000001#0000"})
+    assert store.list_items("r1", next_token=after) == ([], None)
+    for token in (inside, after):
+        with pytest.raises(InvalidTokenError):
+            store.list_items("r2", next_token=token)
+        with pytest.raises(InvalidTokenError):
+            store.list_runs(next_token=token)
+    _, runs_token = store.list_runs(limit=1)
+    assert runs_token is not None
+    with pytest.raises(InvalidTokenError):
+        store.list_items("r1", next_token=runs_token)
