@@ -6,22 +6,28 @@ subscriptions each, a first sync (a verify, as the first sync is) and a verify a
 runs go through the local runner with the deployed defaults (write timeout, settle window, pace);
 the Halo fake here paces nothing itself. It prints each sync's wall time, Halo calls and what
 landed, and exits non-zero if any customer or subscription is in Halo other than once: the
-figures docs/PERFORMANCE.md records.
+figures docs/PERFORMANCE.md records. The handlers' logs go to ``.local-state/slow_writes.log``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
 from local.bench.world import marker_of
 from local.client import LocalApi
+from local.demo import handler_logs_to
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes.sample_data import generate_dicker_data
 from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, Upstreams
+
+LOG_FILE = Path(__file__).resolve().parents[2] / ".local-state" / "slow_writes.log"
 
 
 @dataclass
@@ -62,18 +68,24 @@ def measure(label: str, api: LocalApi, halo: HaloFake, dd: DickerDataFake, body:
     )
 
 
-def world_run(customers: int, subs: int, slow_every: int, slow_seconds: float) -> list[Outcome]:
+def world_run(customers: int, subs: int, slow_every: int, slow_seconds: float, log: IO[str]) -> list[Outcome]:
     tenants, subscriptions = generate_dicker_data(customers, subs, seed=25)
+    out = sys.stdout
     with DickerDataFake(tenants=tenants, subscriptions=subscriptions) as dd, HaloFake() as halo:
         upstreams = Upstreams(
             dicker_data=DickerDataUpstream(dd.base_url, dd.account_code, dd.access_token),
             halo=HaloUpstream(halo.api_url, halo.auth_url, None, halo.client_id, halo.client_secret),
         )
-        with LocalApp(port=0, upstreams=upstreams) as app:
+        with (
+            contextlib.redirect_stdout(log),  # Powertools Metrics prints its EMF lines
+            contextlib.redirect_stderr(log),
+            LocalApp(port=0, upstreams=upstreams, access_log=False) as app,
+            handler_logs_to(log, after=out),
+        ):
             api = LocalApi(app.url)
             if slow_every:
                 halo.slow_every(slow_every, slow_seconds, paths=["/api"])
-            kind = f"every {slow_every}th call {slow_seconds:.0f} s late" if slow_every else "clean"
+            kind = f"1 call in {slow_every} {slow_seconds:.0f} s late" if slow_every else "clean"
             first = measure(f"{kind}: first sync", api, halo, dd, {})
             verify = measure(f"{kind}: verify", api, halo, dd, {"verify": True})
             halo.slow_every(0, 0)
@@ -88,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=31.0, help="how late, and when it is saved")
     parser.add_argument("--no-clean", action="store_true", help="skip the clean run")
     args = parser.parse_args(argv)
-    outcomes = [] if args.no_clean else world_run(args.customers, args.subscriptions, 0, 0)
-    outcomes += world_run(args.customers, args.subscriptions, args.every, args.seconds)
+    LOG_FILE.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with LOG_FILE.open("w", encoding="utf-8") as log:
+        outcomes = [] if args.no_clean else world_run(args.customers, args.subscriptions, 0, 0, log)
+        outcomes += world_run(args.customers, args.subscriptions, args.every, args.seconds, log)
     print(f"{args.customers} customers x {args.subscriptions} subscriptions")
     print(f"{'sync':<42} {'wall':>8} {'calls':>6} {'status':<10} {'twice':>6} {'missing':>8}  counts")
     for o in outcomes:

@@ -375,14 +375,7 @@ class FakeServer:
         (a lost request). `answer=False`: saved, but the connection is closed instead of answered.
         `methods` limits it to those methods (`["POST"]`: writes only).
         """
-        fault = _Fault(
-            n,
-            self._fault_filter(paths, data_only),
-            seconds=seconds,
-            saves=saves,
-            answer=answer,
-            methods=frozenset(methods) if methods is not None else None,
-        )
+        fault = self._hang(n, seconds, paths, data_only, saves, answer, methods)
         with self.lock:
             self._hangs.append(fault)
 
@@ -399,17 +392,24 @@ class FakeServer:
     ) -> None:
         """Every `k`-th matching request from now on is a hang of `seconds` (as `hang_next`; by
         default a slow save): a busy tenant, for as long as it lasts. `k=0` ends it."""
-        fault = _Fault(
-            0,
-            self._fault_filter(paths, data_only),
-            seconds=seconds,
-            saves=saves,
-            answer=answer,
-            methods=frozenset(methods) if methods is not None else None,
-        )
+        fault = self._hang(0, seconds, paths, data_only, saves, answer, methods)
         with self.lock:
             self._every_seen = 0
             self._every = (k, fault) if k > 0 else None
+
+    def _hang(
+        self,
+        n: int,
+        seconds: float,
+        paths: Iterable[str] | None,
+        data_only: bool,
+        saves: Saves,
+        answer: bool,
+        methods: Iterable[str] | None,
+    ) -> _Fault:
+        methods_set = frozenset(methods) if methods is not None else None
+        filters = self._fault_filter(paths, data_only)
+        return _Fault(n, filters, seconds=seconds, saves=saves, answer=answer, methods=methods_set)
 
     def clear_faults(self) -> None:
         """Drop all queued scripted faults and hangs."""

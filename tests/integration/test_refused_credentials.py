@@ -19,6 +19,22 @@ def thirty_new_customers(dicker_data_fake) -> tuple[list[dict], list[dict]]:
     return tenants, subscriptions
 
 
+def revoke_before_the_subscriptions_are_read(dicker_data_fake, monkeypatch) -> list[int]:
+    """Dicker Data refuses the token from the first subscription read on; answers the key requests
+    made until then."""
+    real, revoked_at = dicker_data_fake.handle, []
+
+    def revoking(request):
+        if request.path.lower().endswith("getsubscriptiondetails") and not revoked_at:
+            revoked_at.append(dicker_data_fake.key_requests)
+            dicker_data_fake.access_token = "revoked-by-the-account-manager"
+            dicker_data_fake.keys.clear()
+        return real(request)
+
+    monkeypatch.setattr(dicker_data_fake, "handle", revoking)
+    return revoked_at
+
+
 def test_a_halo_secret_revoked_mid_sync_fails_the_run_as_refused_credentials(
     api, halo_fake, dicker_data_fake, monkeypatch
 ):
@@ -56,16 +72,7 @@ def test_a_dicker_data_token_revoked_mid_sync_fails_the_run_as_refused_credentia
     api, halo_fake, dicker_data_fake, monkeypatch
 ):
     thirty_new_customers(dicker_data_fake)
-    real, revoked_at = dicker_data_fake.handle, []
-
-    def revoke_before_the_subscriptions_are_read(request):
-        if request.path.lower().endswith("getsubscriptiondetails") and not revoked_at:
-            revoked_at.append(dicker_data_fake.key_requests)
-            dicker_data_fake.access_token = "revoked-by-the-account-manager"
-            dicker_data_fake.keys.clear()
-        return real(request)
-
-    monkeypatch.setattr(dicker_data_fake, "handle", revoke_before_the_subscriptions_are_read)
+    revoked_at = revoke_before_the_subscriptions_are_read(dicker_data_fake, monkeypatch)
     run = api.run("/sync", {}, timeout=120)
 
     assert (run["status"], run["error_code"]) == ("failed", "dicker_data_auth_failed"), run
@@ -81,16 +88,7 @@ def test_a_dicker_data_token_refused_for_a_few_customers_read_one_by_one_stops_a
     """Up to ten customers are read one by one: a refused token fails the run once, not each of them."""
     tenants, _ = thirty_new_customers(dicker_data_fake)
     assert api.run("/customers/import", {})["status"] == "succeeded"
-    real, revoked_at = dicker_data_fake.handle, []
-
-    def revoke_before_the_subscriptions_are_read(request):
-        if request.path.lower().endswith("getsubscriptiondetails") and not revoked_at:
-            revoked_at.append(dicker_data_fake.key_requests)
-            dicker_data_fake.access_token = "revoked-by-the-account-manager"
-            dicker_data_fake.keys.clear()
-        return real(request)
-
-    monkeypatch.setattr(dicker_data_fake, "handle", revoke_before_the_subscriptions_are_read)
+    revoked_at = revoke_before_the_subscriptions_are_read(dicker_data_fake, monkeypatch)
     chosen = [t["TenantId"] for t in tenants[:3]]
     run = api.wait_run(api.post("/subscriptions/import", {"customer_ids": chosen}).json()["run_id"])
     assert (run["status"], run["error_code"]) == ("failed", "dicker_data_auth_failed"), run
