@@ -273,7 +273,8 @@ class Settings(BaseModel):
     # seconds); after it the write counts as lost, and it may still be saved.
     halo_write_timeout_seconds: float = Field(default=DEFAULT_WRITE_TIMEOUT, ge=1, le=600)
     # How long after sending a write whose answer was lost Halo is given to save it before
-    # reading Halo again proves it did not land (longer than Halo's slowest save: UPSTREAMS.md).
+    # reading Halo again proves it did not land (longer than Halo's slowest save: UPSTREAMS.md;
+    # above the write timeout, or a write lost to the timeout is looked for at once).
     halo_write_settle_seconds: float = Field(default=DEFAULT_WRITE_SETTLE, ge=1, le=900)
     integrator: IntegratorSettings = Field(default_factory=IntegratorSettings)
     notifications: Notifications = Field(default_factory=Notifications)

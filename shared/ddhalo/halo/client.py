@@ -119,8 +119,9 @@ class HaloClient:
         self.write_batch = write_batch
         self.write_timeout = write_timeout
         # From sending a write whose answer was lost, how long Halo may still save it: only
-        # after that does its absence from a read prove it did not land.
-        self.settle_seconds = max(settle_seconds, write_timeout)
+        # after that does its absence from a read prove it did not land (kept above the write
+        # timeout by whoever sets both: a write lost to a quick 502 needs no more than this).
+        self.settle_seconds = settle_seconds
         self.token = Credential(
             tokens or TokenCache(),
             TokenCache.key(self.auth_url, tenant or "", client_id, scope, secret=client_secret),
@@ -391,12 +392,11 @@ class HaloClient:
         except (OutOfTimeError, CredentialError):
             raise
         except IntegrationError as exc:
-            self._slowed()
+            self._slowed(sent_at)
             for i in indexes:
                 result.errors[i] = exc
             return
-        if self._clock() - sent_at > self.write_timeout / 2:
-            self._slowed()
+        self._slowed(sent_at)
         saved = body if isinstance(body, list) else [body]
         if len(saved) != len(batch):
             error = UpstreamError(
@@ -410,9 +410,12 @@ class HaloClient:
         for i, record in zip(indexes, saved, strict=True):
             result.saved[i] = record if isinstance(record, dict) else None
 
-    def _slowed(self) -> None:
-        """Halo was slow to save, or an answer was lost: smaller batches from now on."""
-        self.write_batch = max(min(MIN_WRITE_BATCH, self.write_batch), self.write_batch // 2)
+    def _slowed(self, sent_at: float) -> None:
+        """A batch that took over half the write timeout (or all of it: its answer was lost to
+        the timeout) means Halo is slow to save: smaller batches from now on. A quick error is
+        not slowness and changes nothing."""
+        if self._clock() - sent_at > self.write_timeout / 2:
+            self.write_batch = max(min(MIN_WRITE_BATCH, self.write_batch), self.write_batch // 2)
 
 
 def _written(
