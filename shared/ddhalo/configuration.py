@@ -8,8 +8,9 @@ from ddhalo.errors import InputError
 from ddhalo.redact import remember
 from ddhalo.schedule import ScheduleControl, schedule_view
 from ddhalo.secrets import SecretStore
-from ddhalo.settings import Connection, Credentials, Settings, SettingsUpdate, upstream_url_refusal
+from ddhalo.settings import Connection, Credentials, Settings, SettingsUpdate
 from ddhalo.store import Store
+from ddhalo.urls import upstream_url_refusal
 
 SETTINGS_MUTEX = "SETTINGS"
 # What the functions call with credentials or a digest: held to upstream_url_refusal's rule.

@@ -6,7 +6,8 @@ from pydantic import ValidationError
 
 from ddhalo.configuration import check_upstream_urls, load_connection, update_settings
 from ddhalo.errors import InputError
-from ddhalo.settings import SettingsUpdate, upstream_url_refusal
+from ddhalo.settings import SettingsUpdate
+from ddhalo.urls import upstream_url_refusal
 
 STRICT = "must be an https:// URL on a public host"
 
