@@ -342,3 +342,20 @@ def test_applied_starts_empty_and_unshared():
     first, second = Applied[str](), Applied[str]()
     first.remaining.append("t1")
     assert second.remaining == [] and second.items == []
+
+
+def test_lost_keys_are_looked_for_in_parts_and_what_was_found_is_kept_when_time_runs_out():
+    """A lookup larger than one invocation must still make progress: a follow-up gets only the
+    keys not looked for yet."""
+    halo = Halo({"a": LANDED, "b": LANDED, "c": LANDED})
+    asked: list[list[str]] = []
+
+    def find_landed(keys):
+        asked.append(list(keys))
+        if len(asked) > 1:
+            raise unsent()  # the invocation's time is up
+        return {key: found[0] for key in keys if (found := halo.named(key))}
+
+    outcome = create_reconciled(halo, "Client", records("a", "b", "c"), find_landed, look_for=2)  # type: ignore[arg-type]
+    assert asked == [["a", "b"], ["c"]]
+    assert set(outcome.saved) == {"a", "b"} and outcome.unfinished == {"c": 1.0}

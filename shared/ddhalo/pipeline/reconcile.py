@@ -108,11 +108,13 @@ def create_reconciled(
     find_landed: Callable[[Sequence[str]], dict[str, dict[str, Any]]],
     unsure: Mapping[str, float] | None = None,
     release: Release | None = None,
+    look_for: int | None = None,
 ) -> CreateOutcome:
     """Create ``records`` (key → record, in the order to send) a batch at a time; ``find_landed(keys)``
     re-reads Halo and answers the records of those keys that exist there (found by our marker).
     ``unsure``: keys an earlier job sent whose answer was lost (key → when sent): looked for first.
-    ``release``: the records a saved one was holding back, sent next.
+    ``release``: the records a saved one was holding back, sent next. ``look_for``: how many lost
+    keys one ``find_landed`` is asked about (None: all at once), when its cost grows with them.
 
     Nothing is sent twice while it may still land: a batch whose answer was lost is looked for
     once Halo has had the settle window since it was sent (``HaloClient.settle``; other batches go
@@ -126,7 +128,7 @@ def create_reconciled(
         if state.ready:
             if not _send_batch(halo, entity, state, release):
                 return state.stop()
-        elif not _look_for_lost(halo, state, find_landed, release):
+        elif not _look_for_lost(halo, state, find_landed, release, look_for):
             return state.stop()
     return state.outcome
 
@@ -166,28 +168,41 @@ def _look_for_lost(
     state: _Creates,
     find_landed: Callable[[Sequence[str]], dict[str, dict[str, Any]]],
     release: Release | None,
+    look_for: int | None,
 ) -> bool:
     """Once the settle window of every lost write has passed, adopt what landed and make the rest
-    ready again (or failed, after its last attempt); False when time ran out, Halo could not be
-    read or it refused the credentials (then ``stopped`` says so)."""
+    ready again (or failed, after its last attempt), ``look_for`` keys at a time, so that a job
+    whose time runs out keeps what it found and hands on only the keys it did not look for (a
+    lookup larger than one invocation would otherwise start again in every follow-up). False when
+    time ran out, Halo could not be read or it refused the credentials (``stopped`` says so)."""
+    keys = sorted(state.settling)  # neighbours are one customer's: one client's read finds them
+    step = look_for or len(keys)
     try:
         halo.settle(max(state.settling.values()))
-        landed = find_landed(list(state.settling))
+        for start in range(0, len(keys), step):
+            part = keys[start : start + step]
+            landed = find_landed(part)
+            for key in part:
+                del state.settling[key]
+                _resolve(state, key, landed.get(key), release)
     except CredentialError as exc:
         state.outcome.stopped = exc
         return False
-    except IntegrationError:  # out of time, or Halo unreadable: a follow-up looks
+    except IntegrationError:  # out of time, or Halo unreadable: a follow-up looks for the rest
         return False
-    lost, state.settling = state.settling, {}
-    for key in lost:
-        if key in landed:
-            _adopt(state, key, landed[key], release)
-        elif state.sends[key] >= CREATE_ROUNDS:  # looked for after its last attempt: not in Halo
-            error = state.last_error.get(key, UpstreamError("Not created."))
-            state.outcome.failed[key], state.outcome.codes[key] = reason(error), error.code
-        else:
-            state.ready.append(key)
     return True
+
+
+def _resolve(state: _Creates, key: str, landed: dict[str, Any] | None, release: Release | None) -> None:
+    """A lost key, looked for once Halo had time to save it: adopted when found, else ready to be
+    sent again, or failed after its last attempt."""
+    if landed is not None:
+        _adopt(state, key, landed, release)
+    elif state.sends[key] >= CREATE_ROUNDS:  # looked for after its last attempt: not in Halo
+        error = state.last_error.get(key, UpstreamError("Not created."))
+        state.outcome.failed[key], state.outcome.codes[key] = reason(error), error.code
+    else:
+        state.ready.append(key)
 
 
 @dataclass

@@ -23,6 +23,9 @@ from ddhalo.pipeline.reconcile import (
 from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
 from ddhalo.store import Store
 
+# Lost creates looked for at a time: each distinct customer costs a read of its client's licences,
+# so a job that runs out of time keeps what it found (30 keys: about ten customers).
+LOOK_FOR = 30
 # Given a batch and the keys whose create lost its answer: the Halo records of those that landed.
 Reread = Callable[[Sequence[SubscriptionAction], Sequence[str]], dict[str, dict[str, Any]]]
 
@@ -136,6 +139,7 @@ def _apply_creates(
         partial(reread, creates),
         {a.key: a.lost_at for a in ready if a.lost_at is not None},
         release,
+        look_for=LOOK_FOR,
     )
     done.stopped = done.stopped or outcome.stopped
     for action in creates:
