@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +80,10 @@ class CreateOutcome:
 # Given a key just saved (or adopted) and its Halo record: the records that were waiting for it
 # (an add-on needs its base's id), now ready to be created.
 Release = Callable[[str, dict[str, Any]], dict[str, dict[str, Any]]]
+# Given lost keys: Halo read again, one part per read, each part the keys it settles and the
+# Halo records of those of them that landed (found by our marker). Parts let a job whose time runs
+# out keep what it found: a lookup larger than one invocation would start again in every follow-up.
+Finder = Callable[[Sequence[str]], Iterator[tuple[Sequence[str], dict[str, dict[str, Any]]]]]
 
 
 @dataclass
@@ -105,16 +109,14 @@ def create_reconciled(
     halo: HaloClient,
     entity: str,
     records: dict[str, dict[str, Any]],
-    find_landed: Callable[[Sequence[str]], dict[str, dict[str, Any]]],
+    find_landed: Finder,
     unsure: Mapping[str, float] | None = None,
     release: Release | None = None,
-    look_for: int | None = None,
 ) -> CreateOutcome:
     """Create ``records`` (key → record, in the order to send) a batch at a time; ``find_landed(keys)``
-    re-reads Halo and answers the records of those keys that exist there (found by our marker).
-    ``unsure``: keys an earlier job sent whose answer was lost (key → when sent): looked for first.
-    ``release``: the records a saved one was holding back, sent next. ``look_for``: how many lost
-    keys one ``find_landed`` is asked about (None: all at once), when its cost grows with them.
+    re-reads Halo for lost ones (``Finder``). ``unsure``: keys an earlier job sent whose answer was
+    lost (key → when sent): looked for first. ``release``: the records a saved one was holding
+    back, sent next.
 
     Nothing is sent twice while it may still land: a batch whose answer was lost is looked for
     once Halo has had the settle window since it was sent (``HaloClient.settle``; other batches go
@@ -128,7 +130,7 @@ def create_reconciled(
         if state.ready:
             if not _send_batch(halo, entity, state, release):
                 return state.stop()
-        elif not _look_for_lost(halo, state, find_landed, release, look_for):
+        elif not _look_for_lost(halo, state, find_landed, release):
             return state.stop()
     return state.outcome
 
@@ -163,33 +165,25 @@ def _send_batch(halo: HaloClient, entity: str, state: _Creates, release: Release
     return not out_of_time
 
 
-def _look_for_lost(
-    halo: HaloClient,
-    state: _Creates,
-    find_landed: Callable[[Sequence[str]], dict[str, dict[str, Any]]],
-    release: Release | None,
-    look_for: int | None,
-) -> bool:
+def _look_for_lost(halo: HaloClient, state: _Creates, find_landed: Finder, release: Release | None) -> bool:
     """Once the settle window of every lost write has passed, adopt what landed and make the rest
-    ready again (or failed, after its last attempt), ``look_for`` keys at a time, so that a job
-    whose time runs out keeps what it found and hands on only the keys it did not look for (a
-    lookup larger than one invocation would otherwise start again in every follow-up). False when
-    time ran out, Halo could not be read or it refused the credentials (``stopped`` says so)."""
-    keys = sorted(state.settling)  # neighbours are one customer's: one client's read finds them
-    step = look_for or len(keys)
+    ready again (or failed, after its last attempt), a read at a time. False when time ran out,
+    Halo could not be read or it refused the credentials (``stopped`` says so); what the reads so
+    far settled stays settled, the rest is handed on."""
     try:
         halo.settle(max(state.settling.values()))
-        for start in range(0, len(keys), step):
-            part = keys[start : start + step]
-            landed = find_landed(part)
+        for part, landed in find_landed(list(state.settling)):
             for key in part:
-                del state.settling[key]
-                _resolve(state, key, landed.get(key), release)
+                if state.settling.pop(key, None) is not None:
+                    _resolve(state, key, landed.get(key), release)
     except CredentialError as exc:
         state.outcome.stopped = exc
         return False
     except IntegrationError:  # out of time, or Halo unreadable: a follow-up looks for the rest
         return False
+    for key in list(state.settling):  # a finder that did not answer for a key: not found
+        del state.settling[key]
+        _resolve(state, key, None, release)
     return True
 
 

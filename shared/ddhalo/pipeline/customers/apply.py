@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ddhalo.errors import CredentialError, IntegrationError, OutOfTimeError
@@ -157,14 +157,14 @@ def _apply_creates(
 ) -> Applied[str]:
     by_id = {a.dicker_id: a for a in actions}
 
-    def find_landed(keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        found = HaloClients.read(halo)
+    def find_landed(keys: Sequence[str]) -> Iterator[tuple[Sequence[str], dict[str, dict[str, Any]]]]:
+        found = HaloClients.read(halo)  # one paged read of every client settles every key
         landed = {}
         for key in keys:
             ids = found.with_tenant(by_id[key].tenant_marker)
             if ids:  # the oldest: a create saved late and one sent again would both carry it
                 landed[key] = {"id": min(ids), "name": found.name(min(ids))}
-        return landed
+        yield keys, landed
 
     records = {a.dicker_id: a.create.to_wire() for a in actions if a.create is not None}
     outcome = create_reconciled(halo, "Client", records, find_landed)

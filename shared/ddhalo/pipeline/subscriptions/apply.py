@@ -4,7 +4,7 @@ parents, with the parents' ids), each written licence linked in DynamoDB."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from functools import partial
 from typing import Any
@@ -23,11 +23,10 @@ from ddhalo.pipeline.reconcile import (
 from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
 from ddhalo.store import Store
 
-# Lost creates looked for at a time: each distinct customer costs a read of its client's licences,
-# so a job that runs out of time keeps what it found (30 keys: about ten customers).
-LOOK_FOR = 30
-# Given a batch and the keys whose create lost its answer: the Halo records of those that landed.
-Reread = Callable[[Sequence[SubscriptionAction], Sequence[str]], dict[str, dict[str, Any]]]
+# Given a batch and the keys whose create lost its answer: Halo read again (``reconcile.Finder``).
+Reread = Callable[
+    [Sequence[SubscriptionAction], Sequence[str]], Iterator[tuple[Sequence[str], dict[str, dict[str, Any]]]]
+]
 
 
 def apply_subscriptions(
@@ -139,7 +138,6 @@ def _apply_creates(
         partial(reread, creates),
         {a.key: a.lost_at for a in ready if a.lost_at is not None},
         release,
-        look_for=LOOK_FOR,
     )
     done.stopped = done.stopped or outcome.stopped
     for action in creates:
@@ -198,17 +196,24 @@ def _base_unfinished(
 
 
 def licence_finder(halo: HaloClient) -> Reread:
-    """Find licences that landed although their create's answer was lost (by our marker)."""
+    """Find licences that landed although their create's answer was lost (by our marker), one
+    client's licences at a time: what each read settles is kept if time runs out before the next."""
 
-    def reread(batch: Sequence[SubscriptionAction], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        wanted = {a.key: a for a in batch if a.key in set(keys)}
-        landed: dict[str, dict[str, Any]] = {}
-        for client_id in sorted({a.fields["client_id"] for a in wanted.values()}):
+    def reread(
+        batch: Sequence[SubscriptionAction], keys: Sequence[str]
+    ) -> Iterator[tuple[Sequence[str], dict[str, dict[str, Any]]]]:
+        by_client: dict[int, dict[str, SubscriptionAction]] = defaultdict(dict)
+        lost = set(keys)
+        for action in batch:
+            if action.key in lost:
+                by_client[action.fields["client_id"]][action.key] = action
+        for client_id, wanted in sorted(by_client.items()):
+            found: dict[str, int] = {}
             for licence in halo.licences(client_id=client_id):
                 for key, action in wanted.items():
-                    if licence.marker == action.subscription_id and action.fields["client_id"] == client_id:
-                        landed.setdefault(key, {"id": licence.id})
-        return landed
+                    if licence.marker == action.subscription_id:  # twins: the oldest is adopted
+                        found[key] = min(found.get(key, licence.id), licence.id)
+            yield list(wanted), {key: {"id": licence_id} for key, licence_id in found.items()}
 
     return reread
 
