@@ -40,7 +40,7 @@ pytest_plugins = ["tests.fixtures.fakes"]
 @pytest.fixture(autouse=True)
 def _cold_container() -> None:
     """Each test starts as a cold container: no Halo budget or token left by an earlier test."""
-    from ddhalo.connect import container_limiter, container_tokens
+    from ddhalo.clients import container_limiter, container_tokens
 
     container_limiter.cache_clear()
     container_tokens.cache_clear()

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from ddhalo import jobs
 from ddhalo.configuration import load_connection
-from ddhalo.pipeline.customers import validate_request
+from ddhalo.pipeline.customers.flow import validate_request
 from ddhalo.pipeline.customers.read import DickerDataCustomers
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo_lambda.entry import http_handler, time_left

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from ddhalo import jobs
 from ddhalo.pipeline.options import SubscriptionOptions
-from ddhalo.pipeline.subscriptions import validate_request
+from ddhalo.pipeline.subscriptions.flow import validate_request
 from ddhalo_lambda.entry import http_handler
 from ddhalo_lambda.idempotency import idempotent
 from ddhalo_lambda.models import RUN_ANSWERS, SubscriptionImportRequest

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from ddhalo.connect import QUICK, dicker_data_client, halo_client
+from ddhalo.clients import QUICK, dicker_data_client, halo_client
 from ddhalo.dicker_data.client import DickerDataClient
 from ddhalo.errors import IntegrationError, UnreachableError, UpstreamError
 from ddhalo.halo.client import HaloClient

@@ -39,7 +39,7 @@ from ddhalo import observe
 from ddhalo.deadline import Deadline
 from ddhalo.errors import InputError, OutOfTimeError, ThrottledError
 from ddhalo.models import FINISHED, ITEMS_PER_PACK, RESULT_OF, PackedItems, Run, RunItem, RunKind, RunTrigger
-from ddhalo.pipeline.customers import import_customers
+from ddhalo.pipeline.customers.flow import import_customers
 from ddhalo.pipeline.options import (
     RunOptions,
     SyncOptions,
@@ -48,12 +48,13 @@ from ddhalo.pipeline.options import (
     subscription_options,
 )
 from ddhalo.pipeline.reconcile import Applied
-from ddhalo.pipeline.subscriptions import plan_subscriptions
 from ddhalo.pipeline.subscriptions.apply import apply_subscriptions, from_payload, licence_finder, to_payload
+from ddhalo.pipeline.subscriptions.flow import plan_subscriptions
 from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
 from ddhalo.pipeline.subscriptions.read import LicenceRead
-from ddhalo.runs import Dispatcher, Runner, RunStopped, Upstreams
+from ddhalo.runs import Dispatcher, Runner, RunStopped
 from ddhalo.store import Store
+from ddhalo.upstreams import Upstreams
 
 if TYPE_CHECKING:
     from ddhalo.halo.client import HaloClient

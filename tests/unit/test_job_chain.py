@@ -20,7 +20,8 @@ from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOp
 from ddhalo.pipeline.subscriptions.apply import to_payload
 from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
 from ddhalo.queue import ListDispatcher
-from ddhalo.runs import Runner, Upstreams
+from ddhalo.runs import Runner
+from ddhalo.upstreams import Upstreams
 
 
 class Halo:

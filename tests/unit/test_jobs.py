@@ -11,7 +11,8 @@ from ddhalo.halo.client import HaloClient
 from ddhalo.http import Transport
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.queue import ListDispatcher
-from ddhalo.runs import HALO_LOCK, Runner, Upstreams
+from ddhalo.runs import HALO_LOCK, Runner
+from ddhalo.upstreams import Upstreams
 
 
 class OutOfTimeReading:

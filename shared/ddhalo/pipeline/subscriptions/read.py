@@ -23,8 +23,8 @@ from ddhalo.halo.client import HaloClient, PageCursor
 from ddhalo.halo.records import Licence
 from ddhalo.models import Mapping, RunItem, SubscriptionLink
 from ddhalo.pipeline.reconcile import reason
-from ddhalo.runs import Upstreams
 from ddhalo.store import Store
+from ddhalo.upstreams import Upstreams
 
 # Up to this many customers, read per customer; above it, one bulk read of each side is cheaper.
 PER_CUSTOMER_READS = 10

@@ -2,7 +2,7 @@
 
 from pydantic import SecretStr
 
-from ddhalo.connect import QUICK, ClientOptions, halo_client
+from ddhalo.clients import QUICK, ClientOptions, halo_client
 from ddhalo.settings import Connection, Credentials, Settings
 
 
