@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from ddhalo import jobs
 from ddhalo.configuration import load_connection
+from ddhalo.jobs.start import start_run
 from ddhalo.pipeline.customers.flow import validate_request
 from ddhalo.pipeline.customers.read import DickerDataCustomers
 from ddhalo.pipeline.options import CustomerOptions
@@ -29,7 +29,7 @@ def import_customers(body: Annotated[CustomerImportRequest | None, Body()] = Non
 def start(request: CustomerImportRequest) -> Response[Any]:
     svc = services()
     conn = load_connection(svc.store, svc.secrets)
-    upstreams = svc.runner.connect(conn, time_left(app.lambda_context))
+    upstreams = svc.runner.upstreams(time_left(app.lambda_context), connection=conn)
     options = CustomerOptions.from_settings(
         conn.settings,
         customer_ids=request.customer_ids,
@@ -41,7 +41,7 @@ def start(request: CustomerImportRequest) -> Response[Any]:
         DickerDataCustomers.read(upstreams.dicker_data) if options.customer_ids else DickerDataCustomers()
     )
     validate_request(options, customers, upstreams.halo)
-    run = jobs.start(
+    run = start_run(
         svc.runner,
         svc.dispatcher,
         "customers",

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from ddhalo import jobs
+from ddhalo.jobs.start import start_run
 from ddhalo.pipeline.options import SubscriptionOptions
 from ddhalo.pipeline.subscriptions.flow import validate_request
 from ddhalo_lambda.entry import http_handler
@@ -38,7 +38,7 @@ def start(request: SubscriptionImportRequest) -> Response[Any]:
         excluded_stock_codes=exclusions.stock_codes,
     )
     validate_request(options, {m.dicker_customer_id: m for m in svc.store.list_mappings()})
-    run = jobs.start(
+    run = start_run(
         svc.runner,
         svc.dispatcher,
         "subscriptions",

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from ddhalo.errors import NotFoundError
+from ddhalo.runs.view import run_view
 from ddhalo_lambda.entry import http_handler
 from ddhalo_lambda.models import RunList, RunView, responses
 from ddhalo_lambda.resolver import make_resolver
@@ -30,7 +31,7 @@ def get_run(
     run = svc.store.get_run(run_id)
     if run is None:
         raise NotFoundError(f"No run with id {run_id}.", "Run ids are listed by GET /runs.")
-    return svc.runner.view(run, limit=limit, next_token=next_token)
+    return run_view(svc.runner.store, run, limit=limit, next_token=next_token)
 
 
 lambda_handler = http_handler(app)

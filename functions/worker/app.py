@@ -6,9 +6,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ddhalo import jobs
+from ddhalo.jobs.start import execute
 from ddhalo.models import FINISHED
-from ddhalo.runs import run_metrics
+from ddhalo.runs.metrics import run_metrics
 from ddhalo_lambda.entry import sqs_handler, time_left
 from ddhalo_lambda.memory import fix_mmap_threshold
 from ddhalo_lambda.observability import logger, metrics
@@ -23,7 +23,7 @@ def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
     logger.set_correlation_id(message.get("run_id"))
     logger.append_keys(run_id=message.get("run_id"), phase=message.get("phase"), chunk=message.get("chunk"))
     svc = services()
-    run = jobs.execute(svc.runner, svc.dispatcher, message, deadline=time_left(lambda_context))
+    run = execute(svc.runner, svc.dispatcher, message, deadline=time_left(lambda_context))
     if run is None:
         logger.warning("job for an unknown run dropped")
         return

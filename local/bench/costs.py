@@ -51,10 +51,10 @@ def cost_of(sync: SyncResult, memory_mb: int, share: int) -> Cost:
     SQS adds, per job, the event source mapping's receive and delete (idle polling not counted)."""
     gb = memory_mb / 1024
     aws = sync.aws_totals()
-    worker = [j for j in sync.jobs if j.chunk >= 0]
+    worker = [j for j in sync.jobs if j.chunk]
     seconds = sum(j.seconds for j in sync.jobs)
     real = sum(j.projected_seconds(memory_mb, share) for j in worker) + sum(
-        j.seconds for j in sync.jobs if j.chunk < 0
+        j.seconds for j in sync.jobs if not j.chunk
     )
     return Cost(
         invocations=len(sync.jobs),
@@ -70,7 +70,7 @@ def cost_of(sync: SyncResult, memory_mb: int, share: int) -> Cost:
 def projected_sync_seconds(sync: SyncResult, size: SizeResult) -> float:
     """The sync in AWS: its jobs one after another, apply chunks ``workers`` at a time, and never
     faster than its Halo calls at the default pacing."""
-    worker = [j for j in sync.jobs if j.chunk >= 0]
+    worker = [j for j in sync.jobs if j.chunk]
     seconds = [j.projected_seconds(size.worker_memory_mb, size.workers) for j in worker]
     serial = sum(t for j, t in zip(worker, seconds, strict=True) if j.phase != "apply-subscriptions")
     parallel = sum(t for j, t in zip(worker, seconds, strict=True) if j.phase == "apply-subscriptions")

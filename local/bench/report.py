@@ -73,7 +73,7 @@ def limit_of(size: SizeResult, sync: SyncResult) -> tuple[float | None, str]:
 
 
 def _longest(size: SizeResult, sync: SyncResult) -> tuple[JobReport | None, float]:
-    worker = [j for j in sync.jobs if j.chunk >= 0]
+    worker = [j for j in sync.jobs if j.chunk]
     if not worker:
         return None, 0.0
     longest = max(worker, key=lambda j: j.projected_seconds(size.worker_memory_mb, size.workers))
@@ -117,7 +117,7 @@ def _phase_rows(size: SizeResult) -> list[list[Any]]:
         for job in sync.jobs:
             phases.setdefault(job.phase, []).append(job)
         for phase, jobs in phases.items():
-            worker = jobs[0].chunk >= 0
+            worker = bool(jobs[0].chunk)
             rows.append(
                 [
                     f"{size.customers:,}",

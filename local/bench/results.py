@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ddhalo.jobs import SOLO_PHASES
+from ddhalo.jobs.job import SOLO_PHASES
 from local.bench.config import KINDS, LAMBDA_MB_PER_VCPU, REAL_HALO_PER_MINUTE, REAL_LATENCY
 from local.bench.minimum import pace_seconds, sliding_window_seconds
 
@@ -16,7 +16,7 @@ class JobReport:
     """One worker invocation as its "container" (a child process) measured it."""
 
     phase: str
-    chunk: int
+    chunk: str  # the job's chunk (``Job.chunk``); "" for an API request
     seconds: float
     cpu_seconds: float
     peak_rss_mb: float

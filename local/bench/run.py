@@ -198,7 +198,7 @@ def _measure(
         sync_jobs.append(
             JobReport(
                 "api /sync",
-                -1,
+                "",
                 time.perf_counter() - start,
                 time.process_time() - cpu,
                 0.0,

@@ -108,7 +108,7 @@ def _job_watch_type() -> type[Any]:
             self.meter = meter
             self.tracing = False
 
-        def job_started(self, phase: str, chunk: int) -> None:
+        def job_started(self, phase: str, chunk: str) -> None:
             if self.meter.trace_memory and phase == "plan-subscriptions":
                 tracemalloc.start(12)
                 self.tracing = True
@@ -120,7 +120,7 @@ def _job_watch_type() -> type[Any]:
             if self.tracing and name in ("Halo licences read", "planned"):
                 self._snapshot(f"after {name}")
 
-        def job_finished(self, phase: str, chunk: int, stats: dict[str, float]) -> None:
+        def job_finished(self, phase: str, chunk: str, stats: dict[str, float]) -> None:
             meter = self.meter
             meter.stats = {
                 k: int(v) for k, v in stats.items() if k in ("halo_calls", "dicker_data_calls", "throttled")
@@ -180,6 +180,7 @@ def _worker_main(
     os.environ.update(env)
     sys.path[:0] = [p for p in sys_path if p not in sys.path]
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Powertools logs a JSON line per job
+    from ddhalo.jobs.job import Job
     from local.invoke import Invoker, load_handler
     from local.template import load_template
 
@@ -206,7 +207,7 @@ def _worker_main(
         stats = meter.stats or {}
         report = JobReport(
             phase=str(body.get("phase", "?")),
-            chunk=int(body.get("chunk", -1)),
+            chunk=Job.model_validate(body).chunk if body else "",
             seconds=seconds,
             cpu_seconds=time.process_time() - cpu,
             peak_rss_mb=_rss_kb("VmHWM") / 1024,

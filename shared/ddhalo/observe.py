@@ -16,13 +16,13 @@ from contextvars import ContextVar
 class Observer:
     """Does nothing; subclass what you want to watch."""
 
-    def job_started(self, phase: str, chunk: int) -> None:
+    def job_started(self, phase: str, chunk: str) -> None:
         """A job begins (after it took its locks)."""
 
     def step(self, name: str) -> None:
         """A step of the job just ended (e.g. ``"licences read"``, ``"planned"``)."""
 
-    def job_finished(self, phase: str, chunk: int, stats: dict[str, float]) -> None:
+    def job_finished(self, phase: str, chunk: str, stats: dict[str, float]) -> None:
         """A job ended, however it ended; ``stats``: its upstream calls and waits, when it connected."""
 
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 
 # SQS holds a message back at most 15 minutes.
 MAX_DELAY_SECONDS = 900
+
+
+class Dispatcher(Protocol):
+    """Where queued work goes: SQS in AWS and under the local runner; a list in unit tests.
+    ``delay_seconds`` holds a job back (a run waiting for another to finish)."""
+
+    def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None: ...
 
 
 class SqsDispatcher:

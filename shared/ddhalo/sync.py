@@ -15,11 +15,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from ddhalo import jobs
 from ddhalo.errors import InputError
+from ddhalo.jobs.start import begin
 from ddhalo.models import Run, RunTrigger
 from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOptions
-from ddhalo.runs import HALO_LOCK, Dispatcher, Runner
+from ddhalo.queue import Dispatcher
+from ddhalo.runs.halo_lock import HALO_LOCK
+from ddhalo.runs.runner import Runner
 from ddhalo.settings import Settings
 
 # A run that still holds the Halo lock after this long has stopped making progress.
@@ -89,7 +91,7 @@ def start_sync(
         reason = f"Skipped: {what} {holder} is still running."
         runner.store.set_run_status(run.run_id, "skipped", skipped_reason=reason, running_run_id=holder)
         return SyncStart(runner.store.get_run(run.run_id) or run, started=False, running_run_id=holder)
-    return SyncStart(jobs.begin(runner, dispatcher, run), started=True)
+    return SyncStart(begin(runner, dispatcher, run), started=True)
 
 
 def stuck_sync(runner: Runner, now: float | None = None) -> str | None:

@@ -20,7 +20,8 @@ from pydantic_core.core_schema import ErrorType
 
 from ddhalo.errors import IntegrationError
 from ddhalo.models import FINISHED, Run
-from ddhalo.runs import Runner
+from ddhalo.runs.runner import Runner
+from ddhalo.runs.view import run_view
 from ddhalo_lambda.access import caller_name, refusal, request_method
 from ddhalo_lambda.observability import logger
 
@@ -299,7 +300,7 @@ def caller(app: APIGatewayHttpResolver) -> str:
 def run_response(run: Run, runner: Runner) -> Response[Any]:
     """Finished runs (dry runs) answer 200 with the whole run; queued ones 202 with the id."""
     if run.status in FINISHED:
-        return Response(200, content_types.APPLICATION_JSON, runner.view(run))
+        return Response(200, content_types.APPLICATION_JSON, run_view(runner.store, run))
     return Response(
         202,
         content_types.APPLICATION_JSON,

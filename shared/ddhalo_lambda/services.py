@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from ddhalo.notify import DigestSender
-from ddhalo.queue import SqsDispatcher
-from ddhalo.runs import Dispatcher, Runner
+from ddhalo.queue import Dispatcher, SqsDispatcher
+from ddhalo.runs.runner import Runner
 from ddhalo.schedule import ScheduleControl
 from ddhalo.secrets import SecretStore
 from ddhalo.store import Store

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ddhalo import jobs
 from ddhalo import store as store_module
-from ddhalo.runs import HALO_LOCK
+from ddhalo.jobs import chunking
+from ddhalo.runs.halo_lock import HALO_LOCK
 from ddhalo.store import Store
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes.sample_data import make_subscription, sample_dicker_data, sample_halo
@@ -210,7 +210,7 @@ def test_every_skipped_or_failed_item_says_why_as_a_code(api, halo_fake, dicker_
 
 
 def test_sync_work_is_split_into_chunks_that_finish_the_run_once(api, halo_fake, monkeypatch):
-    monkeypatch.setattr(jobs, "CHUNK_WRITES", 4)
+    monkeypatch.setattr(chunking, "CHUNK_WRITES", 4)
     create_when_similar(api)
     run = api.run("/sync", {})
     assert run["status"] == "succeeded"
@@ -284,7 +284,7 @@ def test_a_sync_with_faults_converges_to_the_clean_state(monkeypatch):
         sqs.set_queue_attributes(
             QueueUrl=app.aws.queue_url("WorkQueue"), Attributes={"VisibilityTimeout": "1"}
         )
-        monkeypatch.setattr(jobs, "CHUNK_WRITES", 6)
+        monkeypatch.setattr(chunking, "CHUNK_WRITES", 6)
         halo.error_rate_429, halo.error_rate_5xx, dd.error_rate_5xx = 0.15, 0.1, 0.1
         halo.fail_next(2, 429, data_only=True)  # at least these, whichever worker meets them
         real = store_module.Store.put_links

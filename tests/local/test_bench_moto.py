@@ -12,6 +12,7 @@ from ddhalo.errors import ConflictError
 from ddhalo.models import Mapping, Run, RunItem, SubscriptionLink
 from ddhalo.store import Store
 from local.moto_speed import slow_down, sped_up, speed_up
+from tests.unit.builders import chunk
 
 
 def _store_story() -> dict[str, Any]:
@@ -35,12 +36,12 @@ def _store_story() -> dict[str, Any]:
                 conflicts += 1
         store.create_run(Run(run_id="r1", kind="sync"))
         items = [RunItem(type="subscription", dicker_id=f"s{n:02d}", result="created") for n in range(23)]
-        recorded = [store.record_chunk("r1", 0, items), store.record_chunk("r1", 0, items)]
+        recorded = [store.record_chunk("r1", chunk(0), items), store.record_chunk("r1", chunk(0), items)]
         unchanged = [
             RunItem(type="subscription", dicker_id=f"u{n:04d}", result="unchanged") for n in range(1010)
         ]
-        store.record_chunk("r1", 1, unchanged)
-        store.record_chunk("r1", 1, unchanged[:1005])  # a retry with fewer: its stale pack goes
+        store.record_chunk("r1", chunk(1), unchanged)
+        store.record_chunk("r1", chunk(1), unchanged[:1005])  # a retry with fewer: its stale pack goes
         store.put_links(
             SubscriptionLink(
                 dicker_customer_id=f"c{n % 3}", subscription_id=f"s{n}", halo_licence_id=n, content_hash="h"

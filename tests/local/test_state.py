@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from ddhalo.models import Run
-from ddhalo.runs import HALO_LOCK, LOCK_TTL, new_run_id
+from ddhalo.runs.halo_lock import HALO_LOCK, LOCK_TTL
+from ddhalo.runs.runner import new_run_id
 from ddhalo.store import Store
 from local import serve
 from local.client import LocalApi

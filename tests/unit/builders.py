@@ -11,6 +11,7 @@ from typing import Any
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription, Tenant
 from ddhalo.halo.records import ClientRecord, Licence, SiteRecord
+from ddhalo.jobs.job import Job
 from ddhalo.models import Mapping, MappingSource, SubscriptionLink, compact_json
 from ddhalo.pipeline.customers.read import CustomerInputs, DickerDataCustomers, HaloClients
 from ddhalo.pipeline.reconcile import content_hash
@@ -117,3 +118,8 @@ def scope(
         [lic for raw in licences if (lic := Licence.from_wire(raw))],
         {lk.subscription_id: lk for lk in links},
     )
+
+
+def chunk(index: int) -> str:
+    """The name of apply chunk ``index``, as its job names it (the store keys its work by it)."""
+    return Job(run_id="r", kind="sync", phase="apply-subscriptions", index=index).chunk

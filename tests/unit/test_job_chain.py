@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from ddhalo import jobs
 from ddhalo.deadline import Deadline
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Tenant
@@ -15,12 +14,16 @@ from ddhalo.errors import InputError, OutOfTimeError, UnreachableError
 from ddhalo.halo.client import SaveResult
 from ddhalo.halo.records import ClientRecord, Licence
 from ddhalo.http import RateLimiter, Transport
+from ddhalo.jobs import chunking, executor, phases, start
+from ddhalo.jobs.chain import GAVE_UP, Chain
+from ddhalo.jobs.executor import JobExecutor
+from ddhalo.jobs.job import MAX_FOLLOW_UPS, Job
 from ddhalo.models import Run
 from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOptions
 from ddhalo.pipeline.subscriptions.apply import to_payload
 from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
 from ddhalo.queue import ListDispatcher
-from ddhalo.runs import Runner
+from ddhalo.runs.runner import Runner
 from ddhalo.upstreams import Upstreams
 
 
@@ -85,32 +88,32 @@ def shape(chunks: list[list[SubscriptionAction]]) -> list[list[str]]:
 
 # ---------------------------------------------------------------------------------- chunks
 def test_chunks_keep_a_customers_writes_together_and_pack_up_to_the_limit(monkeypatch):
-    monkeypatch.setattr(jobs, "CHUNK_WRITES", 4)
+    monkeypatch.setattr(chunking, "CHUNK_WRITES", 4)
     planned = writes("b", 2) + writes("a", 1) + writes("c", 3) + writes("d", 1)
-    assert shape(jobs._chunks(planned)) == [["a0", "b0", "b1"], ["c0", "c1", "c2", "d0"]]
+    assert shape(chunking.chunks(planned)) == [["a0", "b0", "b1"], ["c0", "c1", "c2", "d0"]]
 
 
 def test_a_customer_with_more_writes_than_a_chunk_holds_stays_whole(monkeypatch):
-    monkeypatch.setattr(jobs, "CHUNK_WRITES", 4)
+    monkeypatch.setattr(chunking, "CHUNK_WRITES", 4)
     planned = writes("a", 1) + writes("big", 6) + writes("c", 1)
-    assert shape(jobs._chunks(planned)) == [["a0"], [f"big{i}" for i in range(6)], ["c0"]]
+    assert shape(chunking.chunks(planned)) == [["a0"], [f"big{i}" for i in range(6)], ["c0"]]
 
 
 def test_a_customers_writes_met_apart_are_chunked_together_in_their_order(monkeypatch):
-    monkeypatch.setattr(jobs, "CHUNK_WRITES", 3)
+    monkeypatch.setattr(chunking, "CHUNK_WRITES", 3)
     base, addon = writes("a", 2)
-    assert shape(jobs._chunks([base, *writes("b", 2), addon])) == [["a0", "a1"], ["b0", "b1"]]
+    assert shape(chunking.chunks([base, *writes("b", 2), addon])) == [["a0", "a1"], ["b0", "b1"]]
 
 
 def test_chunks_at_the_real_size():
-    assert [len(c) for c in jobs._chunks(writes("a", jobs.CHUNK_WRITES - 2) + writes("b", 2))] == [
-        jobs.CHUNK_WRITES
+    assert [len(c) for c in chunking.chunks(writes("a", chunking.CHUNK_WRITES - 2) + writes("b", 2))] == [
+        chunking.CHUNK_WRITES
     ]
-    assert [len(c) for c in jobs._chunks(writes("a", jobs.CHUNK_WRITES - 1) + writes("b", 2))] == [
-        jobs.CHUNK_WRITES - 1,
+    assert [len(c) for c in chunking.chunks(writes("a", chunking.CHUNK_WRITES - 1) + writes("b", 2))] == [
+        chunking.CHUNK_WRITES - 1,
         2,
     ]
-    assert jobs._chunks([]) == []
+    assert chunking.chunks([]) == []
 
 
 # ---------------------------------------------------------------------------------- phases
@@ -124,56 +127,50 @@ def test_chunks_at_the_real_size():
     ],
 )
 def test_first_phase(kind, options, phase):
-    assert jobs.first_phase(Run(run_id="r", kind=kind, options=options.model_dump(mode="json"))) == phase
+    assert start.first_phase(Run(run_id="r", kind=kind, options=options.model_dump(mode="json"))) == phase
 
 
 def test_a_message_that_is_not_a_job_is_refused_and_one_for_an_unknown_run_dropped(runner):
     dispatcher = ListDispatcher()
     with pytest.raises(InputError, match="Not a job message"):
-        jobs.execute(runner, dispatcher, {"kind": "sync"})
-    assert jobs.execute(runner, dispatcher, {"run_id": "nobody", "kind": "sync"}) is None
+        start.execute(runner, dispatcher, {"kind": "sync"})
+    assert start.execute(runner, dispatcher, {"run_id": "nobody", "kind": "sync"}) is None
     assert dispatcher.jobs == []
 
 
 # ---------------------------------------------------------------------------------- follow-ups
-def apply_job(runner: Runner, chunk: int, **extra: Any) -> tuple[Run, jobs.Job]:
+def apply_job(runner: Runner, index: int, **extra: Any) -> tuple[Run, Job]:
     run = runner.create("subscriptions", SubscriptionOptions(), dry_run=False, trigger="api")
-    job = jobs.Job(run_id=run.run_id, kind="subscriptions", phase="apply-subscriptions", chunk=chunk, **extra)
-    runner.store.put_payload(run.run_id, chunk, to_payload(writes("t1", 2)))
+    job = Job(run_id=run.run_id, kind="subscriptions", phase="apply-subscriptions", index=index, **extra)
+    runner.store.put_payload(run.run_id, job.chunk, to_payload(writes("t1", 2)))
     return run, job
 
 
 def test_unsent_writes_of_a_chunk_become_its_follow_up_chunk(runner, store):
-    run, job = apply_job(runner, jobs.APPLY_BASE + 2, handovers=3, waits=1)
+    run, job = apply_job(runner, 2, handovers=3, waits=1)
     dispatcher = ListDispatcher()
-    items = jobs.Pipeline(runner, dispatcher)._apply(run, upstreams(Halo(["*"])), job)
+    items = phases.apply(Chain(runner, dispatcher), run, upstreams(Halo(["*"])), job)
     assert items == []
-    follow = jobs.APPLY_BASE + 2 + jobs.FOLLOW_UP_STEP
-    assert dispatcher.jobs == [
-        jobs.Job(
-            run_id=run.run_id, kind="subscriptions", phase="apply-subscriptions", chunk=follow
-        ).model_dump()
-    ]
-    assert jobs.generation(follow) == 1 and follow % jobs.FOLLOW_UP_STEP == jobs.APPLY_BASE + 2
-    assert store.get_payload(run.run_id, follow) == to_payload(writes("t1", 2))
+    follow = Job(run_id=run.run_id, kind="subscriptions", phase="apply-subscriptions", index=2, generation=1)
+    assert dispatcher.jobs == [follow.model_dump()]
+    assert follow.chunk == "g01.3-apply-subscriptions.0002"
+    assert store.get_payload(run.run_id, follow.chunk) == to_payload(writes("t1", 2))
     assert store.get_run(run.run_id).chunks_total == 2  # the follow-up is announced once
 
 
 def test_a_follow_up_of_a_follow_up_is_one_generation_deeper(runner):
-    run, job = apply_job(runner, jobs.APPLY_BASE + jobs.FOLLOW_UP_STEP)
+    run, job = apply_job(runner, 0, generation=1)
     dispatcher = ListDispatcher()
-    jobs.Pipeline(runner, dispatcher)._apply(run, upstreams(Halo(["*"])), job)
+    phases.apply(Chain(runner, dispatcher), run, upstreams(Halo(["*"])), job)
     (follow,) = dispatcher.jobs
-    assert (
-        follow["chunk"] == jobs.APPLY_BASE + 2 * jobs.FOLLOW_UP_STEP and jobs.generation(follow["chunk"]) == 2
-    )
+    assert (follow["phase"], follow["index"], follow["generation"]) == ("apply-subscriptions", 0, 2)
 
 
 def test_after_too_many_follow_ups_the_rest_is_reported_failed(runner, store):
-    run, job = apply_job(runner, jobs.APPLY_BASE + jobs.MAX_FOLLOW_UPS * jobs.FOLLOW_UP_STEP)
+    run, job = apply_job(runner, 0, generation=MAX_FOLLOW_UPS)
     dispatcher = ListDispatcher()
-    items = jobs.Pipeline(runner, dispatcher)._apply(run, upstreams(Halo(["*"])), job)
-    reason = jobs.GAVE_UP.format(n=jobs.MAX_FOLLOW_UPS)
+    items = phases.apply(Chain(runner, dispatcher), run, upstreams(Halo(["*"])), job)
+    reason = GAVE_UP.format(n=MAX_FOLLOW_UPS)
     assert [(i.dicker_id, i.result, i.reason) for i in items] == [
         ("t10", "failed", reason),
         ("t11", "failed", reason),
@@ -183,22 +180,22 @@ def test_after_too_many_follow_ups_the_rest_is_reported_failed(runner, store):
 
 def test_customers_not_reached_are_followed_up_before_subscriptions_are_planned(runner, store):
     run = runner.create("sync", SyncOptions(), dry_run=False, trigger="schedule")
-    job = jobs.Job(run_id=run.run_id, kind="sync", phase="customers", chunk=jobs.CUSTOMERS_CHUNK)
+    job = Job(run_id=run.run_id, kind="sync", phase="customers")
     dd = DickerData(("t1", "Contoso"), ("t2", "Fabrikam"))
     dispatcher = ListDispatcher()
-    pipeline = jobs.Pipeline(runner, dispatcher)
+    chain = Chain(runner, dispatcher)
 
-    items = pipeline._customers(run, upstreams(Halo(["Fabrikam"]), dd), job)
+    items = phases.customers(chain, run, upstreams(Halo(["Fabrikam"]), dd), job)
     assert [(i.dicker_id, i.result) for i in items] == [("t1", "created")]
-    follow = job.model_copy(update={"chunk": jobs.FOLLOW_UP_STEP, "customer_ids": ["t2"]})
+    follow = job.model_copy(update={"generation": 1, "customer_ids": ["t2"]})
     assert dispatcher.jobs == [follow.model_dump()]  # no plan job yet
     dispatcher.jobs.clear()
 
     halo = Halo(first_id=201)  # the same Halo, later: new ids
-    items = pipeline._customers(run, upstreams(halo, dd), follow)
+    items = phases.customers(chain, run, upstreams(halo, dd), follow)
     assert [(i.dicker_id, i.result) for i in items] == [("t2", "created")] and halo.sent == ["Fabrikam"]
     assert store.get_mapping("t2").halo_client_id == 201
-    plan = jobs.Job(run_id=run.run_id, kind="sync", phase="plan-subscriptions", chunk=jobs.PLAN_CHUNK)
+    plan = Job(run_id=run.run_id, kind="sync", phase="plan-subscriptions")
     assert dispatcher.jobs == [plan.model_dump()]
     assert store.get_run(run.run_id).chunks_total == 3
 
@@ -207,10 +204,10 @@ def test_the_job_queued_next_counts_the_halo_calls_of_the_one_before_wherever_it
     """Halo counts calls, not containers: a job that starts in a fresh container must not find an
     empty window while the calls of the job before still count (the bench met a 429 so)."""
     run = runner.create("sync", SyncOptions(), dry_run=False, trigger="schedule")
-    job = jobs.Job(run_id=run.run_id, kind="sync", phase="customers", chunk=jobs.CUSTOMERS_CHUNK)
+    job = Job(run_id=run.run_id, kind="sync", phase="customers")
     dd = DickerData(("t1", "Contoso"), ("t2", "Fabrikam"))
     dispatcher = ListDispatcher()
-    pipeline = jobs.Pipeline(runner, dispatcher)
+    pipeline = JobExecutor(Chain(runner, dispatcher))
     first = Halo(["Fabrikam"])
     first.transport.limiter = RateLimiter(250)
     for _ in range(3):
@@ -222,7 +219,7 @@ def test_the_job_queued_next_counts_the_halo_calls_of_the_one_before_wherever_it
 
     other = Halo(first_id=201)  # the follow-up, in another container: its window starts empty
     other.transport.limiter = RateLimiter(250)
-    pipeline.execute(jobs.Job.model_validate(follow), store_run(runner, run), upstreams(other, dd))
+    pipeline.execute(Job.model_validate(follow), store_run(runner, run), upstreams(other, dd))
     assert other.transport.limiter.recent() == pytest.approx(follow["halo_recent"], abs=0.01)
     (plan,) = dispatcher.jobs
     assert plan["phase"] == "plan-subscriptions"
@@ -236,11 +233,11 @@ def test_an_apply_chunk_sent_again_hands_on_no_calls_its_share_would_count_twice
     halo.transport.limiter = RateLimiter(250)
     halo.transport.limiter.wait()
     used = [upstreams(halo)]
-    apply = jobs.Job(run_id="r", kind="sync", phase="apply-subscriptions", chunk=jobs.APPLY_BASE)
-    plan = jobs.Job(run_id="r", kind="sync", phase="plan-subscriptions", chunk=jobs.PLAN_CHUNK)
-    assert jobs._handed_on(apply, used) == []
-    assert jobs._handed_on(plan, used) == halo.transport.limiter.recent() != []
-    assert jobs._handed_on(plan.model_copy(update={"halo_recent": [1.0]}), []) == [1.0]  # no clients yet
+    apply = Job(run_id="r", kind="sync", phase="apply-subscriptions")
+    plan = Job(run_id="r", kind="sync", phase="plan-subscriptions")
+    assert executor._handed_on(apply, used) == []
+    assert executor._handed_on(plan, used) == halo.transport.limiter.recent() != []
+    assert executor._handed_on(plan.model_copy(update={"halo_recent": [1.0]}), []) == [1.0]  # no clients yet
 
 
 def store_run(runner: Runner, run: Run) -> Run:
@@ -251,9 +248,9 @@ def store_run(runner: Runner, run: Run) -> Run:
 
 def test_a_customers_run_plans_no_subscriptions(runner):
     run = runner.create("customers", CustomerOptions(), dry_run=False, trigger="api")
-    job = jobs.Job(run_id=run.run_id, kind="customers", phase="customers", chunk=jobs.CUSTOMERS_CHUNK)
+    job = Job(run_id=run.run_id, kind="customers", phase="customers")
     dispatcher = ListDispatcher()
-    items = jobs.Pipeline(runner, dispatcher)._customers(run, upstreams(Halo(), DickerData(("t1", "A"))), job)
+    items = phases.customers(Chain(runner, dispatcher), run, upstreams(Halo(), DickerData(("t1", "A"))), job)
     assert [(i.dicker_id, i.result) for i in items] == [("t1", "created")] and dispatcher.jobs == []
 
 
@@ -277,23 +274,23 @@ class LostAnswers(Halo):
 
 def test_a_follow_up_that_must_look_for_a_lost_write_waits_out_the_settle_window(runner, store):
     sent_at = time.time()
-    run, job = apply_job(runner, jobs.APPLY_BASE)
+    run, job = apply_job(runner, 0)
     dispatcher = ListDispatcher()
-    items = jobs.Pipeline(runner, dispatcher)._apply(run, upstreams(LostAnswers(sent_at)), job)
+    items = phases.apply(Chain(runner, dispatcher), run, upstreams(LostAnswers(sent_at)), job)
     assert items == []
     (follow,) = dispatcher.jobs
     assert follow["not_before"] == sent_at + LostAnswers.settle_seconds
     assert 295 <= dispatcher.delays[0] <= 301  # SQS holds it back until then
-    payload = store.get_payload(run.run_id, follow["chunk"])
+    payload = store.get_payload(run.run_id, Job.model_validate(follow).chunk)
     assert [row["lost_at"] for row in payload] == [sent_at, sent_at]  # looked for first, then
 
 
 def test_a_job_whose_window_outlasts_the_invocation_goes_back_to_the_queue(runner, monkeypatch):
-    _, job = apply_job(runner, jobs.APPLY_BASE, not_before=time.time() + 100)
+    _, job = apply_job(runner, 0, not_before=time.time() + 100)
     dispatcher = ListDispatcher()
     slept: list[float] = []
-    monkeypatch.setattr(jobs.time, "sleep", slept.append)
-    pipeline = jobs.Pipeline(runner, dispatcher)
+    monkeypatch.setattr(executor.time, "sleep", slept.append)
+    pipeline = JobExecutor(Chain(runner, dispatcher))
     assert pipeline._settled(job, Deadline.within(30, reserve=0)) is False
     assert slept == [] and dispatcher.jobs == [job.model_dump()] and 99 <= dispatcher.delays[0] <= 100
     assert pipeline._settled(job, Deadline.within(600, reserve=0)) is True

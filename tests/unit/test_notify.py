@@ -8,6 +8,7 @@ from ddhalo.digest import Digest, Section
 from ddhalo.models import Run, RunItem
 from ddhalo.notify import DeliveryError, DigestSender, WebhookChannel, webhook_body
 from local.fakes.webhook import WebhookReceiver
+from tests.unit.builders import chunk
 
 DIGEST = Digest("r1", "sync", "partial", [Section("Failed", ["subscription s1: Halo refused it."], more=2)])
 
@@ -85,7 +86,7 @@ def test_a_runs_items_are_read_for_the_digest_only_if_its_counts_show_a_failure(
         store.create_run(Run(run_id=run_id, kind="sync", chunks_total=1))
         failure = {"reason": "Halo refused it.", "reason_code": "halo_refused"} if result == "failed" else {}
         sub = RunItem(type="subscription", dicker_id="s1", customer_id="c1", result=result, **failure)
-        store.record_chunk(run_id, 0, [sub])
+        store.record_chunk(run_id, chunk(0), [sub])
         store.set_run_status(run_id, "succeeded" if result == "created" else "partial")
     read: list[str] = []
     iter_items = store.iter_items

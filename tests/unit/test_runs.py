@@ -11,7 +11,10 @@ from ddhalo.errors import ConfigurationError, OutOfTimeError, UpstreamError
 from ddhalo.models import Counts, Run, RunItem
 from ddhalo.observe import Observer
 from ddhalo.pipeline.options import CustomerOptions
-from ddhalo.runs import HALO_LOCK, Runner, run_metrics
+from ddhalo.runs.halo_lock import HALO_LOCK
+from ddhalo.runs.metrics import run_metrics
+from ddhalo.runs.runner import Runner
+from tests.unit.builders import chunk
 
 STATS = {"halo_calls": 4, "dicker_data_calls": 2, "throttled": 1}
 WAITS = {"halo_paced_seconds": 1.5, "halo_backoff_seconds": 0.25}
@@ -34,13 +37,13 @@ class Recorder(Observer):
     def __init__(self) -> None:
         self.events: list[tuple[Any, ...]] = []
 
-    def job_started(self, phase: str, chunk: int) -> None:
+    def job_started(self, phase: str, chunk: str) -> None:
         self.events.append(("job_started", phase, chunk))
 
     def step(self, name: str) -> None:
         self.events.append(("step", name))
 
-    def job_finished(self, phase: str, chunk: int, stats: dict[str, float]) -> None:
+    def job_finished(self, phase: str, chunk: str, stats: dict[str, float]) -> None:
         self.events.append(("job_finished", phase, chunk, stats))
 
 
@@ -56,7 +59,7 @@ def runner(store, secrets):
 def new_run(runner: Runner, chunks: int = 1, *, hold: bool = True) -> Run:
     run = runner.create("customers", CustomerOptions(), dry_run=False, trigger="api")
     if chunks > 1:
-        runner.store.spawn(run.run_id, 99, chunks - 1)
+        runner.store.spawn(run.run_id, chunk(99), chunks - 1)
     if hold:
         assert runner.hold_halo(run) is None
     return run
@@ -91,11 +94,11 @@ def test_a_chunk_is_recorded_once_even_when_executed_twice(runner, store):
     run = new_run(runner, chunks=2)
     calls: list[str] = []
     work = returning(item("t1", "created"), item("t2", "failed"), calls=calls)
-    first = runner.execute(run, work, clients(), chunk=0)
+    first = runner.execute(run, work, clients(), chunk=chunk(0))
     assert first.status == "running" and first.chunks_done == 1 and first.chunks_total == 2
     assert counts(first) == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 1}
     assert (first.halo_calls, first.dicker_data_calls, first.throttled) == (4, 2, 1)
-    again = runner.execute(run, work, clients(), chunk=0)
+    again = runner.execute(run, work, clients(), chunk=chunk(0))
     assert calls == [run.run_id]  # the work did not run again
     assert again == store.get_run(run.run_id) and counts(again) == counts(first)
     assert (again.chunks_done, again.halo_calls) == (1, 4)
@@ -118,7 +121,7 @@ def test_a_chunk_is_recorded_once_even_when_executed_twice(runner, store):
 def test_the_last_chunk_finishes_the_run_by_its_counts_and_frees_halo(runner, store, results, status):
     run = new_run(runner)
     items = [item(f"t{i}", result) for i, result in enumerate(results)]
-    done = runner.execute(run, returning(*items), clients(), chunk=0)
+    done = runner.execute(run, returning(*items), clients(), chunk=chunk(0))
     assert done.status == status and done.finished_at is not None
     assert store.get_run(run.run_id).status == status
     assert store.get_lock(HALO_LOCK) is None
@@ -126,18 +129,18 @@ def test_the_last_chunk_finishes_the_run_by_its_counts_and_frees_halo(runner, st
 
 def test_counts_of_every_chunk_decide_the_finish(runner, store):
     run = new_run(runner, chunks=2)
-    first = runner.execute(run, returning(item("t1", "created")), clients(), chunk=0)
+    first = runner.execute(run, returning(item("t1", "created")), clients(), chunk=chunk(0))
     assert first.status == "running" and first.finished_at is None
-    last = runner.execute(run, returning(item("t2", "failed")), clients(), chunk=5)
+    last = runner.execute(run, returning(item("t2", "failed")), clients(), chunk=chunk(5))
     assert last.status == "partial" and last.chunks_done == 2 and last.halo_calls == 8
     assert store.get_lock(HALO_LOCK) is None
 
 
 def test_a_finished_run_is_not_executed_again(runner, store):
     run = new_run(runner)
-    runner.execute(run, returning(item("t1", "created")), clients(), chunk=0)
+    runner.execute(run, returning(item("t1", "created")), clients(), chunk=chunk(0))
     calls: list[str] = []
-    late = runner.execute(run, returning(item("t9", "failed"), calls=calls), clients(), chunk=7)
+    late = runner.execute(run, returning(item("t9", "failed"), calls=calls), clients(), chunk=chunk(7))
     assert calls == [] and late.status == "succeeded" and counts(late)["failed"] == 0
 
 
@@ -148,7 +151,7 @@ def test_an_integration_error_fails_the_run_with_message_and_hint_and_frees_halo
     def work(run, store, upstreams):
         raise UpstreamError("Halo answered HTTP 503.", "Try again later.", status_code=503)
 
-    done = runner.execute(run, work, clients(), chunk=0)
+    done = runner.execute(run, work, clients(), chunk=chunk(0))
     assert (done.status, done.error, done.hint) == ("failed", "Halo answered HTTP 503.", "Try again later.")
     assert done.finished_at is not None and done.chunks_done == 0
     assert store.get_lock(HALO_LOCK) is None
@@ -162,14 +165,14 @@ def test_out_of_time_propagates_and_records_nothing(runner, store):
         raise OutOfTimeError("Halo: waiting would outlast this invocation.")
 
     with pytest.raises(OutOfTimeError):
-        runner.execute(run, work, clients(), chunk=0)
+        runner.execute(run, work, clients(), chunk=chunk(0))
     after = store.get_run(run.run_id)
     assert after.status == "running" and after.chunks_done == 0 and after.halo_calls == 0
-    assert counts(after) == Counts().model_dump() and not store.chunk_recorded(run.run_id, 0)
+    assert counts(after) == Counts().model_dump() and not store.chunk_recorded(run.run_id, chunk(0))
     assert store.list_items(run.run_id) == ([], None)
     assert store.get_lock(HALO_LOCK)["owner"] == run.run_id  # still its turn: the chunk is handed on
     # The hand-over executes the same chunk, which then records normally.
-    done = runner.execute(run, returning(item("t1", "created")), clients(), chunk=0)
+    done = runner.execute(run, returning(item("t1", "created")), clients(), chunk=chunk(0))
     assert done.status == "succeeded" and done.chunks_done == 1
 
 
@@ -181,14 +184,17 @@ def test_clients_that_cannot_be_made_fail_the_run_readably(store, secrets):
         raise ConfigurationError("Not configured: halo_api_url.", "Set halo_api_url with PUT /settings.")
 
     recorder, runner, run = observed(store, secrets, rate_share=3, make_upstreams=make_upstreams)
-    done = runner.execute(run, returning(item("t1", "created")), chunk=0, phase="customers")
+    done = runner.execute(run, returning(item("t1", "created")), chunk=chunk(0), phase="customers")
     assert asked == [(3, None)]
     assert (done.status, done.error, done.hint) == (
         "failed",
         "Not configured: halo_api_url.",
         "Set halo_api_url with PUT /settings.",
     )
-    assert recorder.events == [("job_started", "customers", 0), ("job_finished", "customers", 0, {})]
+    assert recorder.events == [
+        ("job_started", "customers", chunk(0)),
+        ("job_finished", "customers", chunk(0), {}),
+    ]
     assert store.get_lock(HALO_LOCK) is None
 
 
@@ -245,13 +251,13 @@ def test_the_observer_sees_the_job_its_steps_and_its_stats(store, secrets):
         observe.step("planned")
         return [item("t1", "created")]
 
-    runner.execute(run, work, clients(), chunk=0, phase="customers")
+    runner.execute(run, work, clients(), chunk=chunk(0), phase="customers")
     started, *steps, finished = recorder.events
-    assert started == ("job_started", "customers", 0)
+    assert started == ("job_started", "customers", chunk(0))
     assert steps[:2] == [("step", "customers read"), ("step", "planned")]
     # The runner's own step once the items are stored (its name is the runner's to choose).
     assert len(steps) == 3 and steps[2][0] == "step"
-    assert finished == ("job_finished", "customers", 0, {**STATS, **WAITS})
+    assert finished == ("job_finished", "customers", chunk(0), {**STATS, **WAITS})
     observe.step("after the job")  # no job running: nobody is told
     assert len(recorder.events) == 5
 
@@ -264,25 +270,25 @@ def test_the_observer_sees_a_failing_job_finish_too(store, secrets):
         raise OutOfTimeError("Halo: waiting would outlast this invocation.")
 
     with pytest.raises(OutOfTimeError):
-        runner.execute(run, work, clients(), chunk=3, phase="plan-subscriptions")
+        runner.execute(run, work, clients(), chunk=chunk(3), phase="plan-subscriptions")
     assert recorder.events == [
-        ("job_started", "plan-subscriptions", 3),
+        ("job_started", "plan-subscriptions", chunk(3)),
         ("step", "licences read"),
-        ("job_finished", "plan-subscriptions", 3, {**STATS, **WAITS}),
+        ("job_finished", "plan-subscriptions", chunk(3), {**STATS, **WAITS}),
     ]
 
 
 def test_a_recorded_chunk_is_not_announced_to_the_observer(store, secrets):
     recorder, runner, run = observed(store, secrets, chunks=2)
-    runner.execute(run, returning(), clients(), chunk=0, phase="customers")
+    runner.execute(run, returning(), clients(), chunk=chunk(0), phase="customers")
     recorder.events.clear()
-    runner.execute(run, returning(), clients(), chunk=0, phase="customers")
+    runner.execute(run, returning(), clients(), chunk=chunk(0), phase="customers")
     assert recorder.events == []
 
 
 def test_progress_view_waits_counts_and_estimates():
     from ddhalo.models import Progress, Run
-    from ddhalo.runs import progress_view
+    from ddhalo.runs.view import progress_view
 
     progress = Progress(
         phase="writing subscriptions", done=600, done_at_start=200, total=1000, phase_started=100.0
@@ -330,5 +336,5 @@ def test_a_finished_verify_is_recorded_and_halo_freed_before_its_status_says_fin
         return real(run_id, status, **kwargs)
 
     store.set_run_status = watched
-    done = runner.execute(run, returning(item("t1", "unchanged")), clients(), chunk=0)
+    done = runner.execute(run, returning(item("t1", "unchanged")), clients(), chunk=chunk(0))
     assert done.status == "succeeded" and seen == [("succeeded", True, True)]

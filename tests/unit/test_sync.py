@@ -7,10 +7,11 @@ import time
 import pytest
 
 from ddhalo.errors import InputError
-from ddhalo.jobs import Job
+from ddhalo.jobs.job import Job
 from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOptions
 from ddhalo.queue import ListDispatcher
-from ddhalo.runs import HALO_LOCK, LOCK_TTL, Runner
+from ddhalo.runs.halo_lock import HALO_LOCK, LOCK_TTL
+from ddhalo.runs.runner import Runner
 from ddhalo.settings import IntegratorSettings, Settings
 from ddhalo.sync import STUCK_AFTER, start_sync, stuck_sync, sync_options, verify_due
 
@@ -105,7 +106,12 @@ def test_a_sync_of_subscriptions_only_starts_with_their_plan(runner):
     dispatcher = ListDispatcher()
     start = start_sync(runner, dispatcher, settings(), "api", customers=False)
     (job,) = dispatcher.jobs
-    assert (job["run_id"], job["phase"], job["chunk"]) == (start.run.run_id, "plan-subscriptions", 1)
+    assert (job["run_id"], job["phase"], job["index"], job["generation"]) == (
+        start.run.run_id,
+        "plan-subscriptions",
+        0,
+        0,
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,6 @@
-"""Chunks in ``RUN#<run_id>``: markers ``CHUNK#<n>``, ``SPAWN#<n>``, ``START#<n>``; ``PAYLOAD#<n>[#<i>]``."""
+"""A run's chunks in ``RUN#<run_id>``: markers ``CHUNK#<chunk>``, ``SPAWN#<chunk>``, ``START#<chunk>``, and
+payloads ``PAYLOAD#<name>[#<i>]``. A chunk is named by its job (``ddhalo.jobs.job.Job.chunk``); a payload
+by the chunk whose work it holds, or by what it keeps (a read checkpoint)."""
 
 from __future__ import annotations
 
@@ -18,15 +20,15 @@ from ddhalo.store.table import RUN_SK, Table, _run_pk, to_dynamo
 PAYLOAD_PART_BYTES = 350 * 1024
 
 
-def _payload_sk(chunk: int, part: int) -> str:
-    return f"PAYLOAD#{chunk:06d}" + (f"#{part}" if part else "")
+def _payload_sk(name: str, part: int) -> str:
+    return f"PAYLOAD#{name}" + (f"#{part}" if part else "")
 
 
 class ChunksTable(Table):
     def record_chunk(
         self,
         run_id: str,
-        chunk: int,
+        chunk: str,
         items: Sequence[RunItem | PackedItems],
         stats: dict[str, int] | None = None,
         *,
@@ -43,7 +45,7 @@ class ChunksTable(Table):
         stale = [
             row["sk"]
             for row in self._query_all(
-                KeyConditionExpression=Key("pk").eq(pk) & Key("sk").begins_with(f"{PACK_PREFIX}{chunk:06d}#"),
+                KeyConditionExpression=Key("pk").eq(pk) & Key("sk").begins_with(f"{PACK_PREFIX}{chunk}#"),
                 ProjectionExpression="sk",
                 ConsistentRead=True,
             )
@@ -67,33 +69,33 @@ class ChunksTable(Table):
         adds: dict[str, int] = {f"counts.{name}": value for name, value in counts.model_dump().items()}
         adds.update(stats or {})
         adds["chunks_done"] = 1
-        return self._once(run_id, f"CHUNK#{chunk:06d}", adds, drop_live=chunk if live else None)
+        return self._once(run_id, f"CHUNK#{chunk}", adds, drop_live=chunk if live else None)
 
-    def spawn(self, run_id: str, chunk: int, count: int) -> int:
+    def spawn(self, run_id: str, chunk: str, count: int) -> int:
         """Announce ``count`` more chunks of work, once per spawning chunk (a retry reuses the
         first announcement's count, so totals never drift)."""
-        marker = f"SPAWN#{chunk:06d}"
+        marker = f"SPAWN#{chunk}"
         if self._once(run_id, marker, {"chunks_total": count}, {"count": count}):
             return count
         item = self.table.get_item(Key={"pk": _run_pk(run_id), "sk": marker}, ConsistentRead=True)["Item"]
         return int(item["count"])
 
-    def chunk_recorded(self, run_id: str, chunk: int) -> bool:
-        key = {"pk": _run_pk(run_id), "sk": f"CHUNK#{chunk:06d}"}
+    def chunk_recorded(self, run_id: str, chunk: str) -> bool:
+        key = {"pk": _run_pk(run_id), "sk": f"CHUNK#{chunk}"}
         return "Item" in self.table.get_item(Key=key, ConsistentRead=True)
 
-    def mark_started(self, run_id: str, chunk: int) -> bool:
+    def mark_started(self, run_id: str, chunk: str) -> bool:
         """True the first time a chunk starts; False on a retry (its earlier attempt may have written)."""
         return self._put_once(
             {
                 "pk": _run_pk(run_id),
-                "sk": f"START#{chunk:06d}",
+                "sk": f"START#{chunk}",
                 "at": now_iso(),
                 "expires_at": self._expires(),
             }
         )
 
-    def put_payload(self, run_id: str, chunk: int, payload: Any) -> None:
+    def put_payload(self, run_id: str, name: str, payload: Any) -> None:
         """A chunk's planned work (or a read to resume), compressed and cut into items below
         DynamoDB's 400 KB: ``PAYLOAD#<n>`` holds the first part and how many there are."""
         data = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
@@ -103,7 +105,7 @@ class ChunksTable(Table):
             for i, part in reversed(list(enumerate(parts))):  # the first part last: it says "complete"
                 item = {
                     "pk": _run_pk(run_id),
-                    "sk": _payload_sk(chunk, i),
+                    "sk": _payload_sk(name, i),
                     "data": part,
                     "expires_at": expires,
                 }
@@ -111,16 +113,16 @@ class ChunksTable(Table):
                     item["parts"] = len(parts)
                 batch.put_item(Item=item)
 
-    def get_payload(self, run_id: str, chunk: int) -> Any:
+    def get_payload(self, run_id: str, name: str) -> Any:
         first = self.table.get_item(
-            Key={"pk": _run_pk(run_id), "sk": _payload_sk(chunk, 0)}, ConsistentRead=True
+            Key={"pk": _run_pk(run_id), "sk": _payload_sk(name, 0)}, ConsistentRead=True
         ).get("Item")
         if not first:
             return None
         data = bytes(first["data"])
         for i in range(1, int(first.get("parts", 1))):
             item = self.table.get_item(
-                Key={"pk": _run_pk(run_id), "sk": _payload_sk(chunk, i)}, ConsistentRead=True
+                Key={"pk": _run_pk(run_id), "sk": _payload_sk(name, i)}, ConsistentRead=True
             )["Item"]
             data += bytes(item["data"])
         return json.loads(zlib.decompress(data))
@@ -131,7 +133,7 @@ class ChunksTable(Table):
         marker_sk: str,
         adds: dict[str, int],
         marker: dict[str, Any] | None = None,
-        drop_live: int | None = None,
+        drop_live: str | None = None,
     ) -> bool:
         """Put a marker item (only if absent) and ADD to the run's counters, in one transaction
         (and REMOVE the live counts of chunk ``drop_live``)."""
@@ -146,7 +148,7 @@ class ChunksTable(Table):
             values[f":v{i}"] = value
         remove = ""
         if drop_live is not None:
-            names["#live"], names["#lc"] = "live", str(drop_live)
+            names["#live"], names["#lc"] = "live", drop_live
             remove = " REMOVE #live.#lc"
         marker_item = {
             "pk": _run_pk(run_id),

@@ -40,14 +40,15 @@ VERIFIED_KEY = {"pk": "VERIFY", "sk": "LAST"}
 
 ITEMS_PREFIX = "ITEM"  # rows and packs
 PACK_PREFIX = "ITEMS#"
-PACKS_END = "ITEMS#~"  # above every pack key (digits and "#")
+PACKS_END = "ITEMS#~"  # above every pack key (chunk names and "#")
 
 
-_PACK_SK = re.compile(re.escape(PACK_PREFIX) + "[0-9]{6,}#[0-9]{4,}")  # as _pack_sk writes them (< PACKS_END)
+# As _pack_sk writes them (< PACKS_END), with a chunk named as ``Job.chunk`` names it.
+_PACK_SK = re.compile(re.escape(PACK_PREFIX) + r"g[0-9]{2,}\.[0-9]-[a-z-]+\.[0-9]{4,}#[0-9]{4,}")
 
 
-def _pack_sk(chunk: int, part: int) -> str:
-    return f"{PACK_PREFIX}{chunk:06d}#{part:04d}"
+def _pack_sk(chunk: str, part: int) -> str:
+    return f"{PACK_PREFIX}{chunk}#{part:04d}"
 
 
 # The key a page of the run list starts after: a run's own item, as the index holds it.
@@ -178,7 +179,7 @@ class RunsTable(Table):
             ExpressionAttributeValues={":p": to_dynamo(progress)},
         )
 
-    def start_live(self, run_id: str, chunk: int) -> bool:
+    def start_live(self, run_id: str, chunk: str) -> bool:
         """A chunk's live counts start from zero (again, when the chunk is retried); False for a
         run stored before runs had them (its counts then move per chunk)."""
         try:
@@ -186,7 +187,7 @@ class RunsTable(Table):
                 Key={"pk": _run_pk(run_id), "sk": RUN_SK},
                 UpdateExpression="SET live.#c = :zero",
                 ConditionExpression="attribute_exists(pk) AND attribute_type(live, :map)",
-                ExpressionAttributeNames={"#c": str(chunk)},
+                ExpressionAttributeNames={"#c": chunk},
                 ExpressionAttributeValues={":zero": {}, ":map": "M"},
             )
         except ClientError as exc:
@@ -195,7 +196,7 @@ class RunsTable(Table):
             raise
         return True
 
-    def add_progress(self, run_id: str, done: int, chunk: int | None = None, **counts: int) -> None:
+    def add_progress(self, run_id: str, done: int, chunk: str | None = None, **counts: int) -> None:
         """``done`` more records of the current phase (one written batch); with ``chunk`` (its
         live counts started), what the batch saved is added to them too."""
         if chunk is None or not any(counts.values()):
@@ -203,7 +204,7 @@ class RunsTable(Table):
             return
         adds = ["progress.done :n"]
         values: dict[str, Any] = {":n": done, ":map": "M"}
-        names = {"#c": str(chunk)}
+        names = {"#c": chunk}
         for i, (name, value) in enumerate(counts.items()):
             adds.append(f"live.#c.#r{i} :v{i}")
             names[f"#r{i}"], values[f":v{i}"] = name, value

@@ -4,6 +4,7 @@ from botocore.exceptions import ClientError
 from ddhalo.errors import InputError, InvalidTokenError
 from ddhalo.models import PackedItems, Run, RunItem
 from ddhalo.store.table import encode_token
+from tests.unit.builders import chunk
 
 
 def item(i: int, result: str = "created") -> RunItem:
@@ -12,7 +13,7 @@ def item(i: int, result: str = "created") -> RunItem:
 
 def test_run_items_page_with_a_token(store):
     store.create_run(Run(run_id="r1", kind="customers"))
-    store.record_chunk("r1", 0, [item(i) for i in range(25)])
+    store.record_chunk("r1", chunk(0), [item(i) for i in range(25)])
     first, token = store.list_items("r1", limit=10)
     second, token2 = store.list_items("r1", limit=10, next_token=token)
     third, token3 = store.list_items("r1", limit=10, next_token=token2)
@@ -27,7 +28,7 @@ def test_customers_without_id_do_not_overwrite_each_other(store):
         RunItem(type="customer", dicker_id="", name=name, result="skipped", reason="no tenant")
         for name in ("A", "B")
     ]
-    store.record_chunk("r1", 0, items)
+    store.record_chunk("r1", chunk(0), items)
     assert len(store.list_items("r1")[0]) == 2
 
 
@@ -41,7 +42,9 @@ def test_a_run_stored_with_a_row_per_item_and_unchanged_packs_still_reads(store)
         store.table.put_item(Item={"pk": "RUN#old", "sk": sk, **stored})
     unchanged = [item(i, "unchanged") for i in range(10, 15)]
     [pack] = PackedItems.pack(unchanged)
-    store.table.put_item(Item={"pk": "RUN#old", "sk": "ITEMS#000001#0000", "packed": pack.data, "count": 5})
+    store.table.put_item(
+        Item={"pk": "RUN#old", "sk": f"ITEMS#{chunk(1)}#0000", "packed": pack.data, "count": 5}
+    )
     assert store.list_items("old")[0] == rows + unchanged
     first, token = store.list_items("old", limit=3)
     assert first + store.list_items("old", next_token=token)[0] == rows + unchanged
@@ -143,8 +146,10 @@ def test_items_page_through_rows_and_packs_alike(store, limit):
     """A page may end inside a pack of unchanged items; the next one goes on from there."""
     store.create_run(Run(run_id="r1", kind="sync"))
     unchanged = [item(i, "unchanged") for i in range(1500)]
-    store.record_chunk("r1", 1, unchanged + [item(i) for i in range(2000, 2003)])
-    store.record_chunk("r1", 2, [item(i, "unchanged") for i in range(3000, 3004)] + [item(4000, "failed")])
+    store.record_chunk("r1", chunk(1), unchanged + [item(i) for i in range(2000, 2003)])
+    store.record_chunk(
+        "r1", chunk(2), [item(i, "unchanged") for i in range(3000, 3004)] + [item(4000, "failed")]
+    )
     seen: list[str] = []
     token = None
     pages = 0
@@ -161,8 +166,8 @@ def test_items_page_through_rows_and_packs_alike(store, limit):
 
 def test_items_by_result_are_read_only_from_packs_that_hold_one(store, monkeypatch):
     store.create_run(Run(run_id="r1", kind="sync"))
-    store.record_chunk("r1", 1, [item(i, "unchanged") for i in range(1200)] + [item(5000, "failed")])
-    store.record_chunk("r1", 2, [item(i, "unchanged") for i in range(2000, 2500)] + [item(6000)])
+    store.record_chunk("r1", chunk(1), [item(i, "unchanged") for i in range(1200)] + [item(5000, "failed")])
+    store.record_chunk("r1", chunk(2), [item(i, "unchanged") for i in range(2000, 2500)] + [item(6000)])
     sent: list[bytes] = []
     unpack = PackedItems.unpack
 
@@ -188,9 +193,9 @@ def test_a_token_pointing_inside_a_pack_must_point_at_a_pack(store):
 def test_a_token_of_one_run_s_items_is_refused_on_another_and_on_the_run_list(store):
     for run_id in ("r1", "r2"):
         store.create_run(Run(run_id=run_id, kind="sync"))
-        store.record_chunk(run_id, 1, [item(i, "unchanged") for i in range(5)])
+        store.record_chunk(run_id, chunk(1), [item(i, "unchanged") for i in range(5)])
     _, inside = store.list_items("r1", limit=2)
-    after = encode_token({"pk": "RUN#r1", "sk": "ITEMS#000001#0000"})
+    after = encode_token({"pk": "RUN#r1", "sk": f"ITEMS#{chunk(1)}#0000"})
     assert store.list_items("r1", next_token=after) == ([], None)
     for token in (inside, after):
         with pytest.raises(InvalidTokenError):

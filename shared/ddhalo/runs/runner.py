@@ -1,4 +1,4 @@
-"""Runs: create, execute (read → plan → apply), record items and counts once, finish.
+"""A run's life: created ``queued``, each job's items and counts recorded once, finished.
 
 A run is created by the API (or the schedule) as ``queued``; real runs are executed from a
 queue message so that no API request waits for Halo, while dry runs execute at once and answer
@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
@@ -22,6 +22,7 @@ from ddhalo.deadline import Deadline
 from ddhalo.errors import CredentialError, IntegrationError, OutOfTimeError
 from ddhalo.models import FINISHED, PackedItems, Run, RunItem, RunKind, RunStatus, RunTrigger
 from ddhalo.observe import Observer, installed, observing, step
+from ddhalo.runs.halo_lock import HALO_LOCK, LOCK_TTL
 from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection
 from ddhalo.store import Store
@@ -41,13 +42,6 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:10]}"
 
 
-class Dispatcher(Protocol):
-    """Where queued work goes: SQS in AWS and under the local runner; a list in unit tests.
-    ``delay_seconds`` holds a job back (a run waiting for another to finish)."""
-
-    def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None: ...
-
-
 # A kind's work: given the run, the store and the clients, answer one item per record (or
 # unchanged ones already packed).
 Work = Callable[[Run, Store, Upstreams], Sequence[RunItem | PackedItems]]
@@ -64,13 +58,6 @@ class RunStopped(Exception):
         self.items = items
 
 
-# One run writes to Halo at a time (two imports at once would both create the same clients).
-# The lock's owner is that run; every job of it extends the lock, so it frees itself this long
-# after a run's jobs stopped coming (a crashed job is retried after SQS's 16-minute visibility).
-HALO_LOCK = "HALO"
-LOCK_TTL = 30 * 60
-
-
 @dataclass
 class Runner:
     store: Store
@@ -82,13 +69,12 @@ class Runner:
     # Told of every run that finished (the digest, ``ddhalo.notify.DigestSender``).
     after_finish: Callable[[Run], object] | None = None
 
-    def upstreams(self, deadline: Deadline | None = None, *, alone: bool = False) -> Upstreams:
-        return self.connect(load_connection(self.store, self.secrets), deadline, alone=alone)
-
-    def connect(
-        self, conn: Connection, deadline: Deadline | None = None, *, alone: bool = False
+    def upstreams(
+        self, deadline: Deadline | None = None, *, alone: bool = False, connection: Connection | None = None
     ) -> Upstreams:
-        """``alone``: no other job can be calling Halo meanwhile, so this one takes the whole pace."""
+        """Clients for one job, from the stored settings unless ``connection`` is given.
+        ``alone``: no other job can be calling Halo meanwhile, so this one takes the whole pace."""
+        conn = connection or load_connection(self.store, self.secrets)
         return self.make_upstreams(conn, 1 if alone else self.rate_share, deadline)
 
     def hold_halo(self, run: Run) -> str | None:
@@ -113,7 +99,7 @@ class Runner:
         run: Run,
         work: Work,
         upstreams: Upstreams | None = None,
-        chunk: int = 0,
+        chunk: str = "",
         deadline: Deadline | None = None,
         phase: str = "",
         *,
@@ -150,7 +136,7 @@ class Runner:
             observer.job_finished(phase, chunk, {**clients.stats(), **clients.waits()} if clients else {})
         return self.finish_if_done(run.run_id)
 
-    def _watch(self, run_id: str, clients: Upstreams, chunk: int | None) -> None:
+    def _watch(self, run_id: str, clients: Upstreams, chunk: str | None) -> None:
         """The run's progress and counts move with each batch Halo answers (its clients' and
         sites' batches are one customer's: only the clients' count), and it says when Halo's
         rate window is full. ``chunk``: None when the run has no live counts."""
@@ -205,42 +191,3 @@ class Runner:
             except Exception:  # what comes after is news of the run: it never fails the run
                 logger.exception("after the run finished")
         return run
-
-    def view(self, run: Run, *, limit: int = 1000, next_token: str | None = None) -> dict[str, Any]:
-        """``GET /runs/{run_id}``: the run with a page of its items."""
-        items, token = self.store.list_items(run.run_id, limit=limit, next_token=next_token)
-        body = run.model_dump(mode="json")
-        body["progress"] = progress_view(run)
-        body["items"] = [i.model_dump(mode="json") for i in items]
-        body["next_token"] = token
-        return body
-
-
-def progress_view(run: Run, now: float | None = None) -> dict[str, Any]:
-    """What a run answers of its progress: phase, done of total, what it waits for, and the
-    seconds left at the pace of the phase so far."""
-    now = time.time() if now is None else now
-    progress = run.progress
-    total = progress.total
-    done = min(progress.done, total) if total is not None else progress.done
-    waiting_for = None
-    if run.status == "queued" and run.waiting_for:
-        waiting_for = "another_run"
-    elif run.status in ("queued", "running") and (progress.throttled_until or 0) > now:
-        waiting_for = "halo_rate_limit"
-    eta = None
-    moved = done - progress.done_at_start
-    if run.status == "running" and total is not None and progress.phase_started and moved > 0:
-        eta = round((total - done) * (now - progress.phase_started) / moved, 1)
-    phase = "done" if run.status in FINISHED else progress.phase
-    return {"phase": phase, "done": done, "total": total, "waiting_for": waiting_for, "eta_s": eta}
-
-
-def run_metrics(run: Run) -> dict[str, int]:
-    """What a finished run publishes to CloudWatch (names are per kind, e.g. ``sync_failed``)."""
-    metrics = {f"{run.kind}_{name}": value for name, value in run.counts.model_dump().items()}
-    metrics.update(
-        halo_calls=run.halo_calls, dicker_data_calls=run.dicker_data_calls, throttled=run.throttled
-    )
-    metrics[f"{run.kind}_runs_failed"] = int(run.status in ("failed", "partial"))
-    return metrics
