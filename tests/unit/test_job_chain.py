@@ -12,9 +12,10 @@ from ddhalo.deadline import Deadline
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Tenant
 from ddhalo.errors import InputError, OutOfTimeError, UnreachableError
-from ddhalo.halo.client import SaveResult
 from ddhalo.halo.records import ClientRecord, Licence
-from ddhalo.http import RateLimiter, Transport
+from ddhalo.halo.saving import SaveResult
+from ddhalo.http.pacing import RateLimiter
+from ddhalo.http.transport import Transport
 from ddhalo.models import Run
 from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOptions
 from ddhalo.pipeline.subscriptions.apply import to_payload

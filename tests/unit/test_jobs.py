@@ -8,7 +8,7 @@ import pytest
 from ddhalo import jobs
 from ddhalo.errors import OutOfTimeError
 from ddhalo.halo.client import HaloClient
-from ddhalo.http import Transport
+from ddhalo.http.transport import Transport
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.queue import ListDispatcher
 from ddhalo.runs import HALO_LOCK, Runner
