@@ -28,8 +28,8 @@ from dataclasses import dataclass
 def _halo_sizes() -> tuple[int, int]:
     """What the product pages and batches by: what Halo serves per page (100), its write batch.
     Imported late: the core package is on the path once a LocalApp has started."""
-    from ddhalo.halo.client import WRITE_BATCH
     from ddhalo.halo.limits import PAGE_SIZE
+    from ddhalo.halo.saving import WRITE_BATCH
 
     return PAGE_SIZE, WRITE_BATCH
 

@@ -15,7 +15,10 @@ import requests
 from ddhalo.deadline import Deadline
 from ddhalo.dicker_data.client import DickerDataClient
 from ddhalo.halo.client import HaloClient
-from ddhalo.http import RateLimiter, RetryPolicy, TokenCache, Transport
+from ddhalo.http.credential import TokenCache
+from ddhalo.http.pacing import RateLimiter
+from ddhalo.http.retry import RetryPolicy
+from ddhalo.http.transport import Transport
 from ddhalo.settings import Connection
 
 

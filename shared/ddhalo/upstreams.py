@@ -15,7 +15,8 @@ from ddhalo.settings import Connection
 
 if TYPE_CHECKING:
     from ddhalo.dicker_data.client import DickerDataClient
-    from ddhalo.halo.client import BatchWritten, HaloClient
+    from ddhalo.halo.client import HaloClient
+    from ddhalo.halo.saving import BatchWritten
 
 
 @dataclass

@@ -2,7 +2,9 @@ import pytest
 
 from ddhalo.dicker_data.client import DickerDataClient
 from ddhalo.halo.client import HaloClient
-from ddhalo.http import RateLimiter, RetryPolicy, Transport
+from ddhalo.http.pacing import RateLimiter
+from ddhalo.http.retry import RetryPolicy
+from ddhalo.http.transport import Transport
 
 
 class Sleeps:

@@ -2,7 +2,9 @@ import pytest
 
 from ddhalo.dicker_data.client import DickerDataClient
 from ddhalo.errors import AuthenticationError, UnreachableError, UpstreamError
-from ddhalo.http import RetryPolicy, TokenCache, Transport
+from ddhalo.http.credential import TokenCache
+from ddhalo.http.retry import RetryPolicy
+from ddhalo.http.transport import Transport
 
 TENANTS = "POST /api/Subscriptions/GetTenant"
 KEYS = "POST /api/AccessKeyRequest"

@@ -8,7 +8,9 @@ from ddhalo.errors import (
     ThrottledError,
     UnreachableError,
 )
-from ddhalo.http import RateLimiter, RetryPolicy, TokenCache
+from ddhalo.http.credential import TokenCache
+from ddhalo.http.pacing import RateLimiter
+from ddhalo.http.retry import RetryPolicy
 
 
 def test_lists_are_paged_until_the_last_record(make_halo, halo_fake):

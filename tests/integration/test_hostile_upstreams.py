@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 import requests
 
-from ddhalo import http as http_module
 from ddhalo.halo.records import MARKER
+from ddhalo.http import retry as http_module
 from ddhalo.pipeline.subscriptions import read as subscriptions_module
 from local.client import FINISHED
 from local.fakes import DickerDataFake, HaloFake

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from ddhalo.halo.client import CREDENTIALS_HINT
 from ddhalo.halo.records import marker_in
+from ddhalo.halo.token import CREDENTIALS_HINT
 from local.fakes.sample_data import generate_dicker_data
 
 pytestmark = pytest.mark.integration

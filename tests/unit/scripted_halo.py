@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ddhalo.errors import CredentialError, IntegrationError, OutOfTimeError, RejectedError, UpstreamError
-from ddhalo.halo.client import SaveResult
+from ddhalo.halo.saving import SaveResult
 
 SAVED = "saved"  # Halo saved it and answered it
 LANDED = "landed"  # Halo saved it, but its answer was lost (HTTP 500)

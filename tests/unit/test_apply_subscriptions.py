@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ddhalo.errors import IntegrationError, UnreachableError
-from ddhalo.halo.client import SaveResult
 from ddhalo.halo.records import Licence, marker_in
+from ddhalo.halo.saving import SaveResult
 from ddhalo.models import SubscriptionLink
 from ddhalo.pipeline.reconcile import Applied, content_hash
 from ddhalo.pipeline.subscriptions.apply import (

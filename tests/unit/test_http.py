@@ -4,7 +4,10 @@ import time
 import pytest
 import requests
 
-from ddhalo.http import Credential, RateLimiter, RetryPolicy, TokenCache, describe_body, parse_retry_after
+from ddhalo.http.body import describe_body
+from ddhalo.http.credential import Credential, TokenCache
+from ddhalo.http.pacing import RateLimiter
+from ddhalo.http.retry import RetryPolicy, parse_retry_after
 
 
 def _response(status: int, body: bytes, content_type: str = "application/json") -> requests.Response:

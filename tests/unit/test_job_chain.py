@@ -11,9 +11,10 @@ from ddhalo.deadline import Deadline
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Tenant
 from ddhalo.errors import InputError, OutOfTimeError, UnreachableError
-from ddhalo.halo.client import SaveResult
 from ddhalo.halo.records import ClientRecord, Licence
-from ddhalo.http import RateLimiter, Transport
+from ddhalo.halo.saving import SaveResult
+from ddhalo.http.pacing import RateLimiter
+from ddhalo.http.transport import Transport
 from ddhalo.jobs import chunking, executor, phases, start
 from ddhalo.jobs.chain import GAVE_UP, Chain
 from ddhalo.jobs.executor import JobExecutor

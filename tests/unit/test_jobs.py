@@ -7,7 +7,7 @@ import pytest
 
 from ddhalo.errors import OutOfTimeError
 from ddhalo.halo.client import HaloClient
-from ddhalo.http import Transport
+from ddhalo.http.transport import Transport
 from ddhalo.jobs import phases
 from ddhalo.jobs.chain import Chain
 from ddhalo.jobs.executor import LOCK_WAIT_MAX, JobExecutor

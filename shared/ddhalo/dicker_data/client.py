@@ -15,7 +15,9 @@ from pydantic import ValidationError
 
 from ddhalo.dicker_data.models import Subscription, Tenant, clean_text
 from ddhalo.errors import AuthenticationError, IntegrationError, UpstreamError
-from ddhalo.http import Credential, TokenCache, Transport, describe_body, json_body
+from ddhalo.http.body import describe_body, json_body
+from ddhalo.http.credential import Credential, TokenCache
+from ddhalo.http.transport import Transport
 from ddhalo.redact import remember
 
 SYSTEM = "Dicker Data"
@@ -63,12 +65,9 @@ class DickerDataClient:
         self.account_code = account_code
         self._access_token = access_token
         self._clock = clock
-        self.key = Credential(
-            keys or TokenCache(),
-            TokenCache.key(transport.base_url, account_code, secret=access_token),
-            self._new_key,
-            clock=clock,
-            margin=KEY_REFRESH_MARGIN,
+        who = (transport.base_url, account_code)
+        self.key = Credential.of(
+            who, access_token, self._new_key, keys, clock=clock, margin=KEY_REFRESH_MARGIN
         )
         self.key_requests = 0
 

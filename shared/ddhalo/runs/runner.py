@@ -31,7 +31,7 @@ from ddhalo.upstreams import Upstreams, connect
 logger = Logger(child=True)
 
 if TYPE_CHECKING:  # the clients (and requests) load with the first job, not with every handler
-    from ddhalo.halo.client import BatchWritten
+    from ddhalo.halo.saving import BatchWritten
 
 # The Halo entities whose writes are a run's records (a customer's site is part of its client).
 COUNTED_ENTITIES = frozenset({"Client", "SoftwareLicence"})
