@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
@@ -23,10 +22,8 @@ from ddhalo.deadline import Deadline
 from ddhalo.errors import OutOfTimeError, ThrottledError
 from ddhalo.jobs.chain import GAVE_UP, Chain
 from ddhalo.jobs.job import MAX_HANDOVERS, Job
-from ddhalo.jobs.phases import PHASES, ReadOn
-from ddhalo.models import FINISHED, PackedItems, Run, RunItem
-from ddhalo.runs.runner import Work
-from ddhalo.store import Store
+from ddhalo.jobs.phases import ReadOn, work_of
+from ddhalo.models import FINISHED, Run
 from ddhalo.upstreams import Upstreams
 
 # A job waiting for another run's Halo lock comes back after 5 s, 10 s, ... at most 5 minutes.
@@ -72,7 +69,7 @@ class JobExecutor:
         used: list[Upstreams] = []
         try:
             return self.chain.runner.execute(
-                run, self._work(job, used), upstreams, job.chunk, phase=job.phase
+                run, work_of(self.chain, job, used), upstreams, job.chunk, phase=job.phase
             )
         except OutOfTimeError as exc:
             return self.chain.runner.fail(run.run_id, exc)
@@ -82,7 +79,7 @@ class JobExecutor:
         runner = self.chain.runner
         try:
             return runner.execute(
-                run, self._work(job, used), upstreams, job.chunk, deadline, job.phase, alone=job.solo
+                run, work_of(self.chain, job, used), upstreams, job.chunk, deadline, job.phase, alone=job.solo
             )
         except OutOfTimeError as exc:
             return self._hand_over(job.model_copy(update={"halo_recent": _handed_on(job, used)}), exc)
@@ -91,18 +88,6 @@ class JobExecutor:
             self.chain.send(job.model_copy(update=update))
             logger.info("out of time while reading: the next job reads on", extra={"next_page": more.page})
             return self._current(run)
-
-    def _work(self, job: Job, used: list[Upstreams]) -> Work:
-        """The phase's work as the runner calls it; ``used`` keeps the clients it connected, whose
-        Halo calls the next job must count."""
-        phase = PHASES[job.phase]
-
-        def work(run: Run, store: Store, upstreams: Upstreams) -> Sequence[RunItem | PackedItems]:
-            upstreams.count_halo_calls(job.halo_recent)
-            used.append(upstreams)
-            return phase(self.chain, run, upstreams, job)
-
-        return work
 
     def _wait_for(self, job: Job, run: Run, holder: str) -> Run:
         """Another run is writing to Halo: come back later (two imports at once would both create)."""

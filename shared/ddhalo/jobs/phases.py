@@ -19,7 +19,7 @@ from ddhalo.pipeline.subscriptions.apply import apply_subscriptions, from_payloa
 from ddhalo.pipeline.subscriptions.flow import plan_subscriptions
 from ddhalo.pipeline.subscriptions.plan import SubscriptionAction
 from ddhalo.pipeline.subscriptions.read import LicenceRead
-from ddhalo.runs.runner import RunStopped
+from ddhalo.runs.runner import RunStopped, Work
 from ddhalo.store import Store
 from ddhalo.upstreams import Upstreams
 
@@ -107,6 +107,19 @@ def apply(chain: Chain, run: Run, upstreams: Upstreams, job: Job) -> list[RunIte
 
 
 PHASES: dict[str, Phase] = {"customers": customers, "plan-subscriptions": plan, "apply-subscriptions": apply}
+
+
+def work_of(chain: Chain, job: Job, used: list[Upstreams]) -> Work:
+    """``job``'s phase as the runner calls it; ``used`` keeps the clients it connected, whose Halo
+    calls the next job must count (and this one counts the calls of the job before)."""
+    phase = PHASES[job.phase]
+
+    def work(run: Run, store: Store, upstreams: Upstreams) -> Sequence[RunItem | PackedItems]:
+        upstreams.count_halo_calls(job.halo_recent)
+        used.append(upstreams)
+        return phase(chain, run, upstreams, job)
+
+    return work
 
 
 def _gave_up_customer(customer_id: str) -> RunItem:
