@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from local.client import ApiError, LocalApi
-from local.serve import ROOT, LocalApp, Upstreams
+from local.serve.app import LocalApp
+from local.serve.paths import ROOT
+from local.serve.upstreams import Upstreams
 from local.tables import table as plain_table
 
 DEFAULT_LOG_FILE = ROOT / ".local-state" / "demo.log"

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from local.invoke import LOCAL_OPERATOR_SCOPES, http_event, scheduled_event, sqs_event
+from local.events import LOCAL_OPERATOR_SCOPES, http_event, scheduled_event, sqs_event
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 REGION, ACCOUNT = "ap-southeast-2", "123456789012"

@@ -1,5 +1,5 @@
-"""What `make serve`'s state file must hold (`local.serve.StateFile` reads and writes it), and,
-when it does not, one sentence saying where and what is wrong.
+"""What `make serve`'s state file must hold (`local.serve.state_file.StateFile` reads and writes
+it), and, when it does not, one sentence saying where and what is wrong.
 
 A file that does not fit is refused, never partly used: what a start could not put back would be
 gone at the next save, and what it does put back is trusted (its ``seeded`` fingerprints say the

@@ -126,7 +126,9 @@ def run_size(customers: int, config: BenchConfig, ctx: Any = None) -> SizeResult
     """The bench's core: seed a fresh world of ``customers``, then sync it as each scenario says
     (a first sync, an unchanged one, after a 1% change, after hand drift, a verify, one after it),
     measuring each and checking Halo against Dicker Data after each."""
-    from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, SqsPoller, Upstreams
+    from local.serve.app import LocalApp
+    from local.serve.sqs_poller import SqsPoller
+    from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
 
     ctx = ctx or mp.get_context("spawn")
     fakes = FakesProcess(ctx)

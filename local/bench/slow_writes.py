@@ -25,7 +25,8 @@ from local.client import LocalApi
 from local.demo import handler_logs_to
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes.sample_data import generate_dicker_data
-from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, Upstreams
+from local.serve.app import LocalApp
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
 
 LOG_FILE = Path(__file__).resolve().parents[2] / ".local-state" / "slow_writes.log"
 

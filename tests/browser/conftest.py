@@ -15,7 +15,8 @@ import pytest
 from local.client import LocalApi
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes.sample_data import sample_dicker_data, sample_halo
-from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, Upstreams
+from local.serve.app import LocalApp
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -338,9 +338,9 @@ def test_every_screen_is_readable_on_a_phone(console: Console):
 def test_a_viewer_reads_every_screen_and_a_refused_write_says_why(console: Console, monkeypatch):
     """Signed in as a viewer (the local runner hands each request a viewer's claims here), the
     screens load, and Save shows the API's 403 with its message and hint; nothing is written."""
-    import local.serve
+    import local.serve.http_server
 
-    monkeypatch.setattr(local.serve, "LOCAL_OPERATOR_SCOPES", ("openid", "ddhalo/read"))
+    monkeypatch.setattr(local.serve.http_server, "LOCAL_OPERATOR_SCOPES", ("openid", "ddhalo/read"))
     console.open("connect")
     before = console.find("#halo_tenant").get_attribute("value")
     console.find("#halo_tenant").send_keys("viewer-edit")

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from local.openapi import DOC
-from local.serve import LocalApp, Upstreams
+from local.serve.app import LocalApp
+from local.serve.upstreams import Upstreams
 
 pytestmark = pytest.mark.e2e
 

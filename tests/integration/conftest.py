@@ -4,7 +4,8 @@ Secrets Manager and SQS, and the HTTP fakes as Dicker Data and Halo (one fresh w
 import pytest
 
 from local.client import LocalApi
-from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, Upstreams
+from local.serve.app import LocalApp
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
 
 
 class Api(LocalApi):

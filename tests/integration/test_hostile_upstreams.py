@@ -33,7 +33,8 @@ from local.client import FINISHED
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes._server import HTML_TYPE, JSON_TYPE, Request, Response, json_response
 from local.fakes.sample_data import make_subscription, sample_dicker_data, sample_halo, tenant_guid
-from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, Upstreams
+from local.serve.app import LocalApp
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
 from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration

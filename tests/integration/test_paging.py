@@ -14,7 +14,8 @@ import pytest
 
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes.sample_data import generate_dicker_data, generate_halo, make_subscription
-from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, Upstreams
+from local.serve.app import LocalApp
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
 from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from local.invoke import jwt_context
+from local.events import jwt_context
 
 pytestmark = pytest.mark.integration
 

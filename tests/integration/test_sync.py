@@ -13,7 +13,8 @@ from ddhalo.runs.halo_lock import HALO_LOCK
 from ddhalo.store import Store
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes.sample_data import make_subscription, sample_dicker_data, sample_halo
-from local.serve import DickerDataUpstream, HaloUpstream, LocalApp, Upstreams
+from local.serve.app import LocalApp
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
 from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration

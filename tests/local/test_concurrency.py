@@ -17,7 +17,7 @@ from boto3.dynamodb.conditions import ConditionExpressionBuilder, Key
 from boto3.dynamodb.transform import TransformationInjector
 
 from local.aws import _build_conditions_one_at_a_time
-from local.serve import LocalApp
+from local.serve.app import LocalApp
 
 TEMPLATE = """
 Transform: AWS::Serverless-2016-10-31

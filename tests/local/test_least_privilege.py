@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 
 from local.client import LocalApi
 from local.credentials import acting_as
-from local.serve import LocalApp, Upstreams
+from local.serve.app import LocalApp
+from local.serve.upstreams import Upstreams
 from local.template import load_yaml
 from tests.local.waits import eventually
 

@@ -3,7 +3,8 @@
 import gc
 
 from local.client import LocalApi
-from local.serve import LocalApp, Upstreams
+from local.serve.app import LocalApp
+from local.serve.upstreams import Upstreams
 
 
 def live(kind: type) -> int:

@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from local.invoke import http_event, scheduled_event
-from local.serve import (
+from local.events import http_event, scheduled_event
+from local.serve.app import LocalApp
+from local.serve.http_server import lambda_http_response
+from local.serve.router import Router
+from local.serve.upstreams import (
     FAKE_DICKER_DATA_TOKEN,
     FAKE_HALO_CLIENT_ID,
     FAKE_HALO_CLIENT_SECRET,
     DickerDataUpstream,
-    LocalApp,
-    Router,
     Upstreams,
-    lambda_http_response,
 )
 from local.template import Route
 from tests.local.waits import eventually
@@ -345,7 +345,7 @@ def test_an_upstream_variable_on_a_link_local_host_stops_the_start():
 
 
 def test_make_serve_says_which_variable_it_cannot_start_with(tmp_path, monkeypatch, capsys):
-    from local.serve import main
+    from local.serve.cli import main
 
     monkeypatch.setattr(signal, "signal", lambda *args: None)  # the test runner keeps its own
     monkeypatch.setenv("DICKER_DATA_BASE_URL", "http://169.254.169.254/latest/")

@@ -21,22 +21,15 @@ from ddhalo.models import Run
 from ddhalo.runs.halo_lock import HALO_LOCK, LOCK_TTL
 from ddhalo.runs.runner import new_run_id
 from ddhalo.store import Store
-from local import serve
 from local.client import LocalApi
 from local.fakes.sample_data import tenant_guid
-from local.serve import (
-    DEFAULT_STATE_FILE,
-    ROOT,
-    STATE_VERSION,
-    STOPPED_RUN_ERROR,
-    STOPPED_RUN_HINT,
-    DickerDataUpstream,
-    HaloUpstream,
-    LocalApp,
-    StateFile,
-    StateFileError,
-    Upstreams,
-)
+from local.serve import cli, kept_state
+from local.serve.app import LocalApp
+from local.serve.kept_state import STOPPED_RUN_ERROR, STOPPED_RUN_HINT
+from local.serve.paths import DEFAULT_STATE_FILE, ROOT
+from local.serve.state_file import StateFile, StateFileError
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
+from local.state_shape import STATE_VERSION
 from tests.local.waits import eventually
 
 CONTOSO = tenant_guid("contoso")
@@ -88,7 +81,7 @@ def _items(path: Path, pk: str) -> list[dict]:
 
 
 def test_settings_mappings_runs_and_credentials_survive_a_restart(upstreams, halo_fake, state, monkeypatch):
-    monkeypatch.setattr(serve, "SAVE_EVERY_SECONDS", 3600.0)  # only the save on stop can keep them
+    monkeypatch.setattr(kept_state, "SAVE_EVERY_SECONDS", 3600.0)  # only the save on stop can keep them
     coho = _halo_id(halo_fake, "Coho Winery")
     with LocalApp(port=0, upstreams=upstreams, state_file=state) as app:
         api = LocalApi(app.url)
@@ -111,7 +104,7 @@ def test_settings_mappings_runs_and_credentials_survive_a_restart(upstreams, hal
     saved = json.loads(state.read_text())
     with LocalApp(port=0, upstreams=upstreams, state_file=state) as app:
         api = LocalApi(app.url)
-        assert app.restored_items == len(saved["tables"]["Table"])
+        assert app.kept.restored_items == len(saved["tables"]["Table"])
         assert app.aws.scan_items(os.environ["TABLE_NAME"]) == saved["tables"]["Table"]  # item for item
         assert api.json("GET", "/settings")["halo_requests_per_minute"] == 600
         mappings = {m["dicker_customer_id"]: m for m in api.json("GET", "/mappings")["mappings"]}
@@ -156,7 +149,7 @@ def test_fresh_discards_the_saved_state(upstreams, halo_fake, state):
 
     with LocalApp(port=0, upstreams=upstreams, state_file=state, fresh=True) as app:
         api = LocalApi(app.url)
-        assert app.restored_items is None
+        assert app.kept.restored_items is None
         assert api.json("GET", "/mappings")["mappings"] == []
         assert api.json("GET", "/settings")["halo_requests_per_minute"] == 50
         assert api.json("POST", "/config/test")["ok"] is True  # seeded again from the upstreams
@@ -176,7 +169,7 @@ def test_runs_a_stop_left_unfinished_are_failed_and_free_halo(upstreams, state):
 
     with LocalApp(port=0, upstreams=upstreams, state_file=state) as app:
         api = LocalApi(app.url)
-        assert sorted(app.stopped_runs) == sorted([running.run_id, queued.run_id])
+        assert sorted(app.kept.stopped_runs) == sorted([running.run_id, queued.run_id])
         assert "2 unfinished run(s) marked failed" in app.banner()
         for run in (running, queued):
             view = api.json("GET", f"/runs/{run.run_id}")
@@ -213,7 +206,7 @@ def test_the_bundled_halo_fake_keeps_what_an_import_created(state, upstreams, ca
 
 
 def test_saved_while_running_only_when_something_changed(upstreams, state, monkeypatch):
-    monkeypatch.setattr(serve, "SAVE_EVERY_SECONDS", 0.2)
+    monkeypatch.setattr(kept_state, "SAVE_EVERY_SECONDS", 0.2)
     with LocalApp(port=0, upstreams=upstreams, state_file=state) as app:
         assert eventually(state.exists)  # the restored and seeded state, soon after start
         written = state.stat().st_ino
@@ -229,7 +222,7 @@ def test_saved_while_running_only_when_something_changed(upstreams, state, monke
 
 
 def test_the_harness_keeps_no_state_by_default(upstreams, monkeypatch):
-    monkeypatch.setattr(serve, "SAVE_EVERY_SECONDS", 0.1)
+    monkeypatch.setattr(kept_state, "SAVE_EVERY_SECONDS", 0.1)
 
     def default_files() -> list[tuple[str, int | None]]:
         paths = (DEFAULT_STATE_FILE, DEFAULT_STATE_FILE.with_name(DEFAULT_STATE_FILE.name + ".lock"))
@@ -237,11 +230,11 @@ def test_the_harness_keeps_no_state_by_default(upstreams, monkeypatch):
 
     before = default_files()
     app = LocalApp(port=0, upstreams=upstreams)
-    assert app.state_file is None
+    assert app.kept.file is None
     with app:
         requests.put(f"{app.url}/settings", json={"halo_requests_per_minute": 77}, timeout=20)
         time.sleep(0.5)
-        assert app.save_state() is False
+        assert app.kept.save() is False
         assert "State" not in app.banner()
     assert default_files() == before
 
@@ -292,11 +285,11 @@ def test_one_runner_at_a_time_uses_a_state_file(tmp_path):
 
 
 def test_serve_command_keeps_state_and_fresh_starts_over(tmp_path):
-    args = serve._parse_args([])
+    args = cli.parse_args([])
     assert (args.state_file, args.fresh) == (DEFAULT_STATE_FILE, False)
-    app = serve.app_from_args(serve._parse_args(["--fresh", "--state-file", str(tmp_path / "s.json")]))
-    assert app.fresh is True
-    assert app.state_file is not None and app.state_file.path == tmp_path / "s.json"
+    app = cli.app_from_args(cli.parse_args(["--fresh", "--state-file", str(tmp_path / "s.json")]))
+    assert app.kept.fresh is True
+    assert app.kept.file is not None and app.kept.file.path == tmp_path / "s.json"
     assert DEFAULT_STATE_FILE.parent.relative_to(ROOT).as_posix() == ".local-state"
 
 

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from local.serve import FAKE, ROOT, LocalApp, Upstreams
+from local.serve.app import LocalApp
+from local.serve.paths import ROOT
+from local.serve.upstreams import FAKE, Upstreams
 
 UPSTREAM_VARS = ("DICKER_DATA_", "HALO_")
 # The template's table and secret (template.yaml), as a saved state names them.
@@ -259,7 +261,7 @@ def test_a_directory_at_the_state_path_is_named_as_such_not_as_the_port(state, e
 def test_fresh_still_starts_over_from_a_file_it_would_refuse(state):
     state.write_bytes(_with(lambda s: s.update(tables="oops")))
     with LocalApp(port=0, upstreams=Upstreams(), state_file=state, fresh=True) as app:
-        assert app.restored_items is None
+        assert app.kept.restored_items is None
     assert isinstance(json.loads(state.read_text())["tables"], dict)  # saved anew on stop
 
 
@@ -267,5 +269,5 @@ def test_the_good_file_of_these_tests_is_restored(state):
     """The cases above each break one thing of a file that is otherwise used as it is."""
     state.write_bytes(json.dumps(GOOD).encode())
     with LocalApp(port=0, upstreams=Upstreams(), state_file=state) as app:
-        assert app.restored_items == 2
+        assert app.kept.restored_items == 2
         assert app.fakes["halo"].clients[1]["name"] == "Contoso"

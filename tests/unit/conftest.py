@@ -1,7 +1,7 @@
-"""Core unit tests run against moto's in-process mock, with the table defined by template.yaml."""
+"""Core unit tests run against moto's in-process mock, with the table template.yaml defines."""
 
 import time
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import boto3
 import pytest
@@ -9,11 +9,42 @@ from moto import mock_aws
 
 from ddhalo.secrets import SecretStore
 from ddhalo.store import Store
-from local.invoke import LambdaContext
-from local.template import load_template
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-TABLE_KEYS = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes")
+# The table's keys and index as template.yaml defines them (tests/handlers/test_unit_table.py
+# holds this copy to the template, so the unit tests need nothing of the local runner).
+TABLE = {
+    "KeySchema": [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    "AttributeDefinitions": [
+        {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")
+    ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": "gsi1",
+            "KeySchema": [
+                {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
+}
+
+
+@dataclass
+class LambdaContext:
+    """What handlers and Powertools read from Lambda's context object (29 s left)."""
+
+    function_name: str = "unit-function"
+    invoked_function_arn: str = "arn:aws:lambda:ap-southeast-2:123456789012:function:unit-function"
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    deadline: float = field(default_factory=lambda: time.monotonic() + 29)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
 @pytest.fixture
@@ -24,9 +55,7 @@ def aws():
 
 @pytest.fixture
 def store(aws):
-    (table,) = load_template(TEMPLATE).tables
-    props = {k: table.properties[k] for k in TABLE_KEYS}
-    boto3.client("dynamodb").create_table(TableName="unit", BillingMode="PAY_PER_REQUEST", **props)
+    boto3.client("dynamodb").create_table(TableName="unit", BillingMode="PAY_PER_REQUEST", **TABLE)
     return Store("unit")
 
 
@@ -38,14 +67,4 @@ def secrets(aws):
 
 @pytest.fixture
 def lambda_context() -> LambdaContext:
-    """Lambda's context object as Powertools reads it (the local runner's, 29 s left)."""
-    return LambdaContext(
-        function_name="unit-function",
-        function_version="$LATEST",
-        invoked_function_arn="arn:aws:lambda:ap-southeast-2:123456789012:function:unit-function",
-        memory_limit_in_mb=512,
-        aws_request_id="c6af9ac6-7b61-11e6-9a41-93e812345678",
-        log_group_name="/aws/lambda/unit-function",
-        log_stream_name="2026/01/01/[$LATEST]0123456789abcdef",
-        deadline=time.monotonic() + 29,
-    )
+    return LambdaContext()

@@ -1,15 +1,11 @@
-"""The environment model: every variable template.yaml gives the functions, read and typed; a
-missing or unreadable one is named (never its value)."""
-
-from pathlib import Path
+"""The environment model: every variable the functions are given, read and typed; a missing or
+unreadable one is named (never its value). That these are the variables template.yaml gives is
+tests/handlers/test_environment_in_template.py."""
 
 import pytest
 
 from ddhalo_lambda.environment import Environment, EnvironmentVariableError, environment
 from ddhalo_lambda.services import Services, services
-from local.template import load_template
-
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 DEPLOYED = {
     "TABLE_NAME": "stack-Table-1ABC",
@@ -43,14 +39,6 @@ def test_every_variable_is_read():
         "console_client_id": "abc123",
         "allow_loopback_upstreams": False,
     }
-
-
-def test_the_model_names_exactly_the_variables_the_template_gives():
-    functions = load_template(TEMPLATE).functions.values()
-    given = {name for fn in functions for name in fn.environment if not name.startswith("POWERTOOLS_")}
-    assert given == {field.alias for field in Environment.model_fields.values()}
-    for fn in functions:  # and each function's own set is enough to start it
-        Environment.from_env(dict.fromkeys(fn.environment, "1"))
 
 
 def test_what_only_some_functions_get_has_defaults():
@@ -122,17 +110,3 @@ def test_services_are_read_once_per_container_until_cleared(monkeypatch):
     finally:
         environment.cache_clear()
         services.cache_clear()
-
-
-def test_deployed_no_function_may_call_a_loopback_upstream():
-    """The template says false wherever the switch is read; only the local runner says true."""
-    functions = load_template(TEMPLATE).functions
-    given = {fid: fn.environment.get("ALLOW_LOOPBACK_UPSTREAMS") for fid, fn in functions.items()}
-    assert {fid for fid, value in given.items() if value is not None} == {
-        "SettingsFunction",
-        "TestConfigFunction",
-    }
-    assert {value for value in given.values() if value is not None} == {"false"}
-    assert Environment.from_env(
-        {"TABLE_NAME": "t", "SECRET_ID": "s", "ALLOW_LOOPBACK_UPSTREAMS": "false"}
-    ) == (Environment.from_env({"TABLE_NAME": "t", "SECRET_ID": "s"}))

@@ -13,7 +13,7 @@ from ddhalo_lambda.models import (
     _Body,
 )
 from ddhalo_lambda.resolver import describe_validation
-from local.invoke import LOCAL_OPERATOR_SCOPES, http_event
+from local.events import LOCAL_OPERATOR_SCOPES, http_event
 from tests.settings_cases import INTERNALS
 
 

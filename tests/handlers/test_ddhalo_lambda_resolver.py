@@ -6,8 +6,8 @@ import json
 import pytest
 
 from ddhalo_lambda.resolver import MAX_BODY_DEPTH, make_resolver, refuse_body
-from local.invoke import LOCAL_OPERATOR_SCOPES as OPERATOR
-from local.invoke import jwt_context
+from local.events import LOCAL_OPERATOR_SCOPES as OPERATOR
+from local.events import jwt_context
 
 JSON = {"content-type": "application/json"}
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from functions.console import app as console
-from local.invoke import http_event
+from local.events import http_event
 
 
 def get(path: str, lambda_context, route_key: str | None = None, proxy: str | None = None) -> dict:

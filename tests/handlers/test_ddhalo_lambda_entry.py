@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ddhalo_lambda.entry import http_and_schedule_handler, http_handler, sqs_handler, time_left
 from ddhalo_lambda.observability import logger, metrics
 from ddhalo_lambda.resolver import caller, make_resolver
-from local.invoke import LOCAL_OPERATOR_SCOPES, http_event, scheduled_event, sqs_event
+from local.events import LOCAL_OPERATOR_SCOPES, http_event, scheduled_event, sqs_event
 
 QUEUE_ARN = "arn:aws:sqs:ap-southeast-2:123456789012:work"
 RULE_ARN = "arn:aws:events:ap-southeast-2:123456789012:rule/stack-sync"

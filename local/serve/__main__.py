@@ -1,0 +1,7 @@
+"""`python -m local.serve` (what `make serve` runs)."""
+
+import sys
+
+from local.serve.cli import main
+
+sys.exit(main())
