@@ -24,7 +24,7 @@ from typing import IO, Any
 from local.client import ApiError, LocalApi
 from local.serve.app import LocalApp
 from local.serve.paths import ROOT
-from local.serve.upstreams import Upstreams
+from local.serve.upstreams import UpstreamTargets
 from local.tables import table as plain_table
 
 DEFAULT_LOG_FILE = ROOT / ".local-state" / "demo.log"
@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with (
                 contextlib.redirect_stdout(log),  # Powertools Metrics prints its EMF lines
                 contextlib.redirect_stderr(log),  # the runner's warnings and tracebacks
-                LocalApp(port=0, upstreams=Upstreams.from_env(), access_log=False) as app,
+                LocalApp(port=0, upstreams=UpstreamTargets.from_env(), access_log=False) as app,
                 handler_logs_to(log, after=out),
             ):
                 demo = Demo(app.url, out)

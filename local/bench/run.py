@@ -128,7 +128,7 @@ def run_size(customers: int, config: BenchConfig, ctx: Any = None) -> SizeResult
     measuring each and checking Halo against Dicker Data after each."""
     from local.serve.app import LocalApp
     from local.serve.sqs_poller import SqsPoller
-    from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
+    from local.serve.upstreams import DickerDataUpstream, HaloUpstream, UpstreamTargets
 
     ctx = ctx or mp.get_context("spawn")
     fakes = FakesProcess(ctx)
@@ -144,7 +144,7 @@ def run_size(customers: int, config: BenchConfig, ctx: Any = None) -> SizeResult
             halo_window=config.halo_window,
         )
         api_url, auth_url, client_id, client_secret = urls["halo"]
-        upstreams = Upstreams(
+        upstreams = UpstreamTargets(
             DickerDataUpstream(*urls["dd"]),
             HaloUpstream(api_url, auth_url, client_id=client_id, client_secret=client_secret),
         )

@@ -26,7 +26,7 @@ from local.demo import handler_logs_to
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes.sample_data import generate_dicker_data
 from local.serve.app import LocalApp
-from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, UpstreamTargets
 
 LOG_FILE = Path(__file__).resolve().parents[2] / ".local-state" / "slow_writes.log"
 
@@ -73,7 +73,7 @@ def world_run(customers: int, subs: int, slow_every: int, slow_seconds: float, l
     tenants, subscriptions = generate_dicker_data(customers, subs, seed=25)
     out = sys.stdout
     with DickerDataFake(tenants=tenants, subscriptions=subscriptions) as dd, HaloFake() as halo:
-        upstreams = Upstreams(
+        upstreams = UpstreamTargets(
             dicker_data=DickerDataUpstream(dd.base_url, dd.account_code, dd.access_token),
             halo=HaloUpstream(halo.api_url, halo.auth_url, None, halo.client_id, halo.client_secret),
         )

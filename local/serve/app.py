@@ -27,7 +27,13 @@ from local.serve.paths import DEFAULT_TEMPLATE, shown_path
 from local.serve.sqs_poller import FailedDeliveries, SqsPoller
 from local.serve.state_file import StateFile
 from local.serve.timer import ScheduleTimer
-from local.serve.upstreams import Upstreams, UpstreamsInUse, planned_names, public_url, seed_settings
+from local.serve.upstreams import (
+    UpstreamTargets,
+    UpstreamTargetsInUse,
+    planned_names,
+    public_url,
+    seed_settings,
+)
 from local.template import SqsSource, Template, load_template
 
 if TYPE_CHECKING:
@@ -46,7 +52,7 @@ class LocalApp:
     def __init__(
         self,
         port: int = DEFAULT_PORT,
-        upstreams: Upstreams | None = None,
+        upstreams: UpstreamTargets | None = None,
         *,
         template: Path | str = DEFAULT_TEMPLATE,
         host: str = "127.0.0.1",
@@ -71,7 +77,7 @@ class LocalApp:
         # `self.invoke` looked up at each request, so that wrapping it (a test) wraps HTTP too.
         self.http_api = HttpApi(self.template.routes, lambda fid, event: self.invoke(fid, event))
         self.invoker: Invoker | None = None
-        self.in_use = UpstreamsInUse()
+        self.in_use = UpstreamTargetsInUse()
         file = StateFile(state_file) if state_file is not None else None
         self.kept = KeptState(file, self.template, self.aws, self.in_use, fresh=fresh, seed=seed)
         self._server: ApiServer | None = None
@@ -130,8 +136,8 @@ class LocalApp:
                 if path.is_dir() and str(path) not in sys.path:
                     sys.path.insert(0, str(path))
 
-    def _given_upstreams(self) -> Upstreams:
-        return Upstreams.from_env() if self.upstreams is None else self.upstreams
+    def _given_upstreams(self) -> UpstreamTargets:
+        return UpstreamTargets.from_env() if self.upstreams is None else self.upstreams
 
     def _start_aws(self) -> None:
         """moto with the template's resources, and the invoker of the functions that use them."""

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from local.aws import LocalAws
 from local.serve.state_file import StateFile
-from local.serve.upstreams import UpstreamsInUse, describe
+from local.serve.upstreams import UpstreamTargetsInUse, describe
 from local.state_shape import HALO_FAKE_TABLES, STATE_VERSION, TableKeys, template_problem
 from local.template import Template
 
@@ -47,7 +47,7 @@ class KeptState:
         file: StateFile | None,
         template: Template,
         aws: LocalAws,
-        upstreams: UpstreamsInUse,
+        upstreams: UpstreamTargetsInUse,
         *,
         fresh: bool,
         seed: bool,

@@ -44,14 +44,14 @@ class HaloUpstream:
 
 
 @dataclass(frozen=True)
-class Upstreams:
+class UpstreamTargets:
     """Where the upstream APIs are; `None` for one means "start its bundled fake"."""
 
     dicker_data: DickerDataUpstream | None = None
     halo: HaloUpstream | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Upstreams:
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> UpstreamTargets:
         """Each upstream is real only when its URL variable is set (PRODUCT.md's contract)."""
         from ddhalo.settings import derive_halo_auth_url
 
@@ -86,8 +86,8 @@ def public_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def planned_names(upstreams: Upstreams) -> dict[str, str]:
-    """`UpstreamsInUse.names()` as a start with ``upstreams`` will have them, known before
+def planned_names(upstreams: UpstreamTargets) -> dict[str, str]:
+    """`UpstreamTargetsInUse.names()` as a start with ``upstreams`` will have them, known before
     anything starts."""
     names = {}
     for key, given in (("dicker_data", upstreams.dicker_data), ("halo", upstreams.halo)):
@@ -101,7 +101,7 @@ def describe(names: Mapping[str, str]) -> str:
     return ", ".join(f"{key}: {value}" for key, value in sorted(names.items()))
 
 
-class UpstreamsInUse:
+class UpstreamTargetsInUse:
     """The upstreams a start talks to: the bundled fakes it started, and every URL."""
 
     def __init__(self) -> None:
@@ -109,7 +109,7 @@ class UpstreamsInUse:
         self.urls: dict[str, str] = {}
 
     def start(
-        self, given: Upstreams, fill_halo: Callable[[HaloFake], None]
+        self, given: UpstreamTargets, fill_halo: Callable[[HaloFake], None]
     ) -> tuple[DickerDataUpstream, HaloUpstream]:
         """The upstreams to use, starting a fake for each one not given (``fill_halo`` gives
         the Halo fake its records)."""

@@ -16,7 +16,7 @@ from local.client import LocalApi
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes.sample_data import sample_dicker_data, sample_halo
 from local.serve.app import LocalApp
-from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, UpstreamTargets
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -87,7 +87,7 @@ def start_app(stack: Any, **halo_options: Any) -> LocalApp:
     dd = stack.enter_context(DickerDataFake(tenants=tenants, subscriptions=subscriptions))
     halo = stack.enter_context(HaloFake(**halo_options))
     sample_halo(halo)
-    upstreams = Upstreams(
+    upstreams = UpstreamTargets(
         dicker_data=DickerDataUpstream(dd.base_url, dd.account_code, dd.access_token),
         halo=HaloUpstream(halo.api_url, halo.auth_url, None, halo.client_id, halo.client_secret),
     )

@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from local.openapi import DOC
 from local.serve.app import LocalApp
-from local.serve.upstreams import Upstreams
+from local.serve.upstreams import UpstreamTargets
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +23,7 @@ schema = schemathesis.openapi.from_path(str(DOC))
 
 @pytest.fixture(scope="module")
 def app():
-    with LocalApp(port=0, upstreams=Upstreams()) as local:
+    with LocalApp(port=0, upstreams=UpstreamTargets()) as local:
         yield local
 
 

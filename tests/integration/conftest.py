@@ -5,7 +5,7 @@ import pytest
 
 from local.client import LocalApi
 from local.serve.app import LocalApp
-from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, UpstreamTargets
 
 
 class Api(LocalApi):
@@ -20,7 +20,7 @@ class Api(LocalApi):
 
 @pytest.fixture
 def local_app(dicker_data_fake, halo_fake):
-    upstreams = Upstreams(
+    upstreams = UpstreamTargets(
         dicker_data=DickerDataUpstream(
             dicker_data_fake.base_url, dicker_data_fake.account_code, dicker_data_fake.access_token
         ),

@@ -34,7 +34,7 @@ from local.fakes import DickerDataFake, HaloFake
 from local.fakes._server import HTML_TYPE, JSON_TYPE, Request, Response, json_response
 from local.fakes.sample_data import make_subscription, sample_dicker_data, sample_halo, tenant_guid
 from local.serve.app import LocalApp
-from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, UpstreamTargets
 from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration
@@ -153,8 +153,8 @@ class HostileApi(Api):
 SETTINGS = {"halo_requests_per_minute": 6000, "create_when_similar": True, "halo_write_settle_seconds": 1}
 
 
-def _upstreams(dd: DickerDataFake, halo: HaloFake) -> Upstreams:
-    return Upstreams(
+def _upstreams(dd: DickerDataFake, halo: HaloFake) -> UpstreamTargets:
+    return UpstreamTargets(
         dicker_data=DickerDataUpstream(dd.base_url, dd.account_code, dd.access_token),
         halo=HaloUpstream(halo.api_url, halo.auth_url, None, halo.client_id, halo.client_secret),
     )

@@ -15,7 +15,7 @@ import pytest
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes.sample_data import generate_dicker_data, generate_halo, make_subscription
 from local.serve.app import LocalApp
-from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, UpstreamTargets
 from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ def world() -> Iterator[tuple[Api, DickerDataFake, HaloFake]]:
     with DickerDataFake(tenants=tenants, subscriptions=subscriptions) as dicker_data, HaloFake() as halo:
         assert halo.max_page_size == 100  # the fake is as strict as hosted Halo by default
         generate_halo(halo, 280, names=[t["CompanyName"] for t in tenants[:MATCHED]])
-        upstreams = Upstreams(
+        upstreams = UpstreamTargets(
             dicker_data=DickerDataUpstream(
                 dicker_data.base_url, dicker_data.account_code, dicker_data.access_token
             ),

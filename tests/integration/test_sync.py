@@ -14,7 +14,7 @@ from ddhalo.store import Store
 from local.fakes import DickerDataFake, HaloFake
 from local.fakes.sample_data import make_subscription, sample_dicker_data, sample_halo
 from local.serve.app import LocalApp
-from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, UpstreamTargets
 from tests.integration.conftest import Api
 
 pytestmark = pytest.mark.integration
@@ -252,7 +252,7 @@ def world() -> tuple[DickerDataFake, HaloFake]:
 
 
 def synced_state(dd: DickerDataFake, halo: HaloFake, chaos=None) -> tuple[dict, dict]:
-    upstreams = Upstreams(
+    upstreams = UpstreamTargets(
         DickerDataUpstream(dd.base_url, dd.account_code, dd.access_token),
         HaloUpstream(halo.api_url, halo.auth_url, None, halo.client_id, halo.client_secret),
     )

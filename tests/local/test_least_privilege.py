@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from local.client import LocalApi
 from local.credentials import acting_as
 from local.serve.app import LocalApp
-from local.serve.upstreams import Upstreams
+from local.serve.upstreams import UpstreamTargets
 from local.template import load_yaml
 from tests.local.waits import eventually
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="class")
 def real_app():
-    with LocalApp(port=0, upstreams=Upstreams()) as app:
+    with LocalApp(port=0, upstreams=UpstreamTargets()) as app:
         yield app
 
 
@@ -134,11 +134,11 @@ NEW_SECRET = {"halo_client_secret": "local-halo-secret"}  # the fake's own secre
 
 
 def test_without_put_secret_value_put_settings_fails_with_access_denied(tmp_path, log_lines):
-    with LocalApp(port=0, upstreams=Upstreams()) as real:
+    with LocalApp(port=0, upstreams=UpstreamTargets()) as real:
         assert requests.put(f"{real.url}/settings", json=NEW_SECRET, timeout=20).status_code == 200
         assert not real.aws.gate.denials
     with LocalApp(
-        port=0, template=_template_copy(tmp_path, _without_put_secret_value), upstreams=Upstreams()
+        port=0, template=_template_copy(tmp_path, _without_put_secret_value), upstreams=UpstreamTargets()
     ) as app:
         response = requests.put(f"{app.url}/settings", json=NEW_SECRET, timeout=20)
         assert response.status_code == 500, response.text
@@ -160,10 +160,10 @@ def test_without_put_secret_value_put_settings_fails_with_access_denied(tmp_path
 
 
 def test_without_its_read_policy_the_runs_route_fails(tmp_path):
-    with LocalApp(port=0, upstreams=Upstreams()) as real:
+    with LocalApp(port=0, upstreams=UpstreamTargets()) as real:
         assert requests.get(f"{real.url}/runs", timeout=20).status_code == 200
     with LocalApp(
-        port=0, template=_template_copy(tmp_path, _without_runs_read_policy), upstreams=Upstreams()
+        port=0, template=_template_copy(tmp_path, _without_runs_read_policy), upstreams=UpstreamTargets()
     ) as app:
         response = requests.get(f"{app.url}/runs", timeout=20)
         assert response.status_code == 500, response.text
@@ -183,7 +183,7 @@ def _without_sns_publish(resources: dict) -> None:
 def test_without_sns_publish_the_digest_email_is_refused_and_the_run_is_not(tmp_path):
     """The worker publishes each digest under its own role: the template must grant sns:Publish."""
     with LocalApp(
-        port=0, template=_template_copy(tmp_path, _without_sns_publish), upstreams=Upstreams()
+        port=0, template=_template_copy(tmp_path, _without_sns_publish), upstreams=UpstreamTargets()
     ) as app:
         api = LocalApi(app.url)
         api.post("/mappings/generate")

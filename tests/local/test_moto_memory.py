@@ -4,7 +4,7 @@ import gc
 
 from local.client import LocalApi
 from local.serve.app import LocalApp
-from local.serve.upstreams import Upstreams
+from local.serve.upstreams import UpstreamTargets
 
 
 def live(kind: type) -> int:
@@ -16,7 +16,7 @@ def test_transactions_and_overwrites_leave_no_copies_behind():
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
-    with LocalApp(port=0, upstreams=Upstreams()) as app:
+    with LocalApp(port=0, upstreams=UpstreamTargets()) as app:
         api = LocalApi(app.url)
         api.post("/mappings/generate")
         api.run("/customers/import", {})

@@ -24,7 +24,7 @@ from local.serve.upstreams import (
     FAKE_HALO_CLIENT_ID,
     FAKE_HALO_CLIENT_SECRET,
     DickerDataUpstream,
-    Upstreams,
+    UpstreamTargets,
 )
 from local.template import Route
 from tests.local.waits import eventually
@@ -121,7 +121,7 @@ def test_scheduled_event_is_the_input_or_the_envelope():
 
 @pytest.fixture(scope="class")
 def real_app():
-    with LocalApp(port=0, upstreams=Upstreams()) as app:
+    with LocalApp(port=0, upstreams=UpstreamTargets()) as app:
         yield app
 
 
@@ -338,7 +338,9 @@ LINK_LOCAL = (
 def test_an_upstream_variable_on_a_link_local_host_stops_the_start():
     from ddhalo.errors import InputError
 
-    upstreams = Upstreams(dicker_data=DickerDataUpstream("http://169.254.169.254/latest/", "ACME", "tok"))
+    upstreams = UpstreamTargets(
+        dicker_data=DickerDataUpstream("http://169.254.169.254/latest/", "ACME", "tok")
+    )
     with pytest.raises(InputError) as raised:
         LocalApp(port=0, upstreams=upstreams).start()
     assert raised.value.message == LINK_LOCAL

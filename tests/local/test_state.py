@@ -28,7 +28,7 @@ from local.serve.app import LocalApp
 from local.serve.kept_state import STOPPED_RUN_ERROR, STOPPED_RUN_HINT
 from local.serve.paths import DEFAULT_STATE_FILE, ROOT
 from local.serve.state_file import StateFile, StateFileError
-from local.serve.upstreams import DickerDataUpstream, HaloUpstream, Upstreams
+from local.serve.upstreams import DickerDataUpstream, HaloUpstream, UpstreamTargets
 from local.state_shape import STATE_VERSION
 from tests.local.waits import eventually
 
@@ -36,9 +36,9 @@ CONTOSO = tenant_guid("contoso")
 UPSTREAM_VARS = ("DICKER_DATA_", "HALO_")
 
 
-def _upstreams(dicker_data_fake, halo_fake, *, halo_client_secret: str | None = None) -> Upstreams:
+def _upstreams(dicker_data_fake, halo_fake, *, halo_client_secret: str | None = None) -> UpstreamTargets:
     """The fixtures' fakes as if they were real upstreams: they outlive each `LocalApp`."""
-    return Upstreams(
+    return UpstreamTargets(
         dicker_data=DickerDataUpstream(
             dicker_data_fake.base_url, dicker_data_fake.account_code, dicker_data_fake.access_token
         ),
@@ -53,7 +53,7 @@ def _upstreams(dicker_data_fake, halo_fake, *, halo_client_secret: str | None = 
 
 
 @pytest.fixture
-def upstreams(dicker_data_fake, halo_fake) -> Upstreams:
+def upstreams(dicker_data_fake, halo_fake) -> UpstreamTargets:
     return _upstreams(dicker_data_fake, halo_fake)
 
 
@@ -183,14 +183,14 @@ def test_runs_a_stop_left_unfinished_are_failed_and_free_halo(upstreams, state):
 
 
 def test_the_bundled_halo_fake_keeps_what_an_import_created(state, upstreams, caplog):
-    with LocalApp(port=0, upstreams=Upstreams(), state_file=state) as app:
+    with LocalApp(port=0, upstreams=UpstreamTargets(), state_file=state) as app:
         api = LocalApi(app.url)
         api.json("POST", "/mappings/generate")
         first = api.run("/customers/import", {"create_when_similar": True})
         assert first["counts"]["created"] == 4
         created = {i["halo_id"] for i in first["items"] if i["result"] == "created"}
 
-    with LocalApp(port=0, upstreams=Upstreams(), state_file=state) as app:
+    with LocalApp(port=0, upstreams=UpstreamTargets(), state_file=state) as app:
         assert created <= set(app.fakes["halo"].clients)  # not the sample data again
         again = LocalApi(app.url).run("/customers/import", {})
         assert again["status"] == "succeeded"

@@ -17,7 +17,7 @@ import pytest
 
 from local.serve.app import LocalApp
 from local.serve.paths import ROOT
-from local.serve.upstreams import FAKE, Upstreams
+from local.serve.upstreams import FAKE, UpstreamTargets
 
 UPSTREAM_VARS = ("DICKER_DATA_", "HALO_")
 # The template's table and secret (template.yaml), as a saved state names them.
@@ -260,7 +260,7 @@ def test_a_directory_at_the_state_path_is_named_as_such_not_as_the_port(state, e
 
 def test_fresh_still_starts_over_from_a_file_it_would_refuse(state):
     state.write_bytes(_with(lambda s: s.update(tables="oops")))
-    with LocalApp(port=0, upstreams=Upstreams(), state_file=state, fresh=True) as app:
+    with LocalApp(port=0, upstreams=UpstreamTargets(), state_file=state, fresh=True) as app:
         assert app.kept.restored_items is None
     assert isinstance(json.loads(state.read_text())["tables"], dict)  # saved anew on stop
 
@@ -268,6 +268,6 @@ def test_fresh_still_starts_over_from_a_file_it_would_refuse(state):
 def test_the_good_file_of_these_tests_is_restored(state):
     """The cases above each break one thing of a file that is otherwise used as it is."""
     state.write_bytes(json.dumps(GOOD).encode())
-    with LocalApp(port=0, upstreams=Upstreams(), state_file=state) as app:
+    with LocalApp(port=0, upstreams=UpstreamTargets(), state_file=state) as app:
         assert app.kept.restored_items == 2
         assert app.fakes["halo"].clients[1]["name"] == "Contoso"
