@@ -26,7 +26,7 @@ from local.iam import (
     statements_of,
     synthesize,
 )
-from local.template import Resolver
+from local.intrinsics import Resolver
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
