@@ -1,9 +1,9 @@
 """moto on loopback standing in for the template's DynamoDB tables, secrets, queues and topics.
 
 Every boto3 client in the process (handlers, Powertools Parameters, the runner) reaches moto
-through `AWS_ENDPOINT_URL`, so handler code runs unchanged (`environment`). Resources are created
-from the template's own Properties, and the functions' environment variables are resolved against
-the names moto gave them, the way CloudFormation would (`resources`).
+through `AWS_ENDPOINT_URL`, so handler code runs unchanged. Resources are created from the
+template's own Properties (`resources`), and the functions' environment variables are resolved
+against the names moto gave them, the way CloudFormation would (`environment`).
 
 IAM is as deployed: each function's role is created from the synthesized template and assumed
 (`identities`), and every request moto receives is checked against the role that signed it
