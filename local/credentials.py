@@ -90,7 +90,7 @@ class RoutedCredentials(Credentials):  # type: ignore[misc]
 
 
 class RoutedProvider(CredentialProvider):  # type: ignore[misc]
-    """First in every session's chain while a local stack runs; absent otherwise."""
+    """First in every session's chain once a local stack has run; it finds nothing while none runs."""
 
     METHOD = "local-function-role"
     CANONICAL_NAME = "LocalFunctionRole"
