@@ -1,1 +1,1 @@
-"""Patches of libraries' internals where no public extension point exists: one module per library, each guarded by tests/local/test_patches.py."""  # noqa: E501
+"""Where the local runner changes a library's behaviour without a public way: one module per library."""
