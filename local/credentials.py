@@ -3,8 +3,9 @@
 All functions share one process, and their clients are made once and cached (`functools.cache`
 factories, Powertools providers), often while another function was running. So the identity is
 chosen per request, not per client: every botocore session's credential chain starts with
-:class:`RoutedCredentials`, whose frozen credentials are those of the function the current
-thread (context) is executing (`acting_as`), else the local stack's admin. Local runner only.
+:class:`RoutedProvider` (`local/patches/botocore.py` puts it there), whose credentials are, at
+each signing, those of the function the current thread (context) is executing (`acting_as`),
+else the local stack's admin. Local runner only.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
 
-import botocore.credentials
 from botocore.credentials import CredentialProvider, Credentials, ReadOnlyCredentials
+
+from local.patches.botocore import put_first_in_every_chain
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,6 @@ class AwsCredentials:
 _current: ContextVar[AwsCredentials | None] = ContextVar("local_aws_credentials", default=None)
 _admin: AwsCredentials | None = None
 _install_lock = threading.Lock()
-_original_resolver: Any = None
 
 
 def current() -> AwsCredentials | None:
@@ -90,7 +90,7 @@ class RoutedCredentials(Credentials):  # type: ignore[misc]
 
 
 class RoutedProvider(CredentialProvider):  # type: ignore[misc]
-    """First in every session's chain while a local stack runs; absent otherwise."""
+    """First in every session's chain once a local stack has run; it finds nothing while none runs."""
 
     METHOD = "local-function-role"
     CANONICAL_NAME = "LocalFunctionRole"
@@ -99,19 +99,11 @@ class RoutedProvider(CredentialProvider):  # type: ignore[misc]
         return RoutedCredentials() if _admin is not None else None
 
 
-def _create_credential_resolver(*args: Any, **kwargs: Any) -> Any:
-    resolver = _original_resolver(*args, **kwargs)
-    resolver.providers.insert(0, RoutedProvider())
-    return resolver
-
-
 def install(admin: AwsCredentials) -> None:
     """From now on, sessions sign through :class:`RoutedCredentials`; outside a function as `admin`."""
-    global _admin, _original_resolver
+    global _admin
     with _install_lock:
-        if _original_resolver is None:
-            _original_resolver = botocore.credentials.create_credential_resolver
-            botocore.credentials.create_credential_resolver = _create_credential_resolver
+        put_first_in_every_chain(RoutedProvider)
         _admin = admin
 
 

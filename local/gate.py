@@ -3,7 +3,7 @@
 Every request moto receives is signed (SigV4) with an access key: the local stack's admin key
 (the runner, tests) passes; a function's key (its role, see `local/credentials.py`) passes only
 when that role's statements allow every action on every resource the request needs
-(`local/iam.py`); any other request is refused, as AWS would. A refusal answers in the request's
+(`local/iam/`); any other request is refused, as AWS would. A refusal answers in the request's
 protocol exactly as AWS does, so the handler sees the `ClientError` it would see deployed.
 
 moto's DynamoDB is not atomic across threads (a conditional write or a transaction can
@@ -24,10 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
-
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
 
 from local.iam import Access, Statement, Target, denial_message, evaluate, required_access
 
@@ -218,20 +214,3 @@ def _error(call: Call, code: str, message: str) -> tuple[str, list[tuple[str, st
         f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
     )
     return "403 Forbidden", [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], xml.encode()
-
-
-class GatedMotoServer(ThreadedMotoServer):
-    """moto's threaded server, its app wrapped in :class:`IamGate` (built as moto builds it)."""
-
-    def __init__(self, gate: Callable[[WsgiApp], IamGate], ip_address: str = "127.0.0.1", port: int = 0):
-        super().__init__(ip_address=ip_address, port=port, verbose=False)
-        self._make_gate = gate
-        self.gate: IamGate | None = None
-
-    def _server_entry(self) -> None:
-        self.gate = self._make_gate(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(
-            self._ip_address, self._port, self.gate, True, request_handler=MotoRequestHandler
-        )
-        self._server_ready_event.set()
-        self._server.serve_forever()

@@ -4,22 +4,20 @@ Only what running locally needs is modelled: functions, their HttpApi routes, SQ
 event sources, and resources by type. Everything is read generically from the template so new
 functions, routes and queues work without touching the runner.
 
-CloudFormation short tags (`!Ref`, `!GetAtt`, `!Sub`, ...) become the long-form intrinsic dicts
-(`{"Ref": ...}`, `{"Fn::GetAtt": [...]}`), which :class:`Resolver` evaluates once the physical
-names of resources are known.
+Values that name other resources keep their intrinsics (`local/cfn_yaml.py` reads the short
+tags); `local/intrinsics.py` evaluates them once the local stack knows the physical names.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from local.cfn_yaml import load_yaml
+from local.intrinsics import Resolver, cfn_string
 
 # SAM's own defaults when neither the function nor Globals set a value.
 DEFAULT_TIMEOUT = 3
@@ -29,46 +27,6 @@ FUNCTION_TYPE = "AWS::Serverless::Function"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"
 HTTP_API_TYPE = "AWS::Serverless::HttpApi"
 DEFAULT_ROUTE = "$default"
-
-# -- YAML -------------------------------------------------------------------------------------
-
-
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader that understands CloudFormation short tags."""
-
-
-def _intrinsic(name: str) -> Callable[[CfnLoader, yaml.Node], dict[str, Any]]:
-    def construct(loader: CfnLoader, node: yaml.Node) -> dict[str, Any]:
-        value: Any
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-            if name == "Fn::GetAtt":  # `!GetAtt Res.Attr` is `[Res, Attr]` in long form
-                value = str(value).split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-        return {name: value}
-
-    return construct
-
-
-for _tag in (
-    "And", "Base64", "Cidr", "Equals", "FindInMap", "GetAZs", "GetAtt", "If", "ImportValue",
-    "Join", "Not", "Or", "Select", "Split", "Sub", "Transform", "Length", "ToJsonString",
-):  # fmt: skip
-    CfnLoader.add_constructor(f"!{_tag}", _intrinsic(f"Fn::{_tag}"))
-CfnLoader.add_constructor("!Ref", _intrinsic("Ref"))
-CfnLoader.add_constructor("!Condition", _intrinsic("Condition"))
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        data = yaml.load(handle, Loader=CfnLoader)  # noqa: S506 - CfnLoader is a SafeLoader
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} is not a CloudFormation template")
-    return data
-
 
 # -- model ------------------------------------------------------------------------------------
 
@@ -182,67 +140,72 @@ class Template:
 
 
 def load_template(path: Path | str) -> Template:
+    """The template at `path`: its resources, and its functions with Globals applied and their
+    events read. Values that name other resources keep their intrinsics."""
     path = Path(path).resolve()
     doc = load_yaml(path)
-    raw = doc.get("Resources") or {}
     resources = {
         lid: Resource(lid, str(spec.get("Type", "")), dict(spec.get("Properties") or {}))
-        for lid, spec in raw.items()
+        for lid, spec in (doc.get("Resources") or {}).items()
         if isinstance(spec, dict)
     }
     parameters = dict(doc.get("Parameters") or {})
     globals_ = doc.get("Globals") or {}
     static = Resolver(parameters=_defaults(parameters), conditions=dict(doc.get("Conditions") or {}))
-    fn_globals = dict(globals_.get("Function") or {})
-    api_globals = dict(globals_.get("HttpApi") or {})
-
-    functions: dict[str, Function] = {}
-    routes: list[Route] = []
-    sqs: list[SqsSource] = []
-    schedules: list[ScheduleSource] = []
-    for res in resources.values():
-        if res.type != FUNCTION_TYPE:
-            continue
-        props = {**fn_globals, **res.properties}
-        env = {
-            **((fn_globals.get("Environment") or {}).get("Variables") or {}),
-            **((res.properties.get("Environment") or {}).get("Variables") or {}),
-        }
-        functions[res.logical_id] = Function(
-            logical_id=res.logical_id,
-            code_uri=path.parent / str(static.resolve(props.get("CodeUri", "."))),
-            handler=str(static.resolve(props.get("Handler", ""))),
-            timeout=_as_int(static.resolve(props.get("Timeout")), DEFAULT_TIMEOUT),
-            memory_size=_as_int(static.resolve(props.get("MemorySize")), DEFAULT_MEMORY_SIZE),
-            environment=env,
-            function_name=_opt_str(static.resolve(props.get("FunctionName"))),
-            reserved_concurrency=_opt_int(static.resolve(props.get("ReservedConcurrentExecutions"))),
-        )
-        for event_id, event in (res.properties.get("Events") or {}).items():
-            etype, eprops = event.get("Type"), dict(event.get("Properties") or {})
-            if etype == "HttpApi":
-                routes.append(_route(res.logical_id, event_id, eprops, resources, api_globals))
-            elif etype == "SQS":
-                sqs.append(_sqs(res.logical_id, event_id, eprops, static))
-            elif etype in ("Schedule", "ScheduleV2"):
-                schedules.append(_schedule(res.logical_id, event_id, etype, eprops, static))
-
-    layer_dirs = [
-        path.parent / str(static.resolve(r.properties.get("ContentUri", ".")))
-        for r in resources.values()
-        if r.type == LAYER_TYPE and isinstance(static.resolve(r.properties.get("ContentUri")), str)
-    ]
-    return Template(
+    template = Template(
         path=path,
         parameters=parameters,
         conditions=static.conditions,
         resources=resources,
-        functions=functions,
-        routes=routes,
-        sqs_sources=sqs,
-        schedules=schedules,
-        layer_dirs=layer_dirs,
+        functions={},
+        routes=[],
+        sqs_sources=[],
+        schedules=[],
+        layer_dirs=_layer_dirs(resources, static, path.parent),
     )
+    fn_globals, api_globals = dict(globals_.get("Function") or {}), dict(globals_.get("HttpApi") or {})
+    for res in template.of_type(FUNCTION_TYPE):
+        template.functions[res.logical_id] = _function(res, fn_globals, static, path.parent)
+        _read_events(template, res, static, api_globals)
+    return template
+
+
+def _function(res: Resource, fn_globals: Mapping[str, Any], static: Resolver, root: Path) -> Function:
+    props = {**fn_globals, **res.properties}
+    env = {
+        **((fn_globals.get("Environment") or {}).get("Variables") or {}),
+        **((res.properties.get("Environment") or {}).get("Variables") or {}),
+    }
+    return Function(
+        logical_id=res.logical_id,
+        code_uri=root / str(static.resolve(props.get("CodeUri", "."))),
+        handler=str(static.resolve(props.get("Handler", ""))),
+        timeout=_as_int(static.resolve(props.get("Timeout")), DEFAULT_TIMEOUT),
+        memory_size=_as_int(static.resolve(props.get("MemorySize")), DEFAULT_MEMORY_SIZE),
+        environment=env,
+        function_name=_opt_str(static.resolve(props.get("FunctionName"))),
+        reserved_concurrency=_opt_int(static.resolve(props.get("ReservedConcurrentExecutions"))),
+    )
+
+
+def _read_events(template: Template, res: Resource, static: Resolver, api_globals: Mapping[str, Any]) -> None:
+    """The function's HttpApi routes, SQS sources and schedules, added to the template's."""
+    for event_id, event in (res.properties.get("Events") or {}).items():
+        etype, eprops = event.get("Type"), dict(event.get("Properties") or {})
+        if etype == "HttpApi":
+            template.routes.append(_route(res.logical_id, event_id, eprops, template.resources, api_globals))
+        elif etype == "SQS":
+            template.sqs_sources.append(_sqs(res.logical_id, event_id, eprops, static))
+        elif etype in ("Schedule", "ScheduleV2"):
+            template.schedules.append(_schedule(res.logical_id, event_id, etype, eprops, static))
+
+
+def _layer_dirs(resources: Mapping[str, Resource], static: Resolver, root: Path) -> list[Path]:
+    return [
+        root / str(static.resolve(r.properties.get("ContentUri", ".")))
+        for r in resources.values()
+        if r.type == LAYER_TYPE and isinstance(static.resolve(r.properties.get("ContentUri")), str)
+    ]
 
 
 def _route(
@@ -335,139 +298,3 @@ def _opt_int(value: Any) -> int | None:
 
 def _opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def cfn_string(value: Any) -> str:
-    """How CloudFormation turns a value into a string (environment values are strings)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(cfn_string(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return str(value)
-
-
-# -- intrinsic functions ----------------------------------------------------------------------
-
-NO_VALUE = object()
-_SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
-
-
-@dataclass
-class Resolver:
-    """Evaluates intrinsics against known names: parameters, pseudo parameters, resources.
-
-    `refs` maps a logical id to what `!Ref` answers, `attrs` maps `(id, attribute)` to what
-    `!GetAtt` answers. Unknown references are left as `${...}` text (best effort, never raises
-    for a reference: local runs should start even when an unused value cannot be resolved).
-    """
-
-    parameters: dict[str, str] = field(default_factory=dict)
-    refs: dict[str, str] = field(default_factory=dict)
-    attrs: dict[tuple[str, str], str] = field(default_factory=dict)
-    conditions: dict[str, Any] = field(default_factory=dict)
-    region: str = "ap-southeast-2"
-    account_id: str = "123456789012"
-    stack_name: str = "ddhalo-local"
-
-    def pseudo(self) -> dict[str, str]:
-        stack_arn = f"arn:aws:cloudformation:{self.region}:{self.account_id}:stack/{self.stack_name}/0"
-        return {
-            "AWS::Region": self.region,
-            "AWS::AccountId": self.account_id,
-            "AWS::StackName": self.stack_name,
-            "AWS::StackId": stack_arn,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-        }
-
-    def ref(self, name: str) -> Any:
-        if name == "AWS::NoValue":
-            return NO_VALUE
-        for table in (self.pseudo(), self.parameters, self.refs):
-            if name in table:
-                return table[name]
-        return f"${{{name}}}"
-
-    def get_att(self, logical_id: str, attribute: str) -> str:
-        return self.attrs.get((logical_id, attribute), f"${{{logical_id}.{attribute}}}")
-
-    def resolve(self, value: Any) -> Any:
-        """Evaluate intrinsics anywhere inside `value`; `AWS::NoValue` entries are dropped."""
-        if isinstance(value, list):
-            return [v for v in (self.resolve(item) for item in value) if v is not NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, arg),) = value.items()
-            handler = _FUNCTIONS.get(key)
-            if handler is not None:
-                return handler(self, arg)
-        resolved = {k: self.resolve(v) for k, v in value.items()}
-        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
-
-    def condition(self, name: str) -> bool:
-        return bool(self.resolve(self.conditions.get(name, False)))
-
-    def sub(self, arg: Any) -> str:
-        text, variables = (arg[0], self.resolve(arg[1])) if isinstance(arg, list) else (arg, {})
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1).strip()
-            if name in variables:
-                return cfn_string(variables[name])
-            if "." in name and not name.startswith("AWS::"):
-                return self.get_att(*name.split(".", 1))
-            return cfn_string(self.ref(name))
-
-        return _SUB_VAR.sub(replace, str(text)).replace("${!", "${")
-
-
-def _get_att(r: Resolver, arg: Any) -> str:
-    target = r.resolve(arg)
-    lid, attribute = target if isinstance(target, list) else str(target).split(".", 1)
-    return r.get_att(str(lid), str(attribute))
-
-
-def _join(r: Resolver, arg: Any) -> str:
-    sep, items = r.resolve(arg)
-    return str(sep).join(cfn_string(i) for i in items)
-
-
-def _if(r: Resolver, arg: Any) -> Any:
-    name, yes, no = arg
-    return r.resolve(yes if r.condition(str(name)) else no)
-
-
-def _select(r: Resolver, arg: Any) -> Any:
-    index, items = r.resolve(arg)
-    return items[int(index)]
-
-
-def _split(r: Resolver, arg: Any) -> list[str]:
-    sep, text = r.resolve(arg)
-    return str(text).split(str(sep))
-
-
-def _equals(r: Resolver, arg: Any) -> bool:
-    a, b = r.resolve(arg)
-    return cfn_string(a) == cfn_string(b)
-
-
-_FUNCTIONS: dict[str, Callable[[Resolver, Any], Any]] = {
-    "Ref": lambda r, a: r.ref(str(r.resolve(a))),
-    "Fn::GetAtt": _get_att,
-    "Fn::Sub": lambda r, a: r.sub(a),
-    "Fn::Join": _join,
-    "Fn::If": _if,
-    "Fn::Select": _select,
-    "Fn::Split": _split,
-    "Fn::Equals": _equals,
-    "Fn::Not": lambda r, a: not r.resolve(a)[0],
-    "Fn::And": lambda r, a: all(r.resolve(a)),
-    "Fn::Or": lambda r, a: any(r.resolve(a)),
-    "Condition": lambda r, a: r.condition(str(a)),
-    "Fn::ToJsonString": lambda r, a: json.dumps(r.resolve(a), separators=(",", ":")),
-    "Fn::Base64": lambda r, a: base64.b64encode(str(r.resolve(a)).encode()).decode(),
-}

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 from local.aws import ACCOUNT_ID, LocalAws
 from local.invoke import Invoker, forget_cached_clients, load_handler
-from local.moto_memory import stop_tracking
-from local.moto_speed import speed_up
+from local.moto_memory import let_go
+from local.patches.moto import speed_up
 from local.serve import sqs_poller
 from local.serve.http_server import ApiServer, HttpApi
 from local.serve.kept_state import KeptState
@@ -141,7 +141,7 @@ class LocalApp:
 
     def _start_aws(self) -> None:
         """moto with the template's resources, and the invoker of the functions that use them."""
-        stop_tracking()  # moto's instance tracking would keep every item and table copy forever
+        let_go()  # moto's instance tracking would keep every item and table copy forever
         speed_up()  # moto's Query and transactions cost O(table) per request; DynamoDB's do not
         self.aws.start()
         self.aws.apply_function_environment()

@@ -11,7 +11,7 @@ from moto import mock_aws
 from ddhalo.errors import ConflictError
 from ddhalo.models import Mapping, Run, RunItem, SubscriptionLink
 from ddhalo.store import Store
-from local.moto_speed import slow_down, sped_up, speed_up
+from local.patches.moto import slow_down, sped_up, speed_up
 from tests.unit.builders import chunk
 
 

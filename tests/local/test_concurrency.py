@@ -16,7 +16,7 @@ import requests
 from boto3.dynamodb.conditions import ConditionExpressionBuilder, Key
 from boto3.dynamodb.transform import TransformationInjector
 
-from local.aws import _build_conditions_one_at_a_time
+from local.patches.boto3 import build_conditions_one_at_a_time
 from local.serve.app import LocalApp
 
 TEMPLATE = """
@@ -189,7 +189,7 @@ def test_requests_on_one_client_build_their_key_conditions_one_at_a_time(monkeyp
     """boto3 numbers a request's placeholders with one counter per client, reset per request: a
     second request must not restart it while the first is numbering (or both write `#n0`, and
     the first query's key condition names `sk` twice: "missed key schema element: pk")."""
-    _build_conditions_one_at_a_time()  # as every local stack's start does
+    build_conditions_one_at_a_time()  # as every local stack's start does
     build = ConditionExpressionBuilder.build_expression
     inside = most = 0
     counting = threading.Lock()

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from local.template import NO_VALUE, Resolver, load_template
+from local.intrinsics import NO_VALUE, Resolver
+from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 
