@@ -6,7 +6,9 @@
 | plan    | ``customers.plan`` (pure)     | ``subscriptions.plan`` (pure)               |
 | apply   | ``customers.apply``           | ``subscriptions.apply``                     |
 
-``reconcile`` is what both apply steps share: batched creates that look for a lost answer before
-sending again, patches read back when their answer was lost. ``options`` are each run kind's
-options, typed. How the steps are cut into queued jobs is :mod:`ddhalo.jobs`.
+``compare`` is how a desired record is compared with what we last wrote and what Halo holds
+(pure: the plans use it, and so does the apply step reading a lost write back). ``reconcile`` is
+what both apply steps share: batched creates that look for a lost answer before sending again,
+patches read back when their answer was lost. ``options`` are each run kind's options, typed.
+How the steps are cut into queued jobs is :mod:`ddhalo.jobs`.
 """

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.halo.records import DRIFT_FIELDS, MAX_NAME, Licence, LicenceFields, licence_patch, marker_line
 from ddhalo.models import RESULT_OF, RunItem, SubscriptionLink
-from ddhalo.pipeline.reconcile import content_hash, holds
+from ddhalo.pipeline.compare import content_hash, holds
 from ddhalo.pipeline.subscriptions.read import CustomerScope
 
 DISTRIBUTOR = "Dicker Data"
