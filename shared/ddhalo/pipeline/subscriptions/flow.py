@@ -72,25 +72,16 @@ def plan_subscriptions(
     codes = frozenset(options.excluded_stock_codes)
     for scope in scopes:
         scope.excluded_stock_codes = codes
+    actions = _plan_scopes(store, scopes)
+    observe.step("planned")
+    return actions, failures
+
+
+def _plan_scopes(store: Store, scopes: list[CustomerScope]) -> list[SubscriptionAction]:
+    """Plan each customer. One where something changed or vanished is planned again once its links
+    are read whole (to compare with what we wrote), LINK_FIELDS_BATCH links at a time."""
     actions: list[SubscriptionAction] = []
-    # Customers where something changed or vanished are planned again once their links are read
-    # whole (to compare with what we wrote), LINK_FIELDS_BATCH links at a time.
     needing: list[CustomerScope] = []
-
-    def plan_needing() -> None:
-        whole = store.get_links((s.mapping.dicker_customer_id, sub) for s in needing for sub in s.links)
-        by_customer: dict[str, dict[str, SubscriptionLink]] = {
-            s.mapping.dicker_customer_id: {} for s in needing
-        }
-        for link in whole:
-            by_customer[link.dicker_customer_id][link.subscription_id] = link
-        for scope in needing:
-            scope.links = by_customer[scope.mapping.dicker_customer_id]
-            planned = plan_customer(scope)
-            assert not isinstance(planned, NeedsLinkFields)  # read whole: every link has its fields
-            actions.extend(planned)
-        needing.clear()
-
     waiting = 0
     scopes.reverse()
     while scopes:  # popped as planned, so each customer's reads are freed as its actions are made
@@ -102,8 +93,23 @@ def plan_subscriptions(
         needing.append(scope)
         waiting += len(scope.links)
         if waiting >= LINK_FIELDS_BATCH:
-            plan_needing()
+            actions += _plan_with_links(store, needing)
+            needing = []
             waiting = 0
-    plan_needing()
-    observe.step("planned")
-    return actions, failures
+    actions += _plan_with_links(store, needing)
+    return actions
+
+
+def _plan_with_links(store: Store, needing: list[CustomerScope]) -> list[SubscriptionAction]:
+    """Plan these customers again with their links read whole, in one read for all of them."""
+    whole = store.get_links((s.mapping.dicker_customer_id, sub) for s in needing for sub in s.links)
+    by_customer: dict[str, dict[str, SubscriptionLink]] = {s.mapping.dicker_customer_id: {} for s in needing}
+    for link in whole:
+        by_customer[link.dicker_customer_id][link.subscription_id] = link
+    actions: list[SubscriptionAction] = []
+    for scope in needing:
+        scope.links = by_customer[scope.mapping.dicker_customer_id]
+        planned = plan_customer(scope)
+        assert not isinstance(planned, NeedsLinkFields)  # read whole: every link has its fields
+        actions += planned
+    return actions
