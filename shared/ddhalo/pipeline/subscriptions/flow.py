@@ -8,7 +8,7 @@ from ddhalo.errors import ConflictError
 from ddhalo.models import Mapping, RunItem, SubscriptionLink
 from ddhalo.pipeline.options import SubscriptionOptions
 from ddhalo.pipeline.subscriptions.plan import NeedsLinkFields, SubscriptionAction, plan_customer
-from ddhalo.pipeline.subscriptions.read import CustomerScope, LicenceRead, read_scopes
+from ddhalo.pipeline.subscriptions.read import CustomerScope, LicenceRead, customer_item, read_scopes
 from ddhalo.store import Store
 from ddhalo.upstreams import Upstreams
 
@@ -28,17 +28,8 @@ def validate_request(options: SubscriptionOptions, mappings: dict[str, Mapping])
 
 
 def _excluded(mapping: Mapping) -> RunItem:
-    return RunItem(
-        type="customer",
-        dicker_id=mapping.dicker_customer_id,
-        halo_id=mapping.halo_client_id,
-        result="skipped",
-        name=mapping.dicker_customer_name,
-        reason=(
-            "Excluded by the settings (exclusions.customers): its subscriptions are left as they are in Halo."
-        ),
-        reason_code="excluded",
-    )
+    why = "Excluded by the settings (exclusions.customers): its subscriptions are left as they are in Halo."
+    return customer_item(mapping, "skipped", why, "excluded")
 
 
 def _sharers(mappings: dict[str, Mapping]) -> dict[str, list[str]]:

@@ -23,7 +23,7 @@ from ddhalo.dicker_data.models import Subscription
 from ddhalo.errors import CredentialError, IntegrationError
 from ddhalo.halo.client import HaloClient, PageCursor
 from ddhalo.halo.records import Licence
-from ddhalo.models import Mapping, RunItem, SubscriptionLink
+from ddhalo.models import ItemResult, Mapping, RunItem, SubscriptionLink
 from ddhalo.pipeline.reconcile import reason
 from ddhalo.store import Store
 from ddhalo.upstreams import Upstreams
@@ -305,16 +305,22 @@ def _exclude_sharers(
     scope.others_licences = frozenset(lk.halo_licence_id for o in others for lk in links.get(o, {}).values())
 
 
-def _unreadable(mapping: Mapping, exc: IntegrationError) -> RunItem:
+def customer_item(mapping: Mapping, result: ItemResult, reason: str, reason_code: str) -> RunItem:
+    """An item for a mapped customer as a whole: none of its subscriptions was planned."""
     return RunItem(
         type="customer",
         dicker_id=mapping.dicker_customer_id,
         halo_id=mapping.halo_client_id,
-        result="failed",
+        result=result,
         name=mapping.dicker_customer_name,
-        reason=f"Could not read this customer's subscriptions: {reason(exc)}",
-        reason_code=exc.code,
+        reason=reason,
+        reason_code=reason_code,
     )
+
+
+def _unreadable(mapping: Mapping, exc: IntegrationError) -> RunItem:
+    why = f"Could not read this customer's subscriptions: {reason(exc)}"
+    return customer_item(mapping, "failed", why, exc.code)
 
 
 def _unattributed(ref: str, why: str, occurrence: int) -> RunItem:
