@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from ddhalo.dicker_data.models import Tenant
 from ddhalo.errors import ConflictError, InputError, NotFoundError
 from ddhalo.halo.client import HaloClient
-from ddhalo.matching import Customer, match_exact
+from ddhalo.matching import Candidate, Customer, MatchResult, match_exact
 from ddhalo.models import Mapping, Suggestion
 from ddhalo.pipeline.customers.plan import CustomerAction, NextAction, next_action, plan_customers
 from ddhalo.pipeline.customers.read import NO_TENANT_REASON, CustomerInputs, DickerDataCustomers, HaloClients
@@ -95,6 +95,16 @@ def generate_mappings(
         already_mapped=len(mapped_ids & customers.by_id.keys()),
         not_importable=[_not_importable(t) for t in customers.without_tenant],
     )
+    _store_matched(store, matched.matched, created_by, result)
+    _report_unmatched(matched, clients, taken, result)
+    return result
+
+
+def _store_matched(
+    store: Store, matched: list[tuple[Customer, Candidate]], created_by: str, result: GenerateResult
+) -> None:
+    """Store a generated mapping per match; one mapped by someone meanwhile is reported instead,
+    never overwritten."""
     mappings = [
         Mapping(
             dicker_customer_id=customer.id,
@@ -104,12 +114,12 @@ def generate_mappings(
             source="generated",
             created_by=created_by,
         )
-        for customer, client in matched.matched
+        for customer, client in matched
     ]
     conflicts = store.put_mappings(mappings)
     for mapping in mappings:
         conflict = conflicts.get(mapping.dicker_customer_id)
-        if conflict:  # someone mapped it meanwhile: report, never overwrite
+        if conflict:
             result.unmatched.append(
                 UnmappedCustomer(
                     dicker_customer_id=mapping.dicker_customer_id,
@@ -120,6 +130,13 @@ def generate_mappings(
             )
         else:
             result.created.append(mapping)
+
+
+def _report_unmatched(
+    matched: MatchResult, clients: HaloClients, taken: set[int], result: GenerateResult
+) -> None:
+    """The customers no client matched (with suggestions of the clients still free), then those
+    several clients match."""
     for customer, reason in matched.unmatched:
         result.unmatched.append(
             UnmappedCustomer(
@@ -139,7 +156,6 @@ def generate_mappings(
                 reason=reason,
             )
         )
-    return result
 
 
 def mapping_overview(

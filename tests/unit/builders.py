@@ -13,9 +13,9 @@ from ddhalo.dicker_data.models import Subscription, Tenant
 from ddhalo.halo.records import ClientRecord, Licence, SiteRecord
 from ddhalo.jobs.job import Job
 from ddhalo.models import Mapping, MappingSource, SubscriptionLink, compact_json
+from ddhalo.pipeline.compare import content_hash
 from ddhalo.pipeline.customers.read import CustomerInputs, DickerDataCustomers, HaloClients
-from ddhalo.pipeline.reconcile import content_hash
-from ddhalo.pipeline.subscriptions.plan import desired_fields
+from ddhalo.pipeline.subscriptions.fields import desired_fields
 from ddhalo.pipeline.subscriptions.read import CustomerScope
 
 

@@ -9,10 +9,10 @@ import pytest
 
 from ddhalo.errors import IntegrationError, UpstreamError
 from ddhalo.halo.records import ClientRecord
+from ddhalo.pipeline.compare import content_hash
 from ddhalo.pipeline.customers.apply import apply_customers
 from ddhalo.pipeline.customers.plan import CustomerAction, plan_customers
 from ddhalo.pipeline.options import CustomerOptions
-from ddhalo.pipeline.reconcile import content_hash
 from tests.unit.builders import customer_inputs, customers, link, mapping, tenant
 from tests.unit.scripted_halo import LANDED, SAVED, ScriptedHalo, rejected, unsent
 

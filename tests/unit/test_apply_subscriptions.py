@@ -11,7 +11,8 @@ from ddhalo.errors import IntegrationError, UnreachableError
 from ddhalo.halo.records import Licence, marker_in
 from ddhalo.halo.saving import SaveResult
 from ddhalo.models import SubscriptionLink
-from ddhalo.pipeline.reconcile import Applied, content_hash
+from ddhalo.pipeline.compare import content_hash
+from ddhalo.pipeline.reconcile import Applied
 from ddhalo.pipeline.subscriptions.apply import (
     apply_subscriptions,
     from_payload,

@@ -1,6 +1,7 @@
 """A plain sync's customers: what it decides without Halo, and what it must still read (pure)."""
 
 from ddhalo.models import HeldCustomer
+from ddhalo.pipeline.compare import content_hash
 from ddhalo.pipeline.customers.delta import PER_CLIENT_READS, remembered, settle
 from ddhalo.pipeline.customers.plan import (
     MAIN_SITE_ADDRESS,
@@ -10,7 +11,6 @@ from ddhalo.pipeline.customers.plan import (
     tenant_link,
 )
 from ddhalo.pipeline.options import CustomerOptions
-from ddhalo.pipeline.reconcile import content_hash
 from tests.unit.builders import customers, mapping, tenant
 
 ADDRESS = {"Address01": "1 George St", "Suburb": "Sydney", "State": "NSW", "Postcode": "2000"}

@@ -2,10 +2,10 @@
 
 from ddhalo.halo.records import SiteRecord
 from ddhalo.models import Mapping
+from ddhalo.pipeline.compare import content_hash
 from ddhalo.pipeline.customers.plan import halo_address, next_action, plan_customers, tenant_link
 from ddhalo.pipeline.customers.read import DickerDataCustomers
 from ddhalo.pipeline.options import CustomerOptions
-from ddhalo.pipeline.reconcile import content_hash
 from tests.unit.builders import customer_inputs, customers, link, mapping, tenant
 
 ADDRESS = {

@@ -5,7 +5,8 @@ import json
 
 from ddhalo.dicker_data.client import InvalidRecord
 from ddhalo.halo.records import OWNED_LICENCE_FIELDS, Licence, marker_in
-from ddhalo.pipeline.subscriptions.plan import GONE_STATUS, NeedsLinkFields, desired_fields, plan_customer
+from ddhalo.pipeline.subscriptions.fields import GONE_STATUS, desired_fields
+from ddhalo.pipeline.subscriptions.plan import NeedsLinkFields, plan_customer
 from tests.unit.builders import licence_for, link_for, scope, sub
 
 

@@ -8,9 +8,6 @@ the rest is created again. A patch whose every answer was lost is read back.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +17,7 @@ from ddhalo.errors import CredentialError, IntegrationError, OutOfTimeError, Rej
 from ddhalo.halo.client import HaloClient
 from ddhalo.halo.records import halo_id
 from ddhalo.models import RunItem
+from ddhalo.pipeline.compare import holds
 
 CREATE_ROUNDS = 3
 
@@ -49,17 +47,13 @@ class Applied[T]:
         self.lost(part.lost_at)
 
 
-def content_hash(fields: Any) -> str:
-    """A stable digest of what we write (the change detector stored beside links and mappings)."""
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:32]
-
-
 def record_id(record: dict[str, Any]) -> int | None:
     """A saved record's id, when Halo answered a real one (not null, not "abc", not 0)."""
     return halo_id(record.get("id"))
 
 
 def reason(error: IntegrationError) -> str:
+    """An error as a run item's reason: what went wrong, then what to do about it."""
     return f"{error.message} {error.hint}" if error.hint else error.message
 
 
@@ -245,22 +239,3 @@ def _landed(halo: HaloClient, entity: str, patch: dict[str, Any], outcome: Patch
         return False
     fields = {k: v for k, v in patch.items() if k != "id"}
     return current is not None and all(holds(value, current.get(k)) for k, value in fields.items())
-
-
-def holds(ours: Any, theirs: Any) -> bool:
-    """Whether Halo's value ``theirs`` holds what we wrote: Halo echoes values normalised (dates
-    with a time, numbers as floats) and objects with more fields than we sent."""
-    if isinstance(ours, dict):
-        return isinstance(theirs, dict) and all(holds(v, theirs.get(k)) for k, v in ours.items())
-    if isinstance(ours, list):
-        return isinstance(theirs, list) and all(any(holds(o, t) for t in theirs) for o in ours)
-    if ours is None or ours == "":
-        return theirs in (None, "")
-    if isinstance(ours, bool) or isinstance(theirs, bool):
-        return bool(ours) == bool(theirs)
-    if isinstance(ours, int | float) and isinstance(theirs, int | float):
-        return float(ours) == float(theirs)
-    text, other = str(ours).strip(), str(theirs if theirs is not None else "").strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return other[:10] == text
-    return text == other

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ddhalo.errors import CredentialError, IntegrationError, OutOfTimeError
@@ -11,7 +13,14 @@ from ddhalo.halo.records import ClientRecord, client_links_patch, links_with
 from ddhalo.models import Mapping, RunItem
 from ddhalo.pipeline.customers.plan import TENANT_LINKS, CustomerAction, tenant_link
 from ddhalo.pipeline.customers.read import HaloClients
-from ddhalo.pipeline.reconcile import Applied, create_reconciled, reason, save_patches
+from ddhalo.pipeline.reconcile import (
+    Applied,
+    CreateOutcome,
+    PatchOutcome,
+    create_reconciled,
+    reason,
+    save_patches,
+)
 from ddhalo.store import Store
 
 
@@ -68,73 +77,87 @@ def _store_mappings(
     return {key: error.message for key, error in conflicts.items()}
 
 
+@dataclass
+class _Updates:
+    """Where the updates stand: the customers left for a follow-up (unsent, or not read for lack of
+    time), those failed with why and the error's code, and refused credentials."""
+
+    later: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
+    stopped: CredentialError | None = None
+
+    def absorb(self, patched: PatchOutcome) -> None:
+        self.later.update(patched.unsent)
+        self.failed.update(patched.failed)
+        self.codes.update(patched.codes)
+        self.stopped = self.stopped or patched.stopped
+
+
 def _apply_updates(
     actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str
 ) -> Applied[str]:
-    later: set[str] = set()
-    unread: dict[str, str] = {}
-    codes: dict[str, str] = {}
-    stopped: CredentialError | None = None
+    """Patch the clients' tenant links, then the main sites' addresses (not of a customer whose
+    client failed), then store the mappings of adopted clients and what each wrote."""
+    state = _read_hidden_links(actions, halo)
+    clients = {
+        a.dicker_id: a.client_patch for a in actions if a.client_patch and a.dicker_id not in state.later
+    }
+    state.absorb(save_patches(halo, "Client", clients))
+    sites = {
+        a.dicker_id: a.site_patch
+        for a in actions
+        if a.site_patch and a.dicker_id not in state.failed and a.dicker_id not in state.later
+    }
+    state.absorb(save_patches(halo, "Site", sites))
+    done: Applied[str] = Applied(
+        remaining=sorted(state.later) if state.stopped is None else [], stopped=state.stopped
+    )
+    adopted = [
+        (a, a.halo_client_id, a.halo_client_name)
+        for a in actions
+        if a.new_mapping and a.halo_client_id is not None and a.dicker_id not in state.later
+    ]
+    for key, conflict in _store_mappings(adopted, store, created_by).items():
+        if key not in state.failed:
+            state.failed[key], state.codes[key] = conflict, "mapping_conflict"
     for action in actions:
-        if action.links_unread:
-            try:
-                if stopped is None:
-                    _complete_link_patch(action, halo)
-                else:
-                    later.add(action.dicker_id)
-            except (OutOfTimeError, CredentialError) as exc:
-                later.add(action.dicker_id)
-                stopped = exc if isinstance(exc, CredentialError) else stopped
-            except IntegrationError as exc:  # this customer fails alone, not the run
-                unread[action.dicker_id] = f"Could not read the Halo client's tenant links: {reason(exc)}"
-                codes[action.dicker_id] = exc.code
-    clients = save_patches(
-        halo,
-        "Client",
-        {a.dicker_id: a.client_patch for a in actions if a.client_patch and a.dicker_id not in later},
-    )
-    later.update(clients.unsent)
-    failed = {**unread, **clients.failed}
-    codes.update(clients.codes)
-    sites = save_patches(
-        halo,
-        "Site",
-        {
-            a.dicker_id: a.site_patch
-            for a in actions
-            if a.site_patch and a.dicker_id not in failed and a.dicker_id not in later
-        },
-    )
-    later.update(sites.unsent)
-    failed.update(sites.failed)
-    codes.update(sites.codes)
-    stopped = stopped or clients.stopped or sites.stopped
-    done: Applied[str] = Applied(remaining=sorted(later) if stopped is None else [], stopped=stopped)
-    conflicts = _store_mappings(
-        [
-            (a, a.halo_client_id, a.halo_client_name)
-            for a in actions
-            if a.new_mapping and a.halo_client_id is not None and a.dicker_id not in later
-        ],
-        store,
-        created_by,
-    )
-    for key, conflict in conflicts.items():
-        if key not in failed:
-            failed[key], codes[key] = conflict, "mapping_conflict"
+        _report_update(action, state, done, store)
+    return done
+
+
+def _read_hidden_links(actions: list[CustomerAction], halo: HaloClient) -> _Updates:
+    """Read each client whose list record hid its tenant links (``_complete_link_patch``)."""
+    state = _Updates()
     for action in actions:
-        if action.dicker_id in later:
-            if stopped is not None:
-                done.items.append(_not_done(action, stopped))
+        if not action.links_unread:
             continue
-        if action.dicker_id in failed:
-            key = action.dicker_id
-            done.items.append(action.item("failed", reason=failed[key], reason_code=codes.get(key)))
+        if state.stopped is not None:
+            state.later.add(action.dicker_id)
             continue
+        try:
+            _complete_link_patch(action, halo)
+        except (OutOfTimeError, CredentialError) as exc:
+            state.later.add(action.dicker_id)
+            state.stopped = exc if isinstance(exc, CredentialError) else state.stopped
+        except IntegrationError as exc:  # this customer fails alone, not the run
+            why = f"Could not read the Halo client's tenant links: {reason(exc)}"
+            state.failed[action.dicker_id], state.codes[action.dicker_id] = why, exc.code
+    return state
+
+
+def _report_update(action: CustomerAction, state: _Updates, done: Applied[str], store: Store) -> None:
+    """Its item (none for one handed to a follow-up), and what it wrote remembered."""
+    key = action.dicker_id
+    if key in state.later:
+        if state.stopped is not None:
+            done.items.append(_not_done(action, state.stopped))
+    elif key in state.failed:
+        done.items.append(action.item("failed", reason=state.failed[key], reason_code=state.codes.get(key)))
+    else:
         if not action.new_mapping:
             store.remember_written(action.dicker_id, action.written)
         done.items.append(action.item())
-    return done
 
 
 def _complete_link_patch(action: CustomerAction, halo: HaloClient) -> None:
@@ -155,19 +178,10 @@ def _complete_link_patch(action: CustomerAction, halo: HaloClient) -> None:
 def _apply_creates(
     actions: list[CustomerAction], halo: HaloClient, store: Store, created_by: str
 ) -> Applied[str]:
+    """Create the clients, then store their mappings; what time ran out for is handed on."""
     by_id = {a.dicker_id: a for a in actions}
-
-    def find_landed(keys: Sequence[str]) -> Iterator[tuple[Sequence[str], dict[str, dict[str, Any]]]]:
-        found = HaloClients.read(halo)  # one paged read of every client settles every key
-        landed = {}
-        for key in keys:
-            ids = found.with_tenant(by_id[key].tenant_marker)
-            if ids:  # the oldest: a create saved late and one sent again would both carry it
-                landed[key] = {"id": min(ids), "name": found.name(min(ids))}
-        yield keys, landed
-
     records = {a.dicker_id: a.create.to_wire() for a in actions if a.create is not None}
-    outcome = create_reconciled(halo, "Client", records, find_landed)
+    outcome = create_reconciled(halo, "Client", records, partial(_find_clients, halo, by_id))
     done: Applied[str] = Applied(stopped=outcome.stopped)
     if outcome.stopped is None:
         done.remaining = sorted(outcome.unfinished)
@@ -183,27 +197,39 @@ def _apply_creates(
         [(by_id[key], record.id, record.name) for key, record in created.items()], store, created_by
     )
     for action in actions:
-        if action.dicker_id in outcome.unfinished:
-            if outcome.stopped is not None:
-                done.items.append(_not_done(action, outcome.stopped))
-            continue
-        record = created.get(action.dicker_id)
-        if record is None:
-            key = action.dicker_id
-            done.items.append(
-                action.item("failed", reason=outcome.failed.get(key), reason_code=outcome.codes.get(key))
-            )
-            continue
-        conflict = conflicts.get(action.dicker_id)
-        if conflict:
-            done.items.append(
-                action.item(
-                    "failed",
-                    halo_id=record.id,
-                    reason=f"Created in Halo but not mapped: {conflict}",
-                    reason_code="mapping_conflict",
-                )
-            )
-        else:
-            done.items.append(action.item("created", halo_id=record.id))
+        item = _create_item(action, outcome, created.get(action.dicker_id), conflicts.get(action.dicker_id))
+        if item is not None:
+            done.items.append(item)
     return done
+
+
+def _find_clients(
+    halo: HaloClient, by_id: dict[str, CustomerAction], keys: Sequence[str]
+) -> Iterator[tuple[Sequence[str], dict[str, dict[str, Any]]]]:
+    """Clients whose create lost its answer, found by the tenant they carry (``reconcile.Finder``)."""
+    found = HaloClients.read(halo)  # one paged read of every client settles every key
+    landed = {}
+    for key in keys:
+        ids = found.with_tenant(by_id[key].tenant_marker)
+        if ids:  # the oldest: a create saved late and one sent again would both carry it
+            landed[key] = {"id": min(ids), "name": found.name(min(ids))}
+    yield keys, landed
+
+
+def _create_item(
+    action: CustomerAction, outcome: CreateOutcome, record: ClientRecord | None, conflict: str | None
+) -> RunItem | None:
+    """A create's item: created, or failed (in Halo, or mapping it); none when it is handed on."""
+    key = action.dicker_id
+    if key in outcome.unfinished:
+        return _not_done(action, outcome.stopped) if outcome.stopped is not None else None
+    if record is None:
+        return action.item("failed", reason=outcome.failed.get(key), reason_code=outcome.codes.get(key))
+    if conflict:
+        return action.item(
+            "failed",
+            halo_id=record.id,
+            reason=f"Created in Halo but not mapped: {conflict}",
+            reason_code="mapping_conflict",
+        )
+    return action.item("created", halo_id=record.id)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ddhalo.dicker_data.models import Tenant
 from ddhalo.models import HeldCustomer, Mapping
+from ddhalo.pipeline.compare import content_hash
 from ddhalo.pipeline.customers.plan import (
     MAIN_SITE_ADDRESS,
     TENANT_LINKS,
@@ -24,7 +25,6 @@ from ddhalo.pipeline.customers.plan import (
     tenant_link,
 )
 from ddhalo.pipeline.options import CustomerOptions
-from ddhalo.pipeline.reconcile import content_hash
 
 # Up to this many changed clients are read one by one; above it, the whole list is cheaper.
 PER_CLIENT_READS = 20

@@ -27,9 +27,9 @@ from ddhalo.halo.records import (
 )
 from ddhalo.matching import exact_key
 from ddhalo.models import RESULT_OF, Mapping, RunItem, Suggestion
+from ddhalo.pipeline.compare import content_hash
 from ddhalo.pipeline.customers.read import NO_TENANT_REASON, CustomerInputs, HaloClients
 from ddhalo.pipeline.options import CustomerOptions
-from ddhalo.pipeline.reconcile import content_hash
 
 # Field groups we own on a client: what each mapping remembers writing (their hashes).
 TENANT_LINKS = "azure_tenants"

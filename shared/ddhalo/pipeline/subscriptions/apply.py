@@ -38,20 +38,12 @@ def apply_subscriptions(
     done: Applied[SubscriptionAction] = Applied([a.item() for a in actions if a.action in ("skip", "fail")])
     links = _Links()
     _apply_updates([a for a in actions if a.action == "update" and a.patch], halo, done, links)
-    for action in actions:
-        if action.action == "unchanged":
-            done.items.append(action.item())
-        if action.action in ("unchanged", "skip") and action.relink and action.halo_id is not None:
-            links.add(action, action.halo_id)  # adopted by its marker, or the one kept of twins
+    _keep_unwritten(actions, done, links)
     creates = [a for a in actions if a.action == "create"]
     # Said before any is sent, dropped once each is linked or refused: a plain sync reads Halo
     # for the customers of those left (their create may have landed without its link).
     store.put_intents(a.key for a in creates)
-    in_doubt: set[str] = set()
-    if done.stopped is None:
-        in_doubt = _apply_creates(creates, halo, reread, done, links)
-    else:
-        done.items += [_not_done(a, done.stopped) for a in creates]
+    in_doubt = _apply_creates(creates, halo, reread, done, links)
     store.put_links(links.made)
     store.drop_intents(a.key for a in creates if a.key not in in_doubt)
     return done
@@ -103,6 +95,42 @@ def _apply_updates(
             done.items.append(action.item())
 
 
+def _keep_unwritten(
+    actions: list[SubscriptionAction], done: Applied[SubscriptionAction], links: _Links
+) -> None:
+    """What Halo needs no write for: an item per unchanged one, and a link where one is due."""
+    for action in actions:
+        if action.action == "unchanged":
+            done.items.append(action.item())
+        if action.action in ("unchanged", "skip") and action.relink and action.halo_id is not None:
+            links.add(action, action.halo_id)  # adopted by its marker, or the one kept of twins
+
+
+class _AddOns:
+    """Add-ons waiting for a base created in this same step: each joins the next batch once its
+    base is saved (``release``), so bases and add-ons share batches instead of each ending part-full."""
+
+    def __init__(self, creates: list[SubscriptionAction]) -> None:
+        keys = {a.key for a in creates}
+        self.waiting: dict[str, list[SubscriptionAction]] = defaultdict(list)
+        self.ready: list[SubscriptionAction] = []
+        for action in creates:
+            parent_key = f"{action.customer_id}#{action.parent_subscription_id}"
+            if action.parent_subscription_id and action.parent_licence_id is None and parent_key in keys:
+                self.waiting[parent_key].append(action)
+            else:
+                self.ready.append(action)
+        # Parents of add-ons first: their add-ons are then ready while other bases still fill batches.
+        self.ready.sort(key=lambda a: a.key not in self.waiting)
+
+    def release(self, key: str, record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The add-ons of a base just saved as ``record``, now with its id (``reconcile.Release``)."""
+        freed = self.waiting.pop(key, [])
+        for addon in freed:
+            addon.parent_licence_id = record_id(record)
+        return {a.key: a.create_record() for a in freed}
+
+
 def _apply_creates(
     creates: list[SubscriptionAction],
     halo: HaloClient,
@@ -110,36 +138,22 @@ def _apply_creates(
     done: Applied[SubscriptionAction],
     links: _Links,
 ) -> set[str]:
-    """Creates in full batches: an add-on waits only for a parent created in this same step,
-    then joins the next batch, so bases and add-ons share batches instead of each ending part-full.
-    Answers the keys still to be done, or whose create may have landed unseen (their intents stay)."""
-    by_key = {a.key: a for a in creates}
-    waiting: dict[str, list[SubscriptionAction]] = defaultdict(list)
-    ready: list[SubscriptionAction] = []
-    for action in creates:
-        parent_key = f"{action.customer_id}#{action.parent_subscription_id}"
-        if action.parent_subscription_id and action.parent_licence_id is None and parent_key in by_key:
-            waiting[parent_key].append(action)
-        else:
-            ready.append(action)
-    # Parents of add-ons first: their add-ons are then ready while other bases still fill batches.
-    ready.sort(key=lambda a: a.key not in waiting)
-
-    def release(key: str, record: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        freed = waiting.pop(key, [])
-        for addon in freed:
-            addon.parent_licence_id = record_id(record)
-        return {a.key: a.create_record() for a in freed}
-
+    """Creates in full batches (an add-on after its base: ``_AddOns``). Answers the keys still to
+    be done, or whose create may have landed unseen (their intents stay)."""
+    if done.stopped is not None:  # the updates met refused credentials: nothing more is sent
+        done.items += [_not_done(a, done.stopped) for a in creates]
+        return set()
+    addons = _AddOns(creates)
     outcome = create_reconciled(
         halo,
         "SoftwareLicence",
-        {a.key: a.create_record() for a in ready},
+        {a.key: a.create_record() for a in addons.ready},
         partial(reread, creates),
-        {a.key: a.lost_at for a in ready if a.lost_at is not None},
-        release,
+        {a.key: a.lost_at for a in addons.ready if a.lost_at is not None},
+        addons.release,
     )
     done.stopped = done.stopped or outcome.stopped
+    by_key = {a.key: a for a in creates}
     for action in creates:
         _report_create(action, outcome, by_key, done, links)
     return set(outcome.unfinished) | {a.key for a in done.remaining}
@@ -198,24 +212,24 @@ def _base_unfinished(
 def licence_finder(halo: HaloClient) -> Reread:
     """Find licences that landed although their create's answer was lost (by our marker), one
     client's licences at a time: what each read settles is kept if time runs out before the next."""
+    return partial(_find_licences, halo)
 
-    def reread(
-        batch: Sequence[SubscriptionAction], keys: Sequence[str]
-    ) -> Iterator[tuple[Sequence[str], dict[str, dict[str, Any]]]]:
-        by_client: dict[int, dict[str, SubscriptionAction]] = defaultdict(dict)
-        lost = set(keys)
-        for action in batch:
-            if action.key in lost:
-                by_client[action.fields["client_id"]][action.key] = action
-        for client_id, wanted in sorted(by_client.items()):
-            found: dict[str, int] = {}
-            for licence in halo.licences(client_id=client_id):
-                for key, action in wanted.items():
-                    if licence.marker == action.subscription_id:  # twins: the oldest is adopted
-                        found[key] = min(found.get(key, licence.id), licence.id)
-            yield list(wanted), {key: {"id": licence_id} for key, licence_id in found.items()}
 
-    return reread
+def _find_licences(
+    halo: HaloClient, batch: Sequence[SubscriptionAction], keys: Sequence[str]
+) -> Iterator[tuple[Sequence[str], dict[str, dict[str, Any]]]]:
+    by_client: dict[int, dict[str, SubscriptionAction]] = defaultdict(dict)
+    lost = set(keys)
+    for action in batch:
+        if action.key in lost:
+            by_client[action.fields["client_id"]][action.key] = action
+    for client_id, wanted in sorted(by_client.items()):
+        found: dict[str, int] = {}
+        for licence in halo.licences(client_id=client_id):
+            for key, action in wanted.items():
+                if licence.marker == action.subscription_id:  # twins: the oldest is adopted
+                    found[key] = min(found.get(key, licence.id), licence.id)
+        yield list(wanted), {key: {"id": licence_id} for key, licence_id in found.items()}
 
 
 def to_payload(actions: Sequence[SubscriptionAction]) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from ddhalo.errors import ConflictError
 from ddhalo.models import Mapping, RunItem, SubscriptionLink
 from ddhalo.pipeline.options import SubscriptionOptions
 from ddhalo.pipeline.subscriptions.plan import NeedsLinkFields, SubscriptionAction, plan_customer
-from ddhalo.pipeline.subscriptions.read import CustomerScope, LicenceRead, read_scopes
+from ddhalo.pipeline.subscriptions.read import CustomerScope, LicenceRead, customer_item, read_scopes
 from ddhalo.store import Store
 from ddhalo.upstreams import Upstreams
 
@@ -28,17 +28,8 @@ def validate_request(options: SubscriptionOptions, mappings: dict[str, Mapping])
 
 
 def _excluded(mapping: Mapping) -> RunItem:
-    return RunItem(
-        type="customer",
-        dicker_id=mapping.dicker_customer_id,
-        halo_id=mapping.halo_client_id,
-        result="skipped",
-        name=mapping.dicker_customer_name,
-        reason=(
-            "Excluded by the settings (exclusions.customers): its subscriptions are left as they are in Halo."
-        ),
-        reason_code="excluded",
-    )
+    why = "Excluded by the settings (exclusions.customers): its subscriptions are left as they are in Halo."
+    return customer_item(mapping, "skipped", why, "excluded")
 
 
 def _sharers(mappings: dict[str, Mapping]) -> dict[str, list[str]]:
@@ -72,25 +63,16 @@ def plan_subscriptions(
     codes = frozenset(options.excluded_stock_codes)
     for scope in scopes:
         scope.excluded_stock_codes = codes
+    actions = _plan_scopes(store, scopes)
+    observe.step("planned")
+    return actions, failures
+
+
+def _plan_scopes(store: Store, scopes: list[CustomerScope]) -> list[SubscriptionAction]:
+    """Plan each customer. One where something changed or vanished is planned again once its links
+    are read whole (to compare with what we wrote), LINK_FIELDS_BATCH links at a time."""
     actions: list[SubscriptionAction] = []
-    # Customers where something changed or vanished are planned again once their links are read
-    # whole (to compare with what we wrote), LINK_FIELDS_BATCH links at a time.
     needing: list[CustomerScope] = []
-
-    def plan_needing() -> None:
-        whole = store.get_links((s.mapping.dicker_customer_id, sub) for s in needing for sub in s.links)
-        by_customer: dict[str, dict[str, SubscriptionLink]] = {
-            s.mapping.dicker_customer_id: {} for s in needing
-        }
-        for link in whole:
-            by_customer[link.dicker_customer_id][link.subscription_id] = link
-        for scope in needing:
-            scope.links = by_customer[scope.mapping.dicker_customer_id]
-            planned = plan_customer(scope)
-            assert not isinstance(planned, NeedsLinkFields)  # read whole: every link has its fields
-            actions.extend(planned)
-        needing.clear()
-
     waiting = 0
     scopes.reverse()
     while scopes:  # popped as planned, so each customer's reads are freed as its actions are made
@@ -102,8 +84,23 @@ def plan_subscriptions(
         needing.append(scope)
         waiting += len(scope.links)
         if waiting >= LINK_FIELDS_BATCH:
-            plan_needing()
+            actions += _plan_with_links(store, needing)
+            needing = []
             waiting = 0
-    plan_needing()
-    observe.step("planned")
-    return actions, failures
+    actions += _plan_with_links(store, needing)
+    return actions
+
+
+def _plan_with_links(store: Store, needing: list[CustomerScope]) -> list[SubscriptionAction]:
+    """Plan these customers again with their links read whole, in one read for all of them."""
+    whole = store.get_links((s.mapping.dicker_customer_id, sub) for s in needing for sub in s.links)
+    by_customer: dict[str, dict[str, SubscriptionLink]] = {s.mapping.dicker_customer_id: {} for s in needing}
+    for link in whole:
+        by_customer[link.dicker_customer_id][link.subscription_id] = link
+    actions: list[SubscriptionAction] = []
+    for scope in needing:
+        scope.links = by_customer[scope.mapping.dicker_customer_id]
+        planned = plan_customer(scope)
+        assert not isinstance(planned, NeedsLinkFields)  # read whole: every link has its fields
+        actions += planned
+    return actions
