@@ -84,31 +84,43 @@ class Meter:
         return metered
 
     def install(self) -> None:
-        """In a worker process: meter botocore's requests, and watch each job through the
-        product's observer hook (``ddhalo.observe``)."""
+        """In a worker process: meter botocore's requests, and read each job's log lines (what
+        the product tells CloudWatch Logs, ``ddhalo.job_log``)."""
+        import logging
+
         import botocore.client
 
-        from ddhalo import observe
+        from ddhalo.job_log import logger
 
         botocore.client.BaseClient._make_api_call = self._metered(botocore.client.BaseClient._make_api_call)
-        observe.install(_job_watch_type()(self))
+        logging.getLogger(logger.name).addHandler(_job_watch_type()(self))
 
 
 def _job_watch_type() -> type[Any]:
-    from ddhalo.observe import Observer
+    import logging
 
-    class JobWatch(Observer):
-        """What the bench reads of each job through the product's hook: the RSS and peak RSS
-        after each step (reading /proc is cheap, so this is always on: which step sets the job's
-        peak), its calls and waits, and with ``--trace-memory`` where the subscription plan job's
-        memory is, by the line of our code that allocated it (tracing only that job: tracemalloc
-        slows everything it watches)."""
+    class JobWatch(logging.Handler):
+        """What the bench reads of each job from its log lines: the RSS and peak RSS after each
+        step (reading /proc is cheap, so this is always on: which step sets the job's peak), its
+        calls and waits, and with ``--trace-memory`` where the subscription plan job's memory is,
+        by the line of our code that allocated it (tracing only that job: tracemalloc slows
+        everything it watches)."""
 
         def __init__(self, meter: Meter) -> None:
+            super().__init__()
             self.meter = meter
             self.tracing = False
 
-        def job_started(self, phase: str, chunk: str) -> None:
+        def emit(self, record: logging.LogRecord) -> None:
+            event = getattr(record, "job_event", None)
+            if event == "started":
+                self.job_started(str(getattr(record, "phase", "")))
+            elif event == "step":
+                self.step(str(getattr(record, "step", "")))
+            elif event == "finished":
+                self.job_finished(record.__dict__)
+
+        def job_started(self, phase: str) -> None:
             if self.meter.trace_memory and phase == "plan-subscriptions":
                 tracemalloc.start(12)
                 self.tracing = True
@@ -120,7 +132,7 @@ def _job_watch_type() -> type[Any]:
             if self.tracing and name in ("Halo licences read", "planned"):
                 self._snapshot(f"after {name}")
 
-        def job_finished(self, phase: str, chunk: str, stats: dict[str, float]) -> None:
+        def job_finished(self, stats: dict[str, Any]) -> None:
             meter = self.meter
             meter.stats = {
                 k: int(v) for k, v in stats.items() if k in ("halo_calls", "dicker_data_calls", "throttled")

@@ -2,14 +2,15 @@
 finishes the run by its counts, an error fails it readably and frees Halo, and time running out is
 the caller's to hand on (nothing recorded)."""
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from ddhalo import observe
+from ddhalo import job_log
 from ddhalo.errors import ConfigurationError, OutOfTimeError, UpstreamError
 from ddhalo.models import Counts, Run, RunItem
-from ddhalo.observe import Observer
 from ddhalo.pipeline.options import CustomerOptions
 from ddhalo.runs.halo_lock import HALO_LOCK
 from ddhalo.runs.metrics import run_metrics
@@ -33,18 +34,25 @@ class Clients:
         pass
 
 
-class Recorder(Observer):
+STAT_NAMES = {*STATS, *WAITS}
+
+
+class Recorder(logging.Handler):
+    """Reads a job's log lines (``ddhalo.job_log``) as events."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.events: list[tuple[Any, ...]] = []
 
-    def job_started(self, phase: str, chunk: str) -> None:
-        self.events.append(("job_started", phase, chunk))
-
-    def step(self, name: str) -> None:
-        self.events.append(("step", name))
-
-    def job_finished(self, phase: str, chunk: str, stats: dict[str, float]) -> None:
-        self.events.append(("job_finished", phase, chunk, stats))
+    def emit(self, record: logging.LogRecord) -> None:
+        line = record.__dict__
+        if line.get("job_event") == "step":
+            self.events.append(("step", line["step"]))
+        elif line.get("job_event") == "started":
+            self.events.append(("job_started", line["phase"], line["chunk"]))
+        elif line.get("job_event") == "finished":
+            stats = {k: v for k, v in line.items() if k in STAT_NAMES}
+            self.events.append(("job_finished", line["phase"], line["chunk"], stats))
 
 
 def clients() -> Any:
@@ -65,10 +73,21 @@ def new_run(runner: Runner, chunks: int = 1, *, hold: bool = True) -> Run:
     return run
 
 
-def observed(store, secrets, chunks: int = 1, **runner_options: Any) -> tuple[Recorder, Runner, Run]:
-    """A runner telling a ``Recorder`` what it does, and a new run of ``chunks`` holding Halo."""
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    """What the jobs of this test log, as events."""
     recorder = Recorder()
-    runner = Runner(store, secrets, observer=recorder, **runner_options)
+    logged = logging.getLogger(job_log.logger.name)
+    logged.addHandler(recorder)
+    yield recorder
+    logged.removeHandler(recorder)
+
+
+def observed(
+    store, secrets, recorder: Recorder, chunks: int = 1, **runner_options: Any
+) -> tuple[Recorder, Runner, Run]:
+    """A runner whose job lines ``recorder`` reads, and a new run of ``chunks`` holding Halo."""
+    runner = Runner(store, secrets, **runner_options)
     return recorder, runner, new_run(runner, chunks)
 
 
@@ -176,14 +195,14 @@ def test_out_of_time_propagates_and_records_nothing(runner, store):
     assert done.status == "succeeded" and done.chunks_done == 1
 
 
-def test_clients_that_cannot_be_made_fail_the_run_readably(store, secrets):
+def test_clients_that_cannot_be_made_fail_the_run_readably(store, secrets, recorder):
     asked: list[tuple[int, Any]] = []
 
     def make_upstreams(conn, rate_share, deadline):
         asked.append((rate_share, deadline))
         raise ConfigurationError("Not configured: halo_api_url.", "Set halo_api_url with PUT /settings.")
 
-    recorder, runner, run = observed(store, secrets, rate_share=3, make_upstreams=make_upstreams)
+    recorder, runner, run = observed(store, secrets, recorder, rate_share=3, make_upstreams=make_upstreams)
     done = runner.execute(run, returning(item("t1", "created")), chunk=chunk(0), phase="customers")
     assert asked == [(3, None)]
     assert (done.status, done.error, done.hint) == (
@@ -242,13 +261,13 @@ def test_run_metrics_of_another_kind_carry_its_name():
     ]
 
 
-# ---------------------------------------------------------------------------------- observer
-def test_the_observer_sees_the_job_its_steps_and_its_stats(store, secrets):
-    recorder, runner, run = observed(store, secrets)
+# ---------------------------------------------------------------------------------- job log
+def test_a_job_logs_its_start_its_steps_and_its_stats(store, secrets, recorder):
+    recorder, runner, run = observed(store, secrets, recorder)
 
     def work(run, store, upstreams):
-        observe.step("customers read")
-        observe.step("planned")
+        job_log.step("customers read")
+        job_log.step("planned")
         return [item("t1", "created")]
 
     runner.execute(run, work, clients(), chunk=chunk(0), phase="customers")
@@ -258,15 +277,15 @@ def test_the_observer_sees_the_job_its_steps_and_its_stats(store, secrets):
     # The runner's own step once the items are stored (its name is the runner's to choose).
     assert len(steps) == 3 and steps[2][0] == "step"
     assert finished == ("job_finished", "customers", chunk(0), {**STATS, **WAITS})
-    observe.step("after the job")  # no job running: nobody is told
+    job_log.step("after the job")  # no job running: no line
     assert len(recorder.events) == 5
 
 
-def test_the_observer_sees_a_failing_job_finish_too(store, secrets):
-    recorder, runner, run = observed(store, secrets)
+def test_a_failing_job_logs_its_finish_too(store, secrets, recorder):
+    recorder, runner, run = observed(store, secrets, recorder)
 
     def work(run, store, upstreams):
-        observe.step("licences read")
+        job_log.step("licences read")
         raise OutOfTimeError("Halo: waiting would outlast this invocation.")
 
     with pytest.raises(OutOfTimeError):
@@ -278,8 +297,8 @@ def test_the_observer_sees_a_failing_job_finish_too(store, secrets):
     ]
 
 
-def test_a_recorded_chunk_is_not_announced_to_the_observer(store, secrets):
-    recorder, runner, run = observed(store, secrets, chunks=2)
+def test_a_recorded_chunk_logs_no_job(store, secrets, recorder):
+    recorder, runner, run = observed(store, secrets, recorder, chunks=2)
     runner.execute(run, returning(), clients(), chunk=chunk(0), phase="customers")
     recorder.events.clear()
     runner.execute(run, returning(), clients(), chunk=chunk(0), phase="customers")

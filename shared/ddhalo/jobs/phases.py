@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ddhalo import observe
+from ddhalo import job_log
 from ddhalo.errors import OutOfTimeError
 from ddhalo.jobs import chunking
 from ddhalo.jobs.chain import GAVE_UP, Chain
@@ -78,7 +78,7 @@ def plan(chain: Chain, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem
     writes = [a for a in actions if a.action in WRITES]
     store.set_phase(run.run_id, "writing subscriptions", total=len(actions), done=len(actions) - len(writes))
     done = _settle([a for a in actions if a.action not in WRITES], upstreams, store)
-    observe.step("unchanged items made")
+    job_log.step("unchanged items made")
     _queue_chunks(chain, run, job, chunking.chunks(writes))
     return [*items, *done]
 
@@ -157,7 +157,7 @@ def _queue_chunks(chain: Chain, run: Run, job: Job, groups: list[list[Subscripti
     children = [apply_job(run.run_id, run.kind, i) for i in range(count)]
     for child, bucket in zip(children, chunking.spread(groups, count), strict=True):
         store.put_payload(run.run_id, child.chunk, to_payload(bucket))
-    observe.step("write chunks stored")
+    job_log.step("write chunks stored")
     for child in children:
         chain.send(child)
 

@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from ddhalo.configuration import load_connection
 from ddhalo.deadline import Deadline
 from ddhalo.errors import CredentialError, IntegrationError, OutOfTimeError
+from ddhalo.job_log import JobLog, step
 from ddhalo.models import FINISHED, PackedItems, Run, RunItem, RunKind, RunStatus, RunTrigger
-from ddhalo.observe import Observer, installed, observing, step
 from ddhalo.runs.halo_lock import HALO_LOCK, LOCK_TTL
 from ddhalo.secrets import SecretStore
 from ddhalo.settings import Connection
@@ -65,7 +65,6 @@ class Runner:
     rate_share: int = 1
     # How a job gets its clients (tests and the bench may give their own).
     make_upstreams: Callable[[Connection, int, Deadline | None], Upstreams] = connect
-    observer: Observer | None = None  # None: the process's (``ddhalo.observe.install``)
     # Told of every run that finished (the digest, ``ddhalo.notify.DigestSender``).
     after_finish: Callable[[Run], object] | None = None
 
@@ -107,16 +106,14 @@ class Runner:
     ) -> Run:
         """Run ``work`` for one chunk of ``run`` and record it; the last chunk finishes the run.
         An :class:`OutOfTimeError` is not a failure: it goes to the caller, which hands the chunk on.
-        ``alone``: this job is the only one of the writing run (see ``Runner.connect``)."""
+        ``alone``: this job is the only one of the writing run (see ``Runner.upstreams``)."""
         current = self.store.get_run(run.run_id) or run
         if current.status in FINISHED or self.store.chunk_recorded(run.run_id, chunk):
             return current
         self.store.set_run_status(run.run_id, "running", only_if=("queued", "running"))
         clients: Upstreams | None = upstreams
-        observer = self.observer or installed()
-        observer.job_started(phase, chunk)
-        try:
-            with observing(observer):
+        with JobLog(phase, chunk) as log:
+            try:
                 clients = clients or self.upstreams(deadline, alone=alone)
                 live = not run.dry_run and self.store.start_live(run.run_id, chunk)
                 if not run.dry_run:
@@ -128,12 +125,12 @@ class Runner:
                     return self.fail(run.run_id, stop.error)
                 self.store.record_chunk(run.run_id, chunk, items, clients.stats(), live=live)
                 step("items written")
-        except OutOfTimeError:
-            raise
-        except IntegrationError as exc:
-            return self.fail(run.run_id, exc)
-        finally:
-            observer.job_finished(phase, chunk, {**clients.stats(), **clients.waits()} if clients else {})
+            except OutOfTimeError:
+                raise
+            except IntegrationError as exc:
+                return self.fail(run.run_id, exc)
+            finally:
+                log.stats = {**clients.stats(), **clients.waits()} if clients else {}
         return self.finish_if_done(run.run_id)
 
     def _watch(self, run_id: str, clients: Upstreams, chunk: str | None) -> None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ddhalo import observe
+from ddhalo import job_log
 from ddhalo.errors import ConflictError
 from ddhalo.models import Mapping, RunItem, SubscriptionLink
 from ddhalo.pipeline.options import SubscriptionOptions
@@ -64,7 +64,7 @@ def plan_subscriptions(
     for scope in scopes:
         scope.excluded_stock_codes = codes
     actions = _plan_scopes(store, scopes)
-    observe.step("planned")
+    job_log.step("planned")
     return actions, failures
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from ddhalo import observe
+from ddhalo import job_log
 from ddhalo.dicker_data.client import Parsed
 from ddhalo.dicker_data.models import Subscription
 from ddhalo.errors import CredentialError, IntegrationError
@@ -225,10 +225,10 @@ def _read_bulk(mappings: list[Mapping], upstreams: Upstreams, store: Store, shar
     fields we wrote: the plan asks for them when it needs them)."""
     in_scope = {m.dicker_customer_id for m in mappings}
     _sort_subscriptions(upstreams.dicker_data.get_subscriptions(), in_scope, shared)
-    observe.step("Dicker Data subscriptions parsed")
+    job_log.step("Dicker Data subscriptions parsed")
     for found in store.list_links(with_fields=False):
         shared.links[found.dicker_customer_id][found.subscription_id] = found
-    observe.step("links read")
+    job_log.step("links read")
 
 
 def _sort_subscriptions(everything: Parsed[Subscription], in_scope: set[str], shared: _Shared) -> None:
@@ -262,7 +262,7 @@ def _read_licences(mappings: list[Mapping], halo: HaloClient, shared: _Shared, b
         record = halo.licence(licence_id)
         if record is not None:
             bulk.keep(record, clients, home)
-    observe.step("Halo licences read")
+    job_log.step("Halo licences read")
 
 
 def _customer_of(links: Iterable[SubscriptionLink]) -> dict[int, str]:
