@@ -267,14 +267,13 @@ def load(path: Path = DOCUMENT_PATH) -> HaloOpenApi:
 def _on_the_vendored_document[**P](
     check: Callable[Concatenate[HaloOpenApi, P], list[str]],
 ) -> Callable[P, list[str]]:
-    """`check` as a function of the vendored document, with the same arguments."""
+    """`check` as a function of the vendored document, taking the same arguments (written once)."""
 
-    @functools.wraps(check)
-    def vendored(*args: P.args, **kwargs: P.kwargs) -> list[str]:
+    def on_vendored(*args: P.args, **kwargs: P.kwargs) -> list[str]:
+        """Problems of one request against Halo's vendored document (see `HaloOpenApi.check`)."""
         return check(load(), *args, **kwargs)
 
-    return vendored
+    return on_vendored
 
 
-#: Problems of one request against Halo's vendored document (the arguments of `HaloOpenApi.check`).
 check_request = _on_the_vendored_document(HaloOpenApi.check)
