@@ -17,8 +17,9 @@ import local.bench
 from local.bench.config import SCENARIOS, BenchConfig
 from local.bench.imports import measure_imports
 from local.bench.package import measure_package
-from local.bench.report import report, targets
+from local.bench.report import report
 from local.bench.run import run_size
+from local.bench.targets import targets
 
 
 def _sizes(text: str) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -62,23 +62,10 @@ def _sync(
     after = fakes.call("stats")
     jobs = pool.take_jobs()
     items = _items_of(api, run_id)
-    phases = Counter(j.phase for j in jobs)
     # A token per container that called Halo without one (fresh worker processes per size).
     cold = {j.container for j in jobs if (j.halo_calls or 0) > 0} - warm
     warm |= cold
-    if scenario.verify:
-        minimum = minimum_verify(
-            clients=before["clients"],
-            licences=before["licences"],
-            sites=before["sites"] if settings.get("update_main_site_address") else None,
-            writes=needed,
-            tokens=len(cold),
-            lookups=lookups,
-            customers_job=phases.get("customers", 0) > 0,
-            plan_job=phases.get("plan-subscriptions", 0) > 0,
-        )
-    else:
-        minimum = minimum_plain(writes=needed, tokens=len(cold))
+    minimum = _minimum(scenario, before, settings, needed, jobs, tokens=len(cold), lookups=lookups)
     return SyncResult(
         label=label,
         status=run.status,
@@ -99,6 +86,32 @@ def _sync(
         verify=run.verify,
         needed=asdict(needed),
         check=fakes.call("check", mapping=_mapping()),
+    )
+
+
+def _minimum(
+    scenario: Scenario,
+    before: dict[str, Any],
+    settings: dict[str, Any],
+    needed: Writes,
+    jobs: list[JobReport],
+    *,
+    tokens: int,
+    lookups: int,
+) -> dict[str, int]:
+    """The fewest Halo calls the sync could have made, part by part (``minimum``)."""
+    if not scenario.verify:
+        return minimum_plain(writes=needed, tokens=tokens)
+    phases = Counter(j.phase for j in jobs)
+    return minimum_verify(
+        clients=before["clients"],
+        licences=before["licences"],
+        sites=before["sites"] if settings.get("update_main_site_address") else None,
+        writes=needed,
+        tokens=tokens,
+        lookups=lookups,
+        customers_job=phases.get("customers", 0) > 0,
+        plan_job=phases.get("plan-subscriptions", 0) > 0,
     )
 
 
@@ -169,81 +182,119 @@ def _quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _measure(
-    app: Any, fakes: FakesProcess, customers: int, config: BenchConfig, ctx: Any, poller: Any
-) -> SizeResult:
-    api = LocalApi(app.url, timeout=300)
-    settings = api.json("PUT", "/settings", {"halo_requests_per_minute": config.halo_requests_per_minute})
-    api.json("POST", "/mappings/generate")
-    # As deployed: WorkerConcurrency containers, each pacing to its share (the local runner alone
-    # gives its one in-process worker the whole budget).
+def _worker_pool(app: Any, config: BenchConfig, ctx: Any) -> WorkerPool:
+    """The worker "containers": as deployed, WorkerConcurrency of them, each pacing to its share
+    (the local runner alone gives its one in-process worker the whole budget)."""
     worker_env = app.aws.function_environment(app.template.functions[WORKER_FUNCTION])
     workers = config.workers or int(worker_env.get("HALO_RATE_SHARE") or 1)
     names = {fid: app.aws.function_name(fid) for fid in app.template.functions}
     # The children sign as the worker's role, as its containers do (the parent checks every call).
     worker_keys = app.aws.function_credentials(WORKER_FUNCTION).environment()
     env = {**os.environ, **worker_keys, "HALO_RATE_SHARE": str(workers)}
-    pool = WorkerPool(ctx, workers, env, names, app, config.trace_memory)
-    meter = Meter()
-    invoke: Callable[[str, Any], Any] = app.invoker.invoke
-    sync_jobs: list[JobReport] = []
+    return WorkerPool(ctx, workers, env, names, app, config.trace_memory)
 
-    def routed(function_id: str, event: Any) -> Any:
+
+class _Router:
+    """Stands in for ``Invoker.invoke`` while the bench runs: worker events go to the pool's
+    child processes; ``POST /sync`` is timed and metered as its own job; the rest as usual."""
+
+    def __init__(self, invoke: Callable[[str, Any], Any], pool: WorkerPool) -> None:
+        self.invoke = invoke
+        self.pool = pool
+        self.meter = Meter()
+        #: The ``api /sync`` jobs since the last `take_sync_jobs`.
+        self.sync_jobs: list[JobReport] = []
+
+    def __call__(self, function_id: str, event: Any) -> Any:
         if function_id == WORKER_FUNCTION:
-            return pool.invoke(event)
+            return self.pool.invoke(event)
         if function_id != SYNC_FUNCTION or event.get("rawPath") != "/sync":
-            return invoke(function_id, event)
-        meter.reset()
+            return self.invoke(function_id, event)
+        self.meter.reset()
         cpu, start = time.process_time(), time.perf_counter()
-        with meter.measuring():
-            result = invoke(function_id, event)
-        sync_jobs.append(
-            JobReport(
-                "api /sync",
-                "",
-                time.perf_counter() - start,
-                time.process_time() - cpu,
-                0.0,
-                aws=dict(meter.aws),
-            )
+        with self.meter.measuring():
+            result = self.invoke(function_id, event)
+        seconds = time.perf_counter() - start
+        self.sync_jobs.append(
+            JobReport("api /sync", "", seconds, time.process_time() - cpu, 0.0, aws=dict(self.meter.aws))
         )
         return result
 
-    app.invoker.invoke = routed
+    def take_sync_jobs(self) -> list[JobReport]:
+        jobs, self.sync_jobs = self.sync_jobs, []
+        return jobs
+
+
+def _extra_pollers(app: Any, poller: Any, workers: int) -> list[Any]:
+    """SQS pollers for the worker queue beyond the template's concurrency (``--workers``):
+    LocalApp already polls at the template's."""
+    return [
+        poller(app, source, n)
+        for source in app.template.sqs_sources
+        if source.function_id == WORKER_FUNCTION
+        for n in range(app.concurrency(source), workers)
+    ]
+
+
+@dataclass
+class _World:
+    """What the bench did to the world before the syncs that followed."""
+
+    change: dict[str, list[str]] = field(default_factory=dict)
+    drift: dict[str, list[str]] = field(default_factory=dict)
+
+    def prepare(self, scenario: Scenario, fakes: FakesProcess, config: BenchConfig) -> None:
+        """Change Dicker Data or drift Halo as ``scenario`` needs before its sync."""
+        if scenario.kind == "changed":
+            self.change = fakes.call("change", share=config.change_share, seed=config.seed + 1)
+        elif scenario.kind == "drifted":
+            self.drift = fakes.call(
+                "drift",
+                mapping=_mapping(),
+                per_kind=config.drift_per_kind,
+                seed=config.seed + 2,
+                bases=config.drift_bases,
+            )
+
+
+def _run_scenarios(
+    api: LocalApi, fakes: FakesProcess, router: _Router, config: BenchConfig, settings: dict[str, Any]
+) -> tuple[list[SyncResult], _World]:
+    """Each scenario's sync in order, on the state the one before left."""
+    syncs: list[SyncResult] = []
+    done = _World()
+    warm: set[int] = set()
+    world = fakes.call("world")
+    scenarios = SCENARIOS[: config.syncs]
+    for n, scenario in enumerate(scenarios):
+        done.prepare(scenario, fakes, config)
+        lookups = len(done.drift.get("deleted", [])) if scenario.kind == "verify" else 0
+        needed = needed_writes(scenario.kind, world, done.change, done.drift)
+        print(f"    {n + 1}/{len(scenarios)} {scenario.label}", flush=True)
+        sync = _sync(scenario, api, fakes, router.pool, config, settings, needed, warm, lookups)
+        sync.jobs = [*router.take_sync_jobs(), *sync.jobs]
+        syncs.append(sync)
+    return syncs, done
+
+
+def _measure(
+    app: Any, fakes: FakesProcess, customers: int, config: BenchConfig, ctx: Any, poller: Any
+) -> SizeResult:
+    """Every scenario at one size, with the worker invocations routed to child processes."""
+    api = LocalApi(app.url, timeout=300)
+    settings = api.json("PUT", "/settings", {"halo_requests_per_minute": config.halo_requests_per_minute})
+    api.json("POST", "/mappings/generate")
+    pool = _worker_pool(app, config, ctx)
+    invoke: Callable[[str, Any], Any] = app.invoker.invoke
+    router = _Router(invoke, pool)
+    app.invoker.invoke = router
     stack = contextlib.ExitStack()
-    stack.enter_context(meter.aws_only())
-    extra = []
-    for source in app.template.sqs_sources:
-        if source.function_id == WORKER_FUNCTION:
-            # LocalApp already polls at the template's concurrency; add any --workers beyond it.
-            extra += [poller(app, source, n) for n in range(app.concurrency(source), workers)]
+    stack.enter_context(router.meter.aws_only())
+    extra = _extra_pollers(app, poller, pool.size)
     for thread in extra:
         thread.start()
-    syncs: list[SyncResult] = []
-    change: dict[str, list[str]] = {}
-    drift: dict[str, list[str]] = {}
-    warm: set[int] = set()
     try:
-        world = fakes.call("world")
-        scenarios = SCENARIOS[: config.syncs]
-        for n, scenario in enumerate(scenarios):
-            if scenario.kind == "changed":
-                change = fakes.call("change", share=config.change_share, seed=config.seed + 1)
-            elif scenario.kind == "drifted":
-                drift = fakes.call(
-                    "drift",
-                    mapping=_mapping(),
-                    per_kind=config.drift_per_kind,
-                    seed=config.seed + 2,
-                    bases=config.drift_bases,
-                )
-            lookups = len(drift.get("deleted", [])) if scenario.kind == "verify" else 0
-            needed = needed_writes(scenario.kind, world, change, drift)
-            print(f"    {n + 1}/{len(scenarios)} {scenario.label}", flush=True)
-            sync = _sync(scenario, api, fakes, pool, config, settings, needed, warm, lookups)
-            sync.jobs = [*sync_jobs, *sync.jobs]
-            sync_jobs.clear()
-            syncs.append(sync)
+        syncs, done = _run_scenarios(api, fakes, router, config, settings)
     finally:
         stack.close()
         app.invoker.invoke = invoke
@@ -254,10 +305,10 @@ def _measure(
     return SizeResult(
         customers=customers,
         subscriptions=customers * config.subs_per_customer,
-        workers=workers,
+        workers=pool.size,
         worker_memory_mb=app.template.functions[WORKER_FUNCTION].memory_size,
         syncs=syncs,
         worker_baseline_mb=pool.baseline_mb,
-        change=change,
-        drift=drift,
+        change=done.change,
+        drift=done.drift,
     )

@@ -12,19 +12,12 @@ import secrets
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, SupportsIndex
+from typing import Literal
 
-from ._server import (
-    HTML_TYPE,
-    FakeServer,
-    HttpError,
-    Request,
-    Response,
-    json_response,
-    text_response,
-)
+from ._server import FakeServer
+from .dicker_data_records import FieldIndex, Record, RecordList, norm
+from .http_messages import HTML_TYPE, HttpError, Request, Response, json_response, text_response
 
-Record = dict[str, Any]
 DenyStyle = Literal["status", "http401"]
 EmptyOut = Literal["list", "null", "missing"]
 
@@ -43,94 +36,6 @@ _IIS_404 = (
     "<h3>The resource you are looking for might have been removed, had its name changed, "
     "or is temporarily unavailable.</h3></fieldset></div></body></html>"
 )
-
-
-class RecordList(list[Record]):
-    """A list of records that counts its own mutations, so lookups rebuild their index lazily.
-
-    In-place edits of a record's `TenantId`/`SubscriptionId` are not seen: call
-    `DickerDataFake.reindex()` after those (edits of other fields need nothing).
-    """
-
-    def __init__(self, items: Iterable[Record] = ()) -> None:
-        super().__init__(items)
-        self.version = 0
-
-    def _touch(self) -> None:
-        self.version += 1
-
-    def append(self, item: Record) -> None:
-        super().append(item)
-        self._touch()
-
-    def extend(self, items: Iterable[Record]) -> None:
-        super().extend(items)
-        self._touch()
-
-    def insert(self, index: SupportsIndex, item: Record) -> None:
-        super().insert(index, item)
-        self._touch()
-
-    def remove(self, item: Record) -> None:
-        super().remove(item)
-        self._touch()
-
-    def pop(self, index: SupportsIndex = -1) -> Record:
-        self._touch()
-        return super().pop(index)
-
-    def clear(self) -> None:
-        super().clear()
-        self._touch()
-
-    def sort(self, *args: Any, **kwargs: Any) -> None:
-        super().sort(*args, **kwargs)
-        self._touch()
-
-    def reverse(self) -> None:
-        super().reverse()
-        self._touch()
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, value)
-        self._touch()
-
-    def __delitem__(self, key: Any) -> None:
-        super().__delitem__(key)
-        self._touch()
-
-    def __iadd__(self, items: Iterable[Record]) -> RecordList:  # type: ignore[override, misc]
-        super().__iadd__(items)
-        self._touch()
-        return self
-
-
-def _norm(value: Any) -> str:
-    """GUIDs compare case-insensitively (.NET Guid semantics)."""
-    return "" if value is None else str(value).strip().lower()
-
-
-class _FieldIndex:
-    """value of `field` → records, rebuilt only when the list changed (O(1) lookups)."""
-
-    def __init__(self, field: str) -> None:
-        self.field = field
-        self._source: RecordList | None = None
-        self._version = -1
-        self._map: dict[str, list[Record]] = {}
-
-    def invalidate(self) -> None:
-        self._source = None
-
-    def lookup(self, records: RecordList, value: Any) -> list[Record]:
-        if self._source is not records or self._version != records.version:
-            self._map = {}
-            for rec in records:
-                self._map.setdefault(_norm(rec.get(self.field)), []).append(rec)
-            self._source, self._version = records, records.version
-        key = _norm(value)
-        # Re-check: a record whose key field was edited in place no longer matches.
-        return [r for r in self._map.get(key, ()) if _norm(r.get(self.field)) == key]
 
 
 def _iso(moment: datetime) -> str:
@@ -183,9 +88,9 @@ class DickerDataFake(FakeServer):
         self.key_requests = 0
         self._tenants = RecordList(tenants or ())
         self._subscriptions = RecordList(subscriptions or ())
-        self._tenant_by_id = _FieldIndex("TenantId")
-        self._subs_by_tenant = _FieldIndex("TenantId")
-        self._subs_by_id = _FieldIndex("SubscriptionId")
+        self._tenant_by_id = FieldIndex("TenantId")
+        self._subs_by_tenant = FieldIndex("TenantId")
+        self._subs_by_id = FieldIndex("SubscriptionId")
 
     # -- data ------------------------------------------------------------------------------
 
@@ -397,7 +302,7 @@ class DickerDataFake(FakeServer):
         if subscription_id:
             out = self._subs_by_id.lookup(self._subscriptions, subscription_id)
             if tenant_id:
-                out = [r for r in out if _norm(r.get("TenantId")) == _norm(tenant_id)]
+                out = [r for r in out if norm(r.get("TenantId")) == norm(tenant_id)]
         elif tenant_id:
             out = self._subs_by_tenant.lookup(self._subscriptions, tenant_id)
         else:

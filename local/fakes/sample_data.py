@@ -24,6 +24,7 @@ deterministic (uuid5 GUIDs, fixed dates), so tests can name records by constant.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Sequence
@@ -132,21 +133,16 @@ def make_subscription(
 
 
 def _tenant(
-    slug: str,
-    company: str,
-    domain: str,
-    address: tuple[str, str, str, str],
-    *,
-    description: str | None = None,
-    has_tenant: bool = True,
+    tenant_id: str, company: str, description: str, domain: str, address: tuple[str, str, str, str]
 ) -> Record:
+    """A GetTenant record in Dicker Data's shape; `address` is (street, suburb, state, postcode)."""
     street, suburb, state, postcode = address
     return {
         "AccountCode": ACCOUNT_CODE,
-        "TenantId": tenant_guid(slug) if has_tenant else "",
-        "TenantDescription": company.strip() if description is None else description,
+        "TenantId": tenant_id,
+        "TenantDescription": description,
         "CompanyName": company,
-        "TenantDomain": domain if has_tenant else "",
+        "TenantDomain": domain,
         "Address01": street,
         "Address02": "",
         "Address03": "",
@@ -157,80 +153,90 @@ def _tenant(
     }
 
 
-# slug → (product, term, billing, quantity, status, parent index or None)
-_SubSpec = tuple[str, str, str, int, str, int | None]
-_SAMPLE_SUBSCRIPTIONS: dict[str, list[_SubSpec]] = {
-    "contoso": [
-        ("premium", "P1Y", "Annual", 25, "ACTIVE", None),
-        ("archiving", "P1M", "Monthly", 25, "ACTIVE", 0),
-        ("basic", "P1M", "Monthly", 5, "ACTIVE", None),
-        ("apps", "P1Y", "Monthly", 3, "SUSPENDED", None),
-        ("copilot", "P1Y", "Annual", 2, "ACTIVE", 0),
-    ],
-    "fabrikam": [
-        ("standard", "P1Y", "Annual", 12, "ACTIVE", None),
-        ("exchange1", "P1M", "Monthly", 4, "ACTIVE", None),
-        ("basic", "P1Y", "Annual", 8, "CANCELLED", None),
-        ("e3", "P1Y", "Monthly", 2, "ACTIVE", None),
-    ],
-    "northwind": [
-        ("basic", "P1Y", "Annual", 40, "ACTIVE", None),
-        ("apps", "P1M", "Monthly", 6, "ACTIVE", None),
-        ("archiving", "P1M", "Monthly", 10, "ACTIVE", 0),
-    ],
-    "tailspin": [
-        ("premium", "P1Y", "Annual", 15, "ACTIVE", None),
-        ("standard", "P1M", "Monthly", 3, "ACTIVE", None),
-        ("copilot", "P1Y", "Annual", 1, "ACTIVE", 0),
-    ],
-    "smithjones": [
-        ("standard", "P1Y", "Annual", 9, "ACTIVE", None),
-        ("exchange1", "P1Y", "Annual", 2, "ACTIVE", None),
-        ("basic", "P1M", "Monthly", 1, "CANCELLED", None),
-    ],
-    "adventure": [
-        ("e3", "P1Y", "Annual", 120, "ACTIVE", None),
-        ("copilot", "P1Y", "Annual", 10, "ACTIVE", 0),
-        ("exchange1", "P1M", "Monthly", 15, "ACTIVE", None),
-        ("premium", "P1Y", "Monthly", 5, "SUSPENDED", None),
-    ],
-    "wideworld": [
-        ("basic", "P1M", "Monthly", 3, "ACTIVE", None),
-        ("standard", "P1Y", "Annual", 7, "ACTIVE", None),
-        ("apps", "P1Y", "Annual", 2, "ACTIVE", None),
-    ],
-}
+# The sample subscriptions, a row each: customer slug, product, term, billing, quantity, status,
+# and the row (counted within the customer) of the base subscription it is an add-on of, or "-".
+_SAMPLE_SUBSCRIPTIONS = """
+contoso     premium    P1Y  Annual   25   ACTIVE     -
+contoso     archiving  P1M  Monthly  25   ACTIVE     0
+contoso     basic      P1M  Monthly  5    ACTIVE     -
+contoso     apps       P1Y  Monthly  3    SUSPENDED  -
+contoso     copilot    P1Y  Annual   2    ACTIVE     0
+fabrikam    standard   P1Y  Annual   12   ACTIVE     -
+fabrikam    exchange1  P1M  Monthly  4    ACTIVE     -
+fabrikam    basic      P1Y  Annual   8    CANCELLED  -
+fabrikam    e3         P1Y  Monthly  2    ACTIVE     -
+northwind   basic      P1Y  Annual   40   ACTIVE     -
+northwind   apps       P1M  Monthly  6    ACTIVE     -
+northwind   archiving  P1M  Monthly  10   ACTIVE     0
+tailspin    premium    P1Y  Annual   15   ACTIVE     -
+tailspin    standard   P1M  Monthly  3    ACTIVE     -
+tailspin    copilot    P1Y  Annual   1    ACTIVE     0
+smithjones  standard   P1Y  Annual   9    ACTIVE     -
+smithjones  exchange1  P1Y  Annual   2    ACTIVE     -
+smithjones  basic      P1M  Monthly  1    CANCELLED  -
+adventure   e3         P1Y  Annual   120  ACTIVE     -
+adventure   copilot    P1Y  Annual   10   ACTIVE     0
+adventure   exchange1  P1M  Monthly  15   ACTIVE     -
+adventure   premium    P1Y  Monthly  5    SUSPENDED  -
+wideworld   basic      P1M  Monthly  3    ACTIVE     -
+wideworld   standard   P1Y  Annual   7    ACTIVE     -
+wideworld   apps       P1Y  Annual   2    ACTIVE     -
+"""
+
+
+def _sample_subscription_rows() -> dict[str, list[tuple[str, str, str, int, str, int | None]]]:
+    """slug → (product, term, billing, quantity, status, parent row or None), from the table."""
+    rows: dict[str, list[tuple[str, str, str, int, str, int | None]]] = {}
+    for line in _SAMPLE_SUBSCRIPTIONS.strip().splitlines():
+        slug, product, term, billing, quantity, status, parent = line.split()
+        parent_row = None if parent == "-" else int(parent)
+        rows.setdefault(slug, []).append((product, term, billing, int(quantity), status, parent_row))
+    return rows
+
+
+# The sample customers, a row each: slug | CompanyName, as JSON (its spaces are part of the plan)
+# | TenantDomain ("-": no CSP tenant) | street | suburb | state | postcode | TenantDescription,
+# where it is not the trimmed CompanyName.
+_SAMPLE_TENANTS = """
+contoso    | "Contoso Pty Ltd"          | contoso.onmicrosoft.com            | 12 Harbour St      | Sydney    | NSW | 2000 |
+fabrikam   | "Fabrikam Solutions"       | fabrikam.onmicrosoft.com           | 400 Collins St     | Melbourne | VIC | 3000 |
+northwind  | "  NORTHWIND Traders "     | northwindtraders.onmicrosoft.com   | 7 Eagle St         | Brisbane  | QLD | 4000 |
+tailspin   | "Tailspin Toys Pty Ltd"    | tailspintoys.onmicrosoft.com       | 88 Hay St          | Perth     | WA  | 6000 |
+smithjones | "Smith & Jones Accounting" | smithjones.onmicrosoft.com         | 3 King William St  | Adelaide  | SA  | 5000 |
+adventure  | "Adventure Works"          | adventureworks.onmicrosoft.com     | 21 Elizabeth St    | Hobart    | TAS | 7000 |
+wideworld  | ""                         | wideworldimporters.onmicrosoft.com | 150 Mitchell St    | Darwin    | NT  | 0800 | Wide World Importers
+blueyonder | "Blue Yonder Airlines"     | -                                  | 1 Constitution Ave | Canberra  | ACT | 2600 |
+"""  # noqa: E501 - a table reads best unwrapped
+
+
+def _sample_tenants_by_slug() -> dict[str, Record]:
+    """slug → GetTenant record of the sample customers, in the table's order."""
+    tenants: dict[str, Record] = {}
+    for line in _SAMPLE_TENANTS.strip().splitlines():
+        slug, company_json, domain, street, suburb, state, postcode, description = (
+            f.strip() for f in line.split("|")
+        )
+        company = json.loads(company_json)
+        tenants[slug] = _tenant(
+            "" if domain == "-" else tenant_guid(slug),
+            company,
+            description or company.strip(),
+            "" if domain == "-" else domain,
+            (street, suburb, state, postcode),
+        )
+    return tenants
 
 
 def sample_tenants() -> list[Record]:
     """The eight sample GetTenant records (see the module docstring for the plan)."""
-    return [
-        _tenant("contoso", "Contoso Pty Ltd", "contoso.onmicrosoft.com",
-                ("12 Harbour St", "Sydney", "NSW", "2000")),
-        _tenant("fabrikam", "Fabrikam Solutions", "fabrikam.onmicrosoft.com",
-                ("400 Collins St", "Melbourne", "VIC", "3000")),
-        _tenant("northwind", "  NORTHWIND Traders ", "northwindtraders.onmicrosoft.com",
-                ("7 Eagle St", "Brisbane", "QLD", "4000")),
-        _tenant("tailspin", "Tailspin Toys Pty Ltd", "tailspintoys.onmicrosoft.com",
-                ("88 Hay St", "Perth", "WA", "6000")),
-        _tenant("smithjones", "Smith & Jones Accounting", "smithjones.onmicrosoft.com",
-                ("3 King William St", "Adelaide", "SA", "5000")),
-        _tenant("adventure", "Adventure Works", "adventureworks.onmicrosoft.com",
-                ("21 Elizabeth St", "Hobart", "TAS", "7000")),
-        _tenant("wideworld", "", "wideworldimporters.onmicrosoft.com",
-                ("150 Mitchell St", "Darwin", "NT", "0800"),
-                description="Wide World Importers"),
-        _tenant("blueyonder", "Blue Yonder Airlines", "",
-                ("1 Constitution Ave", "Canberra", "ACT", "2600"), has_tenant=False),
-    ]  # fmt: skip
+    return list(_sample_tenants_by_slug().values())
 
 
 def sample_dicker_data() -> tuple[list[Record], list[Record]]:
     """(tenants, subscriptions) for `DickerDataFake`: 8 customers, 25 subscriptions."""
-    tenants = sample_tenants()
-    by_slug = dict(zip(_slugs(), tenants, strict=True))
+    by_slug = _sample_tenants_by_slug()
     subscriptions: list[Record] = []
-    for slug, specs in _SAMPLE_SUBSCRIPTIONS.items():
+    for slug, specs in _sample_subscription_rows().items():
         tenant = by_slug[slug]
         for n, (product, term, billing, qty, status, parent) in enumerate(specs):
             subscriptions.append(
@@ -246,14 +252,7 @@ def sample_dicker_data() -> tuple[list[Record], list[Record]]:
                     start=date(2025, 3 + n, 1),
                 )
             )
-    return tenants, subscriptions
-
-
-def _slugs() -> list[str]:
-    return [
-        "contoso", "fabrikam", "northwind", "tailspin",
-        "smithjones", "adventure", "wideworld", "blueyonder",
-    ]  # fmt: skip
+    return list(by_slug.values()), subscriptions
 
 
 def sample_halo(fake: HaloFake) -> None:
@@ -334,20 +333,10 @@ def generate_dicker_data(
     for i in range(1, n_customers + 1):
         state, suburb, postcode = rng.choice(_STATES)
         name = generated_name(i, rng)
-        tenant = {
-            "AccountCode": ACCOUNT_CODE,
-            "TenantId": guid(),
-            "TenantDescription": name,
-            "CompanyName": name,
-            "TenantDomain": f"customer{i:05d}.onmicrosoft.com",
-            "Address01": f"{rng.randint(1, 400)} Example St",
-            "Address02": "",
-            "Address03": "",
-            "Suburb": suburb,
-            "State": state,
-            "Postcode": postcode,
-            "Country": "AU",
-        }
+        tenant_id = guid()  # drawn before the street, so each seed's world stays the same
+        street = f"{rng.randint(1, 400)} Example St"
+        domain = f"customer{i:05d}.onmicrosoft.com"
+        tenant = _tenant(tenant_id, name, name, domain, (street, suburb, state, postcode))
         tenants.append(tenant)
         base_id = ""
         for n in range(subs_per_customer):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import secrets
 from typing import Any, Literal
 
-from local.fakes._server import FakeServer, Request, Response, text_response
+from local.fakes._server import FakeServer
+from local.fakes.http_messages import Request, Response, text_response
 
 Kind = Literal["slack", "teams"]
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"

@@ -131,7 +131,7 @@ def test_a_row_nested_in_a_field_is_refused_not_stringified(dd_client, dicker_da
 
 
 def test_out_holding_one_row_is_that_row(dd_client, dicker_data_fake, monkeypatch):
-    from local.fakes._server import json_response
+    from local.fakes.http_messages import json_response
 
     row = dict(dicker_data_fake.subscriptions[0])
     real = dicker_data_fake.handle

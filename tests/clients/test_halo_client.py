@@ -42,7 +42,7 @@ def test_lists_ask_for_what_halo_serves(halo_client, halo_fake):
 
 def test_a_list_that_ignores_paging_is_read_once(halo_client, halo_fake, monkeypatch):
     """A server answering the same records on every page (no record_count) ends the read."""
-    from local.fakes._server import json_response
+    from local.fakes.http_messages import json_response
 
     real = halo_fake._list
 

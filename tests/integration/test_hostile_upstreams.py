@@ -31,7 +31,7 @@ from ddhalo.http import retry as http_module
 from ddhalo.pipeline.subscriptions import read as subscriptions_module
 from local.client import FINISHED
 from local.fakes import DickerDataFake, HaloFake
-from local.fakes._server import HTML_TYPE, JSON_TYPE, Request, Response, json_response
+from local.fakes.http_messages import HTML_TYPE, JSON_TYPE, Request, Response, json_response
 from local.fakes.sample_data import make_subscription, sample_dicker_data, sample_halo, tenant_guid
 from local.serve.app import LocalApp
 from local.serve.upstreams import DickerDataUpstream, HaloUpstream, UpstreamTargets

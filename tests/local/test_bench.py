@@ -12,8 +12,9 @@ from local.bench.__main__ import _sizes
 from local.bench.config import KINDS, BenchConfig
 from local.bench.costs import cost_of
 from local.bench.imports import _top_imports
-from local.bench.report import report, targets
+from local.bench.report import report
 from local.bench.run import run_size
+from local.bench.targets import targets
 from local.bench.world import drift_as_mismatches
 
 

@@ -21,8 +21,9 @@ from local.bench.config import (
 from local.bench.costs import cost_of, projected_sync_seconds
 from local.bench.imports import ImportTime
 from local.bench.package import PackageSize
-from local.bench.report import report, targets
+from local.bench.report import report
 from local.bench.results import JobReport, SizeResult, SyncResult
+from local.bench.targets import targets
 
 
 def _sync(label: str, writes: int, status: str = "succeeded", **changes: Any) -> SyncResult:
