@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ddhalo.jobs.job import Job
 from local.bench.config import (
     DYNAMODB_READ_UNIT,
     DYNAMODB_WRITE_UNIT,
@@ -25,6 +26,14 @@ from local.bench.report import report
 from local.bench.results import JobReport, SizeResult, SyncResult
 from local.bench.targets import targets
 
+# Jobs as the worker names them (``Job.chunk``); a ``POST /sync`` is "" (not a worker job).
+CUSTOMERS = Job(run_id="r", kind="sync", phase="customers").chunk
+PLAN = Job(run_id="r", kind="sync", phase="plan-subscriptions").chunk
+
+
+def apply_chunk(index: int) -> str:
+    return Job(run_id="r", kind="sync", phase="apply-subscriptions", index=index).chunk
+
 
 def _sync(label: str, writes: int, status: str = "succeeded", **changes: Any) -> SyncResult:
     kind = changes.pop("kind", {"first": "first", "again": "unchanged"}.get(label, label))
@@ -41,7 +50,7 @@ def _sync(label: str, writes: int, status: str = "succeeded", **changes: Any) ->
         halo_by_endpoint={},
         dicker_data_calls=5,
         items={"subscription unchanged": 3},
-        jobs=[JobReport("customers", 0, 1.0, 0.5, 90.0, halo_calls=2, dicker_data_calls=2)],
+        jobs=[JobReport("customers", CUSTOMERS, 1.0, 0.5, 90.0, halo_calls=2, dicker_data_calls=2)],
         halo_clients_before=1,
         halo_licences_before=3,
         kind=kind,
@@ -124,7 +133,7 @@ def test_each_hard_miss_fails_the_bench(sync: SyncResult, target: str):
 
 
 def test_targets_give_each_verdict_and_only_hard_misses_fail_the_bench():
-    heavy = JobReport("plan-subscriptions", 1, 5.0, 4.0, 300.0, halo_calls=250)
+    heavy = JobReport("plan-subscriptions", PLAN, 5.0, 4.0, 300.0, halo_calls=250)
     big = _size(
         1000,
         first=_sync(
@@ -174,7 +183,7 @@ def test_targets_give_each_verdict_and_only_hard_misses_fail_the_bench():
 
 
 def test_targets_at_their_edges():
-    at_edge = JobReport("customers", 0, 1.0, 0.5, 256.0, halo_calls=250)
+    at_edge = JobReport("customers", CUSTOMERS, 1.0, 0.5, 256.0, halo_calls=250)
     size = _size(
         5,
         # 250 calls at 250/min: a 60 s pace; 66 s is exactly 1.10x.
@@ -206,7 +215,7 @@ def test_a_size_that_ran_only_some_scenarios_is_judged_on_those():
 def test_a_job_projected_to_aws_scales_its_cpu_and_waits_for_hosted_halo():
     job = JobReport(
         "apply-subscriptions",
-        1000,
+        apply_chunk(0),
         seconds=10.0,
         cpu_seconds=1.0,
         peak_rss_mb=100.0,
@@ -220,16 +229,16 @@ def test_a_job_projected_to_aws_scales_its_cpu_and_waits_for_hosted_halo():
     assert job.projected_seconds(512, 2) == pytest.approx(LAMBDA_MB_PER_VCPU / 512 + 21.0 + 120.0)
     assert job.projected_seconds(LAMBDA_MB_PER_VCPU, 1) == pytest.approx(1.0 + 21.0 + 60.0)
     # A plan job runs alone, so it takes the whole 50/min whatever the worker count.
-    alone = dataclasses.replace(job, phase="plan-subscriptions", chunk=1)
+    alone = dataclasses.replace(job, phase="plan-subscriptions", chunk=PLAN)
     assert alone.projected_seconds(512, 2) == pytest.approx(LAMBDA_MB_PER_VCPU / 512 + 21.0 + 60.0)
-    assert JobReport("customers", 0, 1.0, 2.0, 0.0, limiter_wait=1.0).io_seconds == 0.0
+    assert JobReport("customers", CUSTOMERS, 1.0, 2.0, 0.0, limiter_wait=1.0).io_seconds == 0.0
 
 
 def test_cost_of_a_sync_bills_every_invocation_and_the_event_source_s_sqs_requests():
-    api = JobReport("api /sync", -1, 0.5, 0.1, 0.0, aws={"sqs": 1, "wru": 2})
+    api = JobReport("api /sync", "", 0.5, 0.1, 0.0, aws={"sqs": 1, "wru": 2})
     worker = JobReport(
         "customers",
-        0,
+        CUSTOMERS,
         2.0,
         0.5,
         90.0,
@@ -254,11 +263,11 @@ def test_cost_of_a_sync_bills_every_invocation_and_the_event_source_s_sqs_reques
 
 def test_a_projected_sync_runs_apply_chunks_side_by_side_and_never_beats_hosted_halo():
     jobs = [
-        JobReport("api /sync", -1, 9.0, 9.0, 0.0),  # not a worker job
-        JobReport("customers", 0, 4.0, 1.0, 90.0),
-        JobReport("plan-subscriptions", 1, 6.0, 1.0, 90.0),
-        JobReport("apply-subscriptions", 2, 3.0, 1.0, 90.0),
-        JobReport("apply-subscriptions", 3, 5.0, 1.0, 90.0),
+        JobReport("api /sync", "", 9.0, 9.0, 0.0),  # not a worker job
+        JobReport("customers", CUSTOMERS, 4.0, 1.0, 90.0),
+        JobReport("plan-subscriptions", PLAN, 6.0, 1.0, 90.0),
+        JobReport("apply-subscriptions", apply_chunk(2), 3.0, 1.0, 90.0),
+        JobReport("apply-subscriptions", apply_chunk(3), 5.0, 1.0, 90.0),
     ]
     # At 1,769 MB a job's CPU is not scaled, and without calls its projection is its measured time.
     size = SizeResult(1, 3, 2, LAMBDA_MB_PER_VCPU, [_sync("first", 0)], 80.0)
