@@ -121,7 +121,7 @@ class Upstreams:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Upstreams:
         """Each upstream is real only when its URL variable is set (PRODUCT.md's contract)."""
-        from ddhalo.settings import derive_halo_auth_url
+        from ddhalo.settings.model import derive_halo_auth_url
 
         def get(name: str) -> str | None:
             return environ.get(name) or None
@@ -871,13 +871,13 @@ class LocalApp:
         """Start the fakes that are needed and store every upstream setting through the core."""
         from pydantic import ValidationError
 
-        from ddhalo.configuration import update_settings
         from ddhalo.errors import InputError
         from ddhalo.secrets import SecretStore
-        from ddhalo.settings import SettingsUpdate
+        from ddhalo.settings.service import update_settings
+        from ddhalo.settings.update import SettingsUpdate
         from ddhalo.store import Store
+        from ddhalo.validation import describe_validation
         from ddhalo_lambda.environment import Environment
-        from ddhalo_lambda.resolver import describe_validation
 
         dd, halo = upstreams.dicker_data, upstreams.halo
         if dd is None:

@@ -16,7 +16,7 @@ from ddhalo.deadline import Deadline
 from ddhalo.dicker_data.client import DickerDataClient
 from ddhalo.halo.client import HaloClient
 from ddhalo.http import RateLimiter, RetryPolicy, TokenCache, Transport
-from ddhalo.settings import Connection
+from ddhalo.settings.model import Connection
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 
 from ddhalo.errors import ConfigurationError
 from ddhalo.redact import remember
-from ddhalo.settings import Credentials
+from ddhalo.settings.model import Credentials
 
 # Short: a credential changed by PUT /settings in one function reaches the others within this.
 CACHE_SECONDS = 30

@@ -1,12 +1,15 @@
 """The environment model: every variable template.yaml gives the functions, read and typed; a
 missing or unreadable one is named (never its value)."""
 
+import json
 from pathlib import Path
 
 import pytest
 
+from ddhalo.settings.model import DEFAULT_HALO_REQUESTS_PER_MINUTE
 from ddhalo_lambda.environment import Environment, EnvironmentVariableError, environment
 from ddhalo_lambda.services import Services, services
+from local.invoke import LOCAL_OPERATOR_SCOPES, http_event
 from local.template import load_template
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -46,8 +49,11 @@ def test_every_variable_is_read():
 
 
 def test_the_model_names_exactly_the_variables_the_template_gives():
+    """All but the ones their readers read themselves: Powertools' and glibc's."""
     functions = load_template(TEMPLATE).functions.values()
-    given = {name for fn in functions for name in fn.environment if not name.startswith("POWERTOOLS_")}
+    given = {
+        name for fn in functions for name in fn.environment if not name.startswith(("POWERTOOLS_", "MALLOC_"))
+    }
     assert given == {field.alias for field in Environment.model_fields.values()}
     for fn in functions:  # and each function's own set is enough to start it
         Environment.from_env(dict.fromkeys(fn.environment, "1"))
@@ -136,3 +142,59 @@ def test_deployed_no_function_may_call_a_loopback_upstream():
     assert Environment.from_env(
         {"TABLE_NAME": "t", "SECRET_ID": "s", "ALLOW_LOOPBACK_UPSTREAMS": "false"}
     ) == (Environment.from_env({"TABLE_NAME": "t", "SECRET_ID": "s"}))
+
+
+# -- HaloRequestsPerMinute: the pace a new deployment starts with ---------------------------------
+@pytest.fixture
+def deployed(store, secrets, monkeypatch):
+    """A new stack whose HaloRequestsPerMinute is 120, nothing stored yet (a cold container)."""
+    for name, value in {"TABLE_NAME": store.table_name, "SECRET_ID": secrets.secret_id}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HALO_REQUESTS_PER_MINUTE", "120")
+    environment.cache_clear()
+    services.cache_clear()
+    yield monkeypatch
+    environment.cache_clear()
+    services.cache_clear()
+
+
+def settings_call(lambda_context, method: str, body: dict | None = None) -> dict:
+    from functions.settings import app
+
+    event = http_event(
+        method,
+        "/settings",
+        "",
+        [("content-type", "application/json")],
+        json.dumps(body).encode() if body is not None else b"",
+        route_key=f"{method} /settings",
+        scopes=LOCAL_OPERATOR_SCOPES,
+    )
+    answer = app.lambda_handler(event, lambda_context)
+    assert answer["statusCode"] == 200, answer
+    return json.loads(answer["body"])
+
+
+def test_a_new_deployment_answers_the_stacks_pace(deployed, lambda_context):
+    assert settings_call(lambda_context, "GET")["halo_requests_per_minute"] == 120
+    assert services().store.get_settings().halo_requests_per_minute == 120  # what a run paces at
+
+
+def test_a_stored_pace_wins_over_the_stacks(deployed, lambda_context):
+    # The first PUT stores every setting, the stack's pace among them ...
+    assert settings_call(lambda_context, "PUT", {"halo_tenant": "acme"})["halo_requests_per_minute"] == 120
+    deployed.setenv("HALO_REQUESTS_PER_MINUTE", "30")  # ... so a redeploy with another changes nothing
+    environment.cache_clear()
+    services.cache_clear()
+    assert settings_call(lambda_context, "GET")["halo_requests_per_minute"] == 120
+    assert (
+        settings_call(lambda_context, "PUT", {"halo_requests_per_minute": 70})["halo_requests_per_minute"]
+        == 70
+    )
+    assert settings_call(lambda_context, "GET")["halo_requests_per_minute"] == 70
+
+
+def test_without_the_parameter_a_new_deployment_has_the_settings_default():
+    env = Environment.from_env({"TABLE_NAME": "t", "SECRET_ID": "s"})
+    assert env.initial_settings().halo_requests_per_minute == DEFAULT_HALO_REQUESTS_PER_MINUTE
+    assert Environment.from_env(DEPLOYED).initial_settings().halo_requests_per_minute == 120

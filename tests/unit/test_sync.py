@@ -11,7 +11,7 @@ from ddhalo.jobs import Job
 from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOptions
 from ddhalo.queue import ListDispatcher
 from ddhalo.runs import HALO_LOCK, LOCK_TTL, Runner
-from ddhalo.settings import IntegratorSettings, Settings
+from ddhalo.settings.model import IntegratorSettings, Settings
 from ddhalo.sync import STUCK_AFTER, start_sync, stuck_sync, sync_options, verify_due
 
 

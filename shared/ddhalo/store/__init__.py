@@ -38,4 +38,5 @@ __all__ = ["RUN_RETENTION_DAYS", "Store"]
 
 
 class Store(SettingsTable, MappingsTable, LinksTable, RunsTable, ChunksTable, LocksTable, DigestsTable):
-    """The one table, every item family: ``Store(table_name, resource=None, run_retention_days=...)``."""
+    """The one table, every item family: ``Store(table_name, resource=None, run_retention_days=...,
+    initial_settings=...)``."""
