@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 
 def _store_retention_days() -> int:
+    """The store's own default, read only when the variable is absent (never, deployed)."""
     from ddhalo.store import RUN_RETENTION_DAYS
 
     return RUN_RETENTION_DAYS
