@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from ddhalo_lambda.entry import static_http_handler
+from ddhalo_lambda.environment import environment
+from ddhalo_lambda.errors import error_body
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Only these kinds are served: a file of any other kind in the folder stays private.
@@ -42,7 +43,7 @@ SECURITY_HEADERS = {
 
 
 def _csp() -> str:
-    domain = os.environ.get("CONSOLE_AUTH_DOMAIN", "").strip()
+    domain = environment().console_auth_domain
     connect = "'self'" + (f" https://{domain}" if domain else "")
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -66,14 +67,14 @@ def _answer(status: int, content_type: str, body: bytes, cache: str) -> dict[str
 
 
 def _error(status: int, code: str, message: str) -> dict[str, Any]:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    body = json.dumps(error_body(code, message)).encode()
     return _answer(status, "application/json", body, NO_CACHE)
 
 
 def config() -> dict[str, Any]:
     """Sign-in settings from the environment: none on loopback, Cognito's hosted UI when deployed."""
-    domain = os.environ.get("CONSOLE_AUTH_DOMAIN", "").strip()
-    client_id = os.environ.get("CONSOLE_CLIENT_ID", "").strip()
+    env = environment()
+    domain, client_id = env.console_auth_domain, env.console_client_id
     if not domain or not client_id:
         return {"auth": None}
     return {"auth": {"domain": domain, "client_id": client_id, "scopes": list(SCOPES)}}

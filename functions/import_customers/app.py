@@ -5,11 +5,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from ddhalo.configuration import load_connection
-from ddhalo.jobs.start import start_run
-from ddhalo.pipeline.customers.flow import validate_request
-from ddhalo.pipeline.customers.read import DickerDataCustomers
-from ddhalo.pipeline.options import CustomerOptions
+from ddhalo.import_requests import start_customer_import
 from ddhalo_lambda.entry import http_handler, time_left
 from ddhalo_lambda.idempotency import idempotent
 from ddhalo_lambda.models import RUN_ANSWERS, CustomerImportRequest
@@ -22,33 +18,15 @@ app = make_resolver()
 
 @app.post("/customers/import", responses=RUN_ANSWERS)
 def import_customers(body: Annotated[CustomerImportRequest | None, Body()] = None) -> Response[Any]:
-    request = body or CustomerImportRequest()
-    return idempotent(app, "customers-import", request.model_dump(mode="json"), lambda: start(request))
+    return idempotent(app, "customers-import", body or CustomerImportRequest(), start)
 
 
 def start(request: CustomerImportRequest) -> Response[Any]:
     svc = services()
-    conn = load_connection(svc.store, svc.secrets)
-    upstreams = svc.runner.upstreams(time_left(app.lambda_context), connection=conn)
-    options = CustomerOptions.from_settings(
-        conn.settings,
-        customer_ids=request.customer_ids,
-        top_level_id=request.top_level_id,
-        update_main_site_address=request.update_main_site_address,
-        create_when_similar=request.create_when_similar,
-    )
-    customers = (
-        DickerDataCustomers.read(upstreams.dicker_data) if options.customer_ids else DickerDataCustomers()
-    )
-    validate_request(options, customers, upstreams.halo)
-    run = start_run(
-        svc.runner,
-        svc.dispatcher,
-        "customers",
-        options,
-        dry_run=request.dry_run,
-        trigger="api",
-        upstreams=upstreams,
+    chosen = request.model_dump(exclude={"dry_run"})
+    deadline = time_left(app.lambda_context)
+    run = start_customer_import(
+        svc.runner, svc.dispatcher, chosen, dry_run=request.dry_run, deadline=deadline
     )
     logger.info("customer import started", extra={"run_id": run.run_id, "dry_run": run.dry_run})
     return run_response(run, svc.runner)

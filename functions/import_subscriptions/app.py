@@ -5,9 +5,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from ddhalo.jobs.start import start_run
-from ddhalo.pipeline.options import SubscriptionOptions
-from ddhalo.pipeline.subscriptions.flow import validate_request
+from ddhalo.import_requests import start_subscription_import
 from ddhalo_lambda.entry import http_handler
 from ddhalo_lambda.idempotency import idempotent
 from ddhalo_lambda.models import RUN_ANSWERS, SubscriptionImportRequest
@@ -20,32 +18,12 @@ app = make_resolver()
 
 @app.post("/subscriptions/import", responses=RUN_ANSWERS)
 def import_subscriptions(body: Annotated[SubscriptionImportRequest | None, Body()] = None) -> Response[Any]:
-    request = body or SubscriptionImportRequest()
-    return idempotent(
-        app,
-        "subscriptions-import",
-        request.model_dump(mode="json"),
-        lambda: start(request),
-    )
+    return idempotent(app, "subscriptions-import", body or SubscriptionImportRequest(), start)
 
 
 def start(request: SubscriptionImportRequest) -> Response[Any]:
     svc = services()
-    exclusions = svc.store.get_settings().exclusions
-    options = SubscriptionOptions(
-        customer_ids=request.customer_ids,
-        excluded_customers=exclusions.customers,
-        excluded_stock_codes=exclusions.stock_codes,
-    )
-    validate_request(options, {m.dicker_customer_id: m for m in svc.store.list_mappings()})
-    run = start_run(
-        svc.runner,
-        svc.dispatcher,
-        "subscriptions",
-        options,
-        dry_run=request.dry_run,
-        trigger="api",
-    )
+    run = start_subscription_import(svc.runner, svc.dispatcher, request.customer_ids, dry_run=request.dry_run)
     logger.info("subscription import started", extra={"run_id": run.run_id, "dry_run": run.dry_run})
     return run_response(run, svc.runner)
 

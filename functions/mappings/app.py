@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from ddhalo.errors import IntegrationError
-from ddhalo.halo.records import halo_id
+from ddhalo.halo.records import TopLevelRecord
 from ddhalo.mappings import MappingOverview, add_mapping, mapping_overview
 from ddhalo.models import Mapping
 from ddhalo.pipeline.customers.read import DickerDataCustomers, HaloClients
@@ -92,9 +92,9 @@ def list_top_levels() -> dict[str, Any]:
     """Read-only: the list import checks a chosen top_level_id against, with the names."""
     upstreams = services().runner.upstreams(time_left(app.lambda_context))
     found = {
-        i: str(record.get("name") or f"Top level {i}")
-        for record in upstreams.halo.iter_list("TopLevel")
-        if isinstance(record, dict) and (i := halo_id(record.get("id")))
+        top.id: top.name
+        for raw in upstreams.halo.iter_list("TopLevel")
+        if (top := TopLevelRecord.from_wire(raw)) is not None
     }
     options = sorted(found.items(), key=lambda pair: (pair[1].casefold(), pair[0]))
     return {"top_levels": [{"top_level_id": i, "top_level_name": name} for i, name in options]}

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from ddhalo.configuration import load_connection, settings_view, update_settings
-from ddhalo.settings import SettingsUpdate
+from ddhalo.settings.service import load_connection, settings_view, update_settings
+from ddhalo.settings.update import SettingsUpdate
 from ddhalo_lambda.entry import http_handler
 from ddhalo_lambda.environment import environment
 from ddhalo_lambda.models import SettingsView, responses

@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ddhalo.sync import start_sync, stuck_sync
 from ddhalo_lambda.entry import http_and_schedule_handler
+from ddhalo_lambda.errors import error_body
 from ddhalo_lambda.idempotency import idempotent
 from ddhalo_lambda.models import SYNC_ANSWERS, SyncRequest
 from ddhalo_lambda.observability import logger, metrics
@@ -20,8 +21,7 @@ app = make_resolver()
 @app.post("/sync", responses=SYNC_ANSWERS)
 def sync_now(body: Annotated[SyncRequest | None, Body()] = None) -> Response[Any]:
     """Exactly what the schedule does, whether or not the schedule is enabled."""
-    request = body or SyncRequest()
-    return idempotent(app, "sync", request.model_dump(mode="json"), lambda: start(request))
+    return idempotent(app, "sync", body or SyncRequest(), start)
 
 
 def start(request: SyncRequest) -> Response[Any]:
@@ -37,15 +37,12 @@ def start(request: SyncRequest) -> Response[Any]:
     )
     if not started.started:
         logger.info("sync skipped", extra={"run_id": started.run.run_id, "running": started.running_run_id})
+        hint = f"Follow GET /runs/{started.running_run_id}; try again when it has finished."
         return Response(
             409,
             content_types.APPLICATION_JSON,
             {
-                "error": {
-                    "code": "sync_running",
-                    "message": started.run.skipped_reason,
-                    "hint": f"Follow GET /runs/{started.running_run_id}; try again when it has finished.",
-                },
+                **error_body("sync_running", started.run.skipped_reason, hint),
                 "run_id": started.run.run_id,
                 "running_run_id": started.running_run_id,
             },

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from ddhalo.config_check import ConfigCheck, check_configuration
-from ddhalo.configuration import load_connection
-from ddhalo.settings import SettingsUpdate
+from ddhalo.settings.check import ConfigCheck, check_configuration
+from ddhalo.settings.service import load_connection
+from ddhalo.settings.update import SettingsUpdate
 from ddhalo_lambda.entry import http_handler
 from ddhalo_lambda.environment import environment
 from ddhalo_lambda.models import responses

@@ -10,11 +10,8 @@ from ddhalo.jobs.start import execute
 from ddhalo.models import FINISHED
 from ddhalo.runs.metrics import run_metrics
 from ddhalo_lambda.entry import sqs_handler, time_left
-from ddhalo_lambda.memory import fix_mmap_threshold
 from ddhalo_lambda.observability import logger, metrics
 from ddhalo_lambda.services import services
-
-fix_mmap_threshold()  # once per container, before its first job
 
 
 def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:

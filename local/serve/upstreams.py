@@ -53,7 +53,7 @@ class UpstreamTargets:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> UpstreamTargets:
         """Each upstream is real only when its URL variable is set (PRODUCT.md's contract)."""
-        from ddhalo.settings import derive_halo_auth_url
+        from ddhalo.settings.model import derive_halo_auth_url
 
         def get(name: str) -> str | None:
             return environ.get(name) or None
@@ -198,13 +198,13 @@ def _store_settings(table: str, secret: str, changed: dict[str, str]) -> None:
     """Through the core, with the functions' switch for loopback upstreams."""
     from pydantic import ValidationError
 
-    from ddhalo.configuration import update_settings
     from ddhalo.errors import InputError
     from ddhalo.secrets import SecretStore
-    from ddhalo.settings import SettingsUpdate
+    from ddhalo.settings.service import update_settings
+    from ddhalo.settings.update import SettingsUpdate
     from ddhalo.store import Store
+    from ddhalo.validation import describe_validation
     from ddhalo_lambda.environment import Environment
-    from ddhalo_lambda.resolver import describe_validation
 
     loopback = Environment.from_env(os.environ).allow_loopback_upstreams
     try:

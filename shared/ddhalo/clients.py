@@ -19,7 +19,7 @@ from ddhalo.http.credential import TokenCache
 from ddhalo.http.pacing import RateLimiter
 from ddhalo.http.retry import RetryPolicy
 from ddhalo.http.transport import Transport
-from ddhalo.settings import Connection
+from ddhalo.settings.model import Connection
 
 
 @dataclass(frozen=True)

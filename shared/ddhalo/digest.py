@@ -29,7 +29,7 @@ from datetime import date
 
 from ddhalo.models import Run, RunItem
 from ddhalo.pipeline.customers.plan import HELD_BY_NAME
-from ddhalo.settings import Notifications
+from ddhalo.settings.model import Notifications
 
 # Left out on purpose: never something to do.
 QUIET_CODES = frozenset({"excluded"})

@@ -252,16 +252,6 @@ class SubscriptionLink:
     fields_json: str | None = "{}"
     updated_at: str = Field(default_factory=now_iso)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _fields_as_json(cls, data: Any) -> Any:
-        """Read links stored before ``fields_json``, which hold ``fields`` as a map."""
-        if isinstance(data, dict) and "fields" in data:
-            data = {k: v for k, v in data.items() if k != "fields"} | {
-                "fields_json": compact_json(data["fields"])
-            }
-        return data
-
     @property
     def fields(self) -> dict[str, Any] | None:
         """What we last wrote; None when the link was read without it."""

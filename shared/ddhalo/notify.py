@@ -28,7 +28,7 @@ from ddhalo.models import DigestRecord, Run
 from ddhalo.pipeline.options import SyncOptions, options_of
 from ddhalo.redact import scrub
 from ddhalo.secrets import SecretStore
-from ddhalo.settings import WebhookFormat
+from ddhalo.settings.model import WebhookFormat
 from ddhalo.store import Store
 
 logger = Logger(child=True)

@@ -15,7 +15,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ddhalo.errors import InputError, IntegrationError
-from ddhalo.settings import IntegratorSettings
+from ddhalo.settings.model import IntegratorSettings
 
 ScheduleState = Literal["ENABLED", "DISABLED", "unknown"]
 UNKNOWN: ScheduleState = "unknown"

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 
 from ddhalo.errors import ConfigurationError
 from ddhalo.redact import remember
-from ddhalo.settings import Credentials
+from ddhalo.settings.model import Credentials
 
 # Short: a credential changed by PUT /settings in one function reaches the others within this.
 CACHE_SECONDS = 30
@@ -64,7 +64,7 @@ class SecretStore:
     def save(self, update: Credentials, clear: set[str] | frozenset[str] = frozenset()) -> Credentials:
         """Merge the new values into the stored ones; values not sent are kept, those in ``clear``
         removed. Callers that may run at once hold a mutex around it
-        (``configuration.update_settings``)."""
+        (``settings.service.update_settings``)."""
         merged = self.load(fresh=True).merged(update, clear)
         self.client.put_secret_value(SecretId=self.secret_id, SecretString=json.dumps(merged.plain()))
         self.provider.clear_cache()  # type: ignore[no-untyped-call]

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ddhalo.errors import InputError
+from ddhalo.import_requests import subscription_options
 from ddhalo.jobs.start import begin
 from ddhalo.models import Run, RunTrigger
-from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOptions
+from ddhalo.pipeline.options import CustomerOptions, SyncOptions
 from ddhalo.queue import Dispatcher
 from ddhalo.runs.halo_lock import HALO_LOCK
 from ddhalo.runs.runner import Runner
-from ddhalo.settings import Settings
+from ddhalo.settings.model import Settings
 
 # A run that still holds the Halo lock after this long has stopped making progress.
 STUCK_AFTER = 2 * 3600
@@ -52,11 +53,7 @@ def sync_options(
         verify=verify,
         # All customers, with the settings' top level and address choice: the schedule's rules.
         customer_options=CustomerOptions.from_settings(settings, delta=not verify),
-        subscription_options=SubscriptionOptions(
-            delta=not verify,
-            excluded_customers=settings.exclusions.customers,
-            excluded_stock_codes=settings.exclusions.stock_codes,
-        ),
+        subscription_options=subscription_options(settings, delta=not verify),
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ddhalo.deadline import Deadline
-from ddhalo.settings import Connection
+from ddhalo.settings.model import Connection
 
 if TYPE_CHECKING:
     from ddhalo.dicker_data.client import DickerDataClient

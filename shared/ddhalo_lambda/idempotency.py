@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from pydantic import BaseModel
 
 from ddhalo.errors import ConflictError, InputError
 from ddhalo_lambda.environment import environment
@@ -48,14 +49,15 @@ CONFIG = IdempotencyConfig(
 )
 
 
-def idempotent(
-    app: APIGatewayHttpResolver, operation: str, body: Any, start: Callable[[], Response[Any]]
+def idempotent[R: BaseModel](
+    app: APIGatewayHttpResolver, operation: str, body: R, start: Callable[[R], Response[Any]]
 ) -> Response[Any]:
-    """Run ``start`` once per key; without the header, every call runs."""
+    """``start(body)`` once per key: the same key with the same body answers the first answer
+    again; without the header, every call runs."""
     headers = app.current_event.headers or {}
     key = {k.lower(): v for k, v in headers.items()}.get(HEADER, "").strip()
     if not key:
-        return start()
+        return start(body)
     if len(key) > MAX_KEY:
         raise InputError(
             f"The Idempotency-Key header must be at most {MAX_KEY} characters; it has {len(key)}.",
@@ -64,13 +66,13 @@ def idempotent(
 
     @idempotent_function(data_keyword_argument="request", persistence_store=_persistence(), config=CONFIG)
     def once(request: dict[str, Any]) -> dict[str, Any]:
-        response = start()
+        response = start(body)
         return {"status": response.status_code, "body": response.body}
 
     # In-progress records expire with the invocation, so a crashed request can be retried.
     CONFIG.register_lambda_context(app.lambda_context)
     try:
-        answer = once(request={"key": f"{operation}:{key}", "body": body})
+        answer = once(request={"key": f"{operation}:{key}", "body": body.model_dump(mode="json")})
     except IdempotencyValidationError as exc:
         raise ConflictError(
             "This Idempotency-Key was already used with a different request body.",

@@ -10,7 +10,8 @@ from pydantic.json_schema import SkipJsonSchema
 from ddhalo.jsontypes import JSON_INTEGER, JsonBool
 from ddhalo.models import Mapping, Run, RunItem
 from ddhalo.schedule import ScheduleState
-from ddhalo.settings import Settings, allows
+from ddhalo.settings.model import Settings
+from ddhalo.validation import allows
 
 CustomerId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[!-~]+$")

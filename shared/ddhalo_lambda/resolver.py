@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any, get_args
+from typing import Any
 
 import pydantic
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -16,124 +15,15 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from pydantic_core.core_schema import ErrorType
 
 from ddhalo.errors import IntegrationError
 from ddhalo.models import FINISHED, Run
 from ddhalo.runs.runner import Runner
 from ddhalo.runs.view import run_view
+from ddhalo.validation import MAX_NAME, describe_validation
 from ddhalo_lambda.access import caller_name, refusal, request_method
+from ddhalo_lambda.errors import error_body, error_response
 from ddhalo_lambda.observability import logger
-
-
-def error_response(status: int, code: str, message: str, hint: str | None = None) -> Response[Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if hint:
-        error["hint"] = hint
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": error})
-
-
-# Pydantic's error types said as what the field must be. Its own messages ("Input should be a
-# valid boolean", "String should match pattern '^...$'") and the union branches in its locations
-# ("literal['AU','NZ']", "function-before[...]", "none") are its internals, not the API's words.
-_PHRASES: dict[str, str] = {
-    "missing": "is required",
-    "extra_forbidden": "is not a field of this request",
-    "bool_type": "must be true or false",
-    "bool_parsing": "must be true or false",
-    "int_type": "must be a whole number",
-    "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "float_type": "must be a number",
-    "float_parsing": "must be a number",
-    "string_type": "must be a string",
-    "string_too_short": "must have at least {min_length} characters",
-    "string_too_long": "must have at most {max_length} characters",
-    "string_pattern_mismatch": "has characters or a form this field does not allow",
-    "too_short": "must have at least {min_length} items",
-    "too_long": "must have at most {max_length} items",
-    "greater_than_equal": "must be at least {ge}",
-    "greater_than": "must be more than {gt}",
-    "less_than_equal": "must be at most {le}",
-    "less_than": "must be less than {lt}",
-    "literal_error": "must be {expected}",
-    "enum": "must be {expected}",
-    "none_required": "must be null",
-    "model_type": "must be a JSON object",
-    "model_attributes_type": "must be a JSON object",
-    "dict_type": "must be a JSON object",
-    "list_type": "must be a JSON array",
-    "json_invalid": "is not valid JSON",
-    "json_type": "must be JSON",
-}
-_PYDANTIC_TYPES = frozenset(get_args(ErrorType))
-_PYTHON_PREFIXES = ("Value error, ", "Assertion failed, ")
-# Union branches pydantic writes into a location: not field names of ours (all snake_case).
-_BRANCH = re.compile(r"[^a-z0-9_]|^(none|bool|int|float|str|bytes|list|dict|set|tuple)$")
-MAX_NAME = 60
-
-
-def _phrase(err: Mapping[str, Any]) -> str:
-    kind = str(err.get("type", ""))
-    ctx = err.get("ctx") or {}
-    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
-        return "must not be empty"
-    if kind in _PHRASES:
-        try:
-            # Literal choices come as 'AU' or 'NZ': said as the JSON strings they are.
-            values = {k: str(v).replace("'", '"') for k, v in ctx.items()}
-            return _PHRASES[kind].format(**values)
-        except (KeyError, IndexError):
-            return _PHRASES[kind].split(" {")[0]
-    msg = str(err.get("msg") or "")
-    for prefix in _PYTHON_PREFIXES:
-        if msg.startswith(prefix):
-            return msg.removeprefix(prefix)
-    if kind in _PYDANTIC_TYPES or not msg:
-        return "is not valid"
-    return msg  # our own (ddhalo.settings' rules): already "must be ..." in words
-
-
-def _path(err: Mapping[str, Any]) -> str:
-    loc = list(err.get("loc", ()))
-    if loc[:1] == ["body"]:
-        loc = loc[1:]
-    last = len(loc) - 1
-    path = ""
-    for i, part in enumerate(loc):
-        if isinstance(part, int):
-            path += f"[{part}]"
-            continue
-        name = str(part)
-        # A name the caller sent (the unknown field) is kept whatever it is; a branch is dropped.
-        sent = i == last and err.get("type") in ("extra_forbidden", "unknown_setting")
-        if _BRANCH.search(name) and not sent:
-            continue
-        if len(name) > MAX_NAME:
-            name = name[: MAX_NAME - 3] + "..."
-        path += f".{name}" if path else name
-    return path
-
-
-def describe_validation(errors: list[Any]) -> str:
-    """Validation errors as sentences a person reads: each names its field and what it allows
-    (``region must be "AU" or "NZ"``), never pydantic's internals, and never the value sent (it
-    may be a secret)."""
-    found: dict[str, list[tuple[str, str]]] = {}
-    for err in errors:
-        found.setdefault(_path(err), []).append((str(err.get("type", "")), _phrase(err)))
-    sentences: list[str] = []
-    for path, problems in found.items():
-        # A union's None branch failing says nothing when another branch says what was wrong.
-        if any(kind != "none_required" for kind, _ in problems):
-            problems = [p for p in problems if p[0] != "none_required"]
-        for _, phrase in problems:
-            sentence = f"{path} {phrase}" if path else f"The body {phrase}"
-            if sentence not in sentences:
-                sentences.append(sentence)
-    more = f" (and {len(sentences) - 5} more)" if len(sentences) > 5 else ""
-    return "; ".join(sentences[:5]) + more + "."
-
 
 # Our request bodies nest three levels at most; a deep one is refused before any parser recurses.
 MAX_BODY_DEPTH = 32
@@ -237,19 +127,20 @@ class JsonApiResolver(APIGatewayHttpResolver):
             message, hint = denied
             method = request_method(event)
             logger.warning("refused: the token lacks this route's role", extra={"method": method})
-            return _answer(403, {"code": "forbidden", "message": message, "hint": hint})
+            return _refused(403, error_body("forbidden", message, hint))
         refused = refuse_body(event)
         if refused is None:
             return super().resolve(event, context)
         status, code, message = refused
-        return _answer(status, {"code": code, "message": message})
+        return _refused(status, error_body(code, message))
 
 
-def _answer(status: int, error: dict[str, Any]) -> dict[str, Any]:
+def _refused(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """An answer given before the event handler sees the request (so not through its Response)."""
     return {
         "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps({"error": error}),
+        "body": json.dumps(body),
         "isBase64Encoded": False,
     }
 

@@ -24,7 +24,11 @@ class Services:
 
     @classmethod
     def build(cls, env: Environment) -> Services:
-        store = Store(env.table_name, run_retention_days=env.run_retention_days)
+        store = Store(
+            env.table_name,
+            run_retention_days=env.run_retention_days,
+            initial_settings=env.initial_settings(),
+        )
         secrets = SecretStore(env.secret_id)
         return cls(
             store=store,

@@ -6,8 +6,20 @@ import json
 
 import pytest
 
+from ddhalo_lambda.environment import environment
 from functions.console import app as console
 from local.events import http_event
+
+
+@pytest.fixture(autouse=True)
+def console_environment(monkeypatch):
+    """The console reads the environment model, once per container: every test is a cold one,
+    with the variables Globals give every function."""
+    monkeypatch.setenv("TABLE_NAME", "stack-Table-1ABC")
+    monkeypatch.setenv("SECRET_ID", "creds")
+    environment.cache_clear()
+    yield
+    environment.cache_clear()
 
 
 def get(path: str, lambda_context, route_key: str | None = None, proxy: str | None = None) -> dict:

@@ -5,6 +5,7 @@ import json
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from ddhalo.validation import describe_validation
 from ddhalo_lambda.models import (
     CustomerImportRequest,
     MappingRequest,
@@ -12,7 +13,6 @@ from ddhalo_lambda.models import (
     SyncRequest,
     _Body,
 )
-from ddhalo_lambda.resolver import describe_validation
 from local.events import LOCAL_OPERATOR_SCOPES, http_event
 from tests.settings_cases import INTERNALS
 

@@ -7,9 +7,10 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from ddhalo.configuration import load_connection, settings_view, update_settings
 from ddhalo.schedule import NO_RULE_NOTE, ScheduleControl, schedule_view
-from ddhalo.settings import DEFAULT_SCHEDULE, IntegratorSettings, Settings, SettingsUpdate
+from ddhalo.settings.model import DEFAULT_SCHEDULE, IntegratorSettings, Settings
+from ddhalo.settings.service import load_connection, settings_view, update_settings
+from ddhalo.settings.update import SettingsUpdate
 from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]

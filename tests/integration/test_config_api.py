@@ -50,10 +50,10 @@ def test_unreachable_host(api, url, why):
 
 
 def test_unconfirmed_nz_host_says_so(api, monkeypatch):
-    from ddhalo import settings
+    from ddhalo.settings import model
 
     # The table's NZ host, pointed at a closed loopback port: tests never leave the machine.
-    monkeypatch.setitem(settings.DICKER_DATA_BASE_URLS, ("NZ", "production"), "http://127.0.0.1:9/api/")
+    monkeypatch.setitem(model.DICKER_DATA_BASE_URLS, ("NZ", "production"), "http://127.0.0.1:9/api/")
     body = api.post("/config/test", {"region": "NZ", "dicker_data_base_url": None}).json()
     assert body["dicker_data"]["ok"] is False
     assert "not confirmed" in body["dicker_data"]["hint"]

@@ -3,7 +3,7 @@
 from pydantic import SecretStr
 
 from ddhalo.clients import QUICK, ClientOptions, halo_client
-from ddhalo.settings import Connection, Credentials, Settings
+from ddhalo.settings.model import Connection, Credentials, Settings
 
 
 def _connection(halo_fake, per_minute=60):

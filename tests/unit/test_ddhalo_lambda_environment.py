@@ -4,6 +4,7 @@ tests/handlers/test_environment_in_template.py."""
 
 import pytest
 
+from ddhalo.settings.model import DEFAULT_HALO_REQUESTS_PER_MINUTE
 from ddhalo_lambda.environment import Environment, EnvironmentVariableError, environment
 from ddhalo_lambda.services import Services, services
 
@@ -110,3 +111,9 @@ def test_services_are_read_once_per_container_until_cleared(monkeypatch):
     finally:
         environment.cache_clear()
         services.cache_clear()
+
+
+def test_without_the_parameter_a_new_deployment_has_the_settings_default():
+    env = Environment.from_env({"TABLE_NAME": "t", "SECRET_ID": "s"})
+    assert env.initial_settings().halo_requests_per_minute == DEFAULT_HALO_REQUESTS_PER_MINUTE
+    assert Environment.from_env(DEPLOYED).initial_settings().halo_requests_per_minute == 120

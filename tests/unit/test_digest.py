@@ -5,7 +5,7 @@ from typing import Any
 
 from ddhalo.digest import MAX_LINES, compose
 from ddhalo.models import Run, RunItem, Suggestion
-from ddhalo.settings import Notifications
+from ddhalo.settings.model import Notifications
 
 TODAY = date(2026, 12, 2)
 

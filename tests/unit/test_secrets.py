@@ -2,8 +2,9 @@ import json
 
 import boto3
 
-from ddhalo.configuration import load_connection, settings_view, update_settings
-from ddhalo.settings import Credentials, SettingsUpdate
+from ddhalo.settings.model import Credentials
+from ddhalo.settings.service import load_connection, settings_view, update_settings
+from ddhalo.settings.update import SettingsUpdate
 
 
 def test_credentials_are_merged_into_the_secret(secrets):

@@ -2,18 +2,16 @@ import pytest
 from pydantic import ValidationError
 
 from ddhalo.errors import ConfigurationError
-from ddhalo.settings import (
+from ddhalo.settings.model import (
     DEFAULT_SCHEDULE,
     DICKER_DATA_BASE_URLS,
     Connection,
     Credentials,
-    IntegratorUpdate,
-    NotificationsUpdate,
     Settings,
-    SettingsUpdate,
     derive_halo_auth_url,
 )
-from ddhalo_lambda.resolver import describe_validation
+from ddhalo.settings.update import IntegratorUpdate, NotificationsUpdate, SettingsUpdate
+from ddhalo.validation import describe_validation
 from tests.settings_cases import (
     ACCEPTED_SPELLINGS,
     BAD_SETTINGS,

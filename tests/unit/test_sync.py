@@ -12,7 +12,7 @@ from ddhalo.pipeline.options import CustomerOptions, SubscriptionOptions, SyncOp
 from ddhalo.queue import ListDispatcher
 from ddhalo.runs.halo_lock import HALO_LOCK, LOCK_TTL
 from ddhalo.runs.runner import Runner
-from ddhalo.settings import IntegratorSettings, Settings
+from ddhalo.settings.model import IntegratorSettings, Settings
 from ddhalo.sync import STUCK_AFTER, start_sync, stuck_sync, sync_options, verify_due
 
 

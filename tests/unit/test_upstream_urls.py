@@ -4,9 +4,9 @@ loopback host over http:// too where the switch allows it (the local runner's fa
 import pytest
 from pydantic import ValidationError
 
-from ddhalo.configuration import check_upstream_urls, load_connection, update_settings
 from ddhalo.errors import InputError
-from ddhalo.settings import SettingsUpdate
+from ddhalo.settings.service import check_upstream_urls, load_connection, update_settings
+from ddhalo.settings.update import SettingsUpdate
 from ddhalo.urls import upstream_url_refusal
 
 STRICT = "must be an https:// URL on a public host"

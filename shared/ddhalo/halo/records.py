@@ -211,6 +211,22 @@ def site_address_patch(site_id: int, address: Address) -> dict[str, Any]:
     return {"id": site_id, "delivery_address": address.to_wire()}
 
 
+# ---------------------------------------------------------------------------------- top levels
+@dataclass(frozen=True, slots=True)
+class TopLevelRecord:
+    """A Halo top level (``Tree``): where an import creates clients, picked by name."""
+
+    id: int
+    name: str
+
+    @classmethod
+    def from_wire(cls, raw: Any) -> TopLevelRecord | None:
+        """A top level without a name is called by its id, so it can still be picked."""
+        if not isinstance(raw, dict) or (top_level_id := halo_id(raw.get("id"))) is None:
+            return None
+        return cls(top_level_id, str(raw.get("name") or f"Top level {top_level_id}"))
+
+
 # ---------------------------------------------------------------------------------- licences
 class LicenceFields(TypedDict, total=False):
     """The fields of a ``SoftwareLicence`` we own, under Halo's names and types. Kept as a dict:

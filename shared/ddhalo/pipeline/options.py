@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ddhalo.models import Run
-from ddhalo.settings import Settings
+from ddhalo.settings.model import Settings
 
 
 class CustomerOptions(BaseModel):

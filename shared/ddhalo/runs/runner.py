@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
-from ddhalo.configuration import load_connection
 from ddhalo.deadline import Deadline
 from ddhalo.errors import CredentialError, IntegrationError, OutOfTimeError
 from ddhalo.job_log import JobLog, step
 from ddhalo.models import FINISHED, PackedItems, Run, RunItem, RunKind, RunStatus, RunTrigger
 from ddhalo.runs.halo_lock import HALO_LOCK, LOCK_TTL
 from ddhalo.secrets import SecretStore
-from ddhalo.settings import Connection
+from ddhalo.settings.model import Connection
+from ddhalo.settings.service import load_connection
 from ddhalo.store import Store
 from ddhalo.upstreams import Upstreams, connect
 

@@ -7,7 +7,6 @@
 | mapping guard     | ``MAPPING``      | ``HALO#<halo_client_id>``   |                 | mappings |
 | run               | ``RUN#<run_id>`` | ``RUN``       | ``RUNS`` / ``<started>#<id>`` | runs     |
 | run items, packed | ``RUN#<run_id>`` | ``ITEMS#<chunk>#<part>``    |                 | chunks   |
-| run item (older)  | ``RUN#<run_id>`` | ``ITEM#<type>#<dicker_id>`` (read only) |     | runs     |
 | run chunk marker  | ``RUN#<run_id>`` | ``CHUNK#<n>``               |                 | chunks   |
 | subscription link | ``SUBLINK``      | ``<dicker_customer_id>#<subscription_id>`` |  | links    |
 | chunk payload     | ``RUN#<run_id>`` | ``PAYLOAD#<n>`` (and ``START#<n>``, ``SPAWN#<n>``) | | chunks   |
@@ -38,4 +37,5 @@ __all__ = ["RUN_RETENTION_DAYS", "Store"]
 
 
 class Store(SettingsTable, MappingsTable, LinksTable, RunsTable, ChunksTable, LocksTable, DigestsTable):
-    """The one table, every item family: ``Store(table_name, resource=None, run_retention_days=...)``."""
+    """The one table, every item family: ``Store(table_name, resource=None, run_retention_days=...,
+    initial_settings=...)``."""

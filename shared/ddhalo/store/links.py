@@ -101,21 +101,17 @@ class LinksTable(Table):
         if not dropped:
             return
         for item in self._query_all(KeyConditionExpression=Key("pk").eq(INTENT_PK), ConsistentRead=True):
-            held = _intent_keys(item)
+            held = [str(key) for key in item["keys"]]
             if dropped.isdisjoint(held):
                 continue
             left = [key for key in held if key not in dropped]
             # Only the chunk that put a pack and its own retry touch it; the condition keeps a
             # rewrite from undoing the other's (then the pack is read again on the next drop).
-            guard: dict[str, Any] = (
-                {
-                    "ConditionExpression": "#k = :was",
-                    "ExpressionAttributeNames": {"#k": "keys"},
-                    "ExpressionAttributeValues": {":was": item["keys"]},
-                }
-                if "keys" in item
-                else {"ConditionExpression": "attribute_exists(sk)"}
-            )
+            guard: dict[str, Any] = {
+                "ConditionExpression": "#k = :was",
+                "ExpressionAttributeNames": {"#k": "keys"},
+                "ExpressionAttributeValues": {":was": item["keys"]},
+            }
             try:
                 if left:
                     self.table.put_item(Item={**item, "keys": left}, **guard)
@@ -127,9 +123,4 @@ class LinksTable(Table):
 
     def list_intents(self) -> set[str]:
         rows = self._query_all(KeyConditionExpression=Key("pk").eq(INTENT_PK), ConsistentRead=True)
-        return {key for row in rows for key in _intent_keys(row)}
-
-
-def _intent_keys(item: dict[str, Any]) -> list[str]:
-    """A pack's keys; an item of one key (as intents were stored before packs) is its sort key."""
-    return [str(key) for key in item["keys"]] if "keys" in item else [str(item["sk"])]
+        return {str(key) for row in rows for key in row["keys"]}

@@ -4,15 +4,14 @@
 A sync reports on every record (50,000 at 5,000 customers), nearly all unchanged every hour and
 all created on the first. One DynamoDB item each would cost a write per record, and a round trip
 per 25 of them, to say so. Packed, compressed, ``ITEMS_PER_PACK`` to an item, they cost a write
-per thousand. Runs stored before every result was packed also hold rows, one per written, skipped
-or failed record (``ITEM#<type>#<dicker_id>``): they are still read, and sort first (``ITEM#``
-before ``ITEMS#``), so one query pages through a run's items in one order."""
+per thousand; each pack says which results it holds (``results``), so a listing of some results
+reads only the packs that hold one."""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -38,7 +37,6 @@ RUNS_GSI_PK = "RUNS"
 VERIFIED_KEY = {"pk": "VERIFY", "sk": "LAST"}
 
 
-ITEMS_PREFIX = "ITEM"  # rows and packs
 PACK_PREFIX = "ITEMS#"
 PACKS_END = "ITEMS#~"  # above every pack key (chunk names and "#")
 
@@ -61,17 +59,10 @@ RUNS_PAGE: TokenShape = {
 
 
 def _item_pages(pk: str) -> tuple[TokenShape, TokenShape]:
-    """Where a page of one run's items may start: after a row or pack of that run, or inside a pack."""
-    after: TokenShape = {"pk": exactly(pk), "sk": prefixed(ITEMS_PREFIX)}
+    """Where a page of one run's items may start: after a pack of that run, or inside one."""
+    after: TokenShape = {"pk": exactly(pk), "sk": prefixed(PACK_PREFIX)}
     inside: TokenShape = {"pk": exactly(pk), "pack": _PACK_SK, "skip": int}
     return after, inside
-
-
-def _row_or_pack(row: dict[str, Any], results: Collection[str] | None = None) -> list[RunItem]:
-    if row["sk"].startswith(PACK_PREFIX):
-        return PackedItems.unpack(bytes(row["packed"]), results)
-    item = RunItem.model_validate(row)
-    return [item] if results is None or item.result in results else []
 
 
 class RunsTable(Table):
@@ -239,30 +230,19 @@ class RunsTable(Table):
     def add_notice(self, run_id: str, code: str, text: str) -> None:
         """Say why a run had nothing (or less than expected) to do, beside its counts (once per
         code: a retried job says it again in the same place)."""
-        key = {"pk": _run_pk(run_id), "sk": RUN_SK}
-        try:
-            self.table.update_item(
-                Key=key,
-                UpdateExpression="SET notices.#c = :t",
-                ConditionExpression="attribute_exists(pk) AND attribute_type(notices, :map)",
-                ExpressionAttributeNames={"#c": code},
-                ExpressionAttributeValues={":t": text, ":map": "M"},
-            )
-        except ClientError as exc:  # a run stored before runs had notices
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            self.table.update_item(
-                Key=key,
-                UpdateExpression="SET notices = :n",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(notices)",
-                ExpressionAttributeValues={":n": {code: text}},
-            )
+        self.table.update_item(
+            Key={"pk": _run_pk(run_id), "sk": RUN_SK},
+            UpdateExpression="SET notices.#c = :t",
+            ConditionExpression="attribute_exists(pk) AND attribute_type(notices, :map)",
+            ExpressionAttributeNames={"#c": code},
+            ExpressionAttributeValues={":t": text, ":map": "M"},
+        )
 
     def list_items(
         self, run_id: str, *, limit: int = MAX_PAGE, next_token: str | None = None
     ) -> tuple[list[RunItem], str | None]:
         """A page of at most ``limit`` items; the token may point inside a pack
-        (``{"pk", "pack": sk, "skip": n}``) as well as after a row (a DynamoDB key)."""
+        (``{"pk", "pack": sk, "skip": n}``) as well as after one (a DynamoDB key)."""
         pk = _run_pk(run_id)
         start = decode_token(next_token, *_item_pages(pk)) or {}
         skip = int(start.pop("skip", 0))
@@ -270,7 +250,7 @@ class RunsTable(Table):
         key = Key("pk").eq(pk)
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": key
-            & (Key("sk").between(str(pack), PACKS_END) if pack else Key("sk").begins_with(ITEMS_PREFIX)),
+            & (Key("sk").between(str(pack), PACKS_END) if pack else Key("sk").begins_with(PACK_PREFIX)),
             "Limit": limit,
             "ConsistentRead": True,
         }
@@ -282,7 +262,7 @@ class RunsTable(Table):
             rows = page.get("Items", [])
             more = "LastEvaluatedKey" in page
             for n, row in enumerate(rows):
-                found = _row_or_pack(from_dynamo(row))[skip:]
+                found = PackedItems.unpack(bytes(row["packed"]))[skip:]
                 offset, skip = skip, 0
                 room = limit - len(out)
                 if len(found) > room:
@@ -298,21 +278,18 @@ class RunsTable(Table):
 
     def iter_items(self, run_id: str, results: Iterable[str]) -> Iterator[RunItem]:
         """Every item of a run with one of ``results``, page by page (a sync may hold 50,000).
-        Only packs that hold one are sent back: each says which results it holds (a pack stored
-        without ``results`` holds unchanged items only), and a row says its own."""
+        Only packs that hold one are sent back (each says which results it holds)."""
         wanted = sorted(set(results))
-        holds = Attr("result").is_in(wanted)
-        for result in wanted:
+        holds = Attr("results").contains(wanted[0])
+        for result in wanted[1:]:
             holds |= Attr("results").contains(result)
-        if "unchanged" in wanted:
-            holds |= Attr("packed").exists() & Attr("results").not_exists()
         rows = self._query_all(
-            KeyConditionExpression=Key("pk").eq(_run_pk(run_id)) & Key("sk").begins_with(ITEMS_PREFIX),
+            KeyConditionExpression=Key("pk").eq(_run_pk(run_id)) & Key("sk").begins_with(PACK_PREFIX),
             FilterExpression=holds,
             ConsistentRead=True,
         )
         for row in rows:
-            yield from _row_or_pack(from_dynamo(row), wanted)
+            yield from PackedItems.unpack(bytes(row["packed"]), wanted)
 
     def mark_verified(self, run_id: str) -> None:
         """A verify finished: plain syncs may trust what we wrote until the next one is due."""

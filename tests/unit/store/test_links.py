@@ -5,25 +5,10 @@ from boto3.dynamodb.conditions import Key
 from ddhalo.models import SubscriptionLink, compact_json
 
 
-def test_links_round_trip_and_links_stored_with_a_fields_map_still_read(store):
+def test_links_round_trip(store):
     link = SubscriptionLink("t1", "s1", 5, "h", compact_json({"count": 3, "parent_id": None}))
     store.put_links([link])
     assert store.list_links("t1") == [link]
-    # Links written before fields_json kept `fields` as a DynamoDB map.
-    store.table.put_item(
-        Item={
-            "pk": "SUBLINK",
-            "sk": "t1#s2",
-            "dicker_customer_id": "t1",
-            "subscription_id": "s2",
-            "halo_licence_id": 6,
-            "content_hash": "h2",
-            "fields": {"count": 4},
-            "updated_at": "x",
-        }
-    )
-    old = {lk.subscription_id: lk for lk in store.list_links("t1")}["s2"]
-    assert old.fields == {"count": 4} and old.halo_licence_id == 6
 
 
 def test_links_can_be_listed_without_what_they_wrote(store):
@@ -109,14 +94,6 @@ def test_intents_are_packed_a_thousand_to_an_item_and_emptied_as_they_are_droppe
     assert sorted(len(item["keys"]) for item in intent_items(store)) == [500, 800]  # the emptied one is gone
     store.drop_intents(keys)
     assert intent_items(store) == [] and store.list_intents() == set()
-
-
-def test_intents_stored_one_to_an_item_still_count_and_drop(store):
-    store.table.put_item(Item={"pk": "INTENT", "sk": "t1#old"})  # as stored before packs
-    store.put_intents(["t1#new"])
-    assert store.list_intents() == {"t1#old", "t1#new"}
-    store.drop_intents(["t1#old"])
-    assert store.list_intents() == {"t1#new"}
 
 
 def test_a_pack_rewritten_meanwhile_is_not_overwritten(store, monkeypatch):

@@ -32,27 +32,6 @@ def test_customers_without_id_do_not_overwrite_each_other(store):
     assert len(store.list_items("r1")[0]) == 2
 
 
-def test_a_run_stored_with_a_row_per_item_and_unchanged_packs_still_reads(store):
-    """Runs recorded before every result was packed: written, skipped and failed items one row
-    each, unchanged ones packed without ``results``."""
-    store.create_run(Run(run_id="old", kind="sync"))
-    rows = [item(1), RunItem(type="subscription", dicker_id="s1", result="failed", reason="refused")]
-    for sk, row in zip(("ITEM#customer#t1", "ITEM#subscription#s1"), rows, strict=True):
-        stored = row.model_dump(mode="json", exclude_none=True)
-        store.table.put_item(Item={"pk": "RUN#old", "sk": sk, **stored})
-    unchanged = [item(i, "unchanged") for i in range(10, 15)]
-    [pack] = PackedItems.pack(unchanged)
-    store.table.put_item(
-        Item={"pk": "RUN#old", "sk": f"ITEMS#{chunk(1)}#0000", "packed": pack.data, "count": 5}
-    )
-    assert store.list_items("old")[0] == rows + unchanged
-    first, token = store.list_items("old", limit=3)
-    assert first + store.list_items("old", next_token=token)[0] == rows + unchanged
-    assert list(store.iter_items("old", ("failed", "skipped"))) == rows[1:]
-    assert list(store.iter_items("old", ("unchanged",))) == unchanged
-    assert list(store.iter_items("old", ("created", "unchanged"))) == rows[:1] + unchanged
-
-
 def test_runs_are_listed_newest_first_with_paging(store):
     for i in range(5):
         store.create_run(Run(run_id=f"r{i}", kind="customers", started_at=f"2026-01-0{i + 1}T00:00:00Z"))
@@ -133,12 +112,6 @@ def test_notices_say_why_once_per_code(store):
         "no_mapped_customers": "No customer is mapped.",
         "no_subscriptions": "None answered.",
     }
-
-
-def test_a_run_stored_before_notices_gets_them_too(store):
-    store.table.put_item(Item={"pk": "RUN#old", "sk": "RUN", "run_id": "old", "kind": "sync"})
-    store.add_notice("old", "no_customers", "Dicker Data answered no customers.")
-    assert store.get_run("old").notices == {"no_customers": "Dicker Data answered no customers."}
 
 
 @pytest.mark.parametrize("limit", [1, 7, 999, 1000, 1001, 1503, 5000])

@@ -1,4 +1,4 @@
-from ddhalo.settings import IntegratorSettings, Settings
+from ddhalo.settings.model import IntegratorSettings, Settings
 
 
 def test_settings_round_trip_and_default(store):

@@ -1,4 +1,4 @@
-"""Test configuration: can we reach and use both upstreams with these settings?"""
+"""Test Configuration (``POST /config/test``): can we reach and use both upstreams with these settings?"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ddhalo.clients import QUICK, dicker_data_client, halo_client
 from ddhalo.dicker_data.client import DickerDataClient
 from ddhalo.errors import IntegrationError, UnreachableError, UpstreamError
 from ddhalo.halo.client import HaloClient
-from ddhalo.settings import UNCONFIRMED_REGIONS, Connection
+from ddhalo.settings.model import UNCONFIRMED_REGIONS, Connection
 
 
 class SystemCheck(BaseModel):

@@ -1,4 +1,5 @@
-"""Reading and changing the settings: non-secret parts in DynamoDB, credentials in Secrets Manager."""
+"""Reading and changing the settings: what ``GET`` and ``PUT /settings`` do, and the connection a
+run or ``POST /config/test`` uses (non-secret parts in DynamoDB, credentials in Secrets Manager)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from ddhalo.errors import InputError
 from ddhalo.redact import remember
 from ddhalo.schedule import ScheduleControl, schedule_view
 from ddhalo.secrets import SecretStore
-from ddhalo.settings import Connection, Credentials, Settings, SettingsUpdate
+from ddhalo.settings.model import Connection, Credentials
+from ddhalo.settings.update import SettingsUpdate
 from ddhalo.store import Store
 from ddhalo.urls import upstream_url_refusal
 
@@ -94,9 +96,3 @@ def update_settings(
             credentials = secrets.load()
         store.put_settings(settings)
     return settings_view(Connection(settings=settings, credentials=credentials), schedule, applied)
-
-
-def seed_from(store: Store, secrets: SecretStore, update: SettingsUpdate) -> Settings:
-    """Used by the local runner to start from environment variables."""
-    update_settings(store, secrets, update)
-    return store.get_settings()

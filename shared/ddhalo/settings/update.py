@@ -1,7 +1,8 @@
-"""Typed settings, the Dicker Data host table and the write-only credentials.
+"""What ``PUT /settings`` accepts (and ``POST /config/test`` tries): a partial update, each field
+with its rule in words, and how it is applied to the stored settings.
 
-Settings that are not secret live in DynamoDB (see ``store``); the three secrets live in Secrets
-Manager (see ``secrets``). Both are merged into :class:`Connection` for a run.
+Leaving a field out keeps it. Every field carries what it allows (``ddhalo.validation.allows``),
+so any failure inside it reads as that rule, never as pydantic's internals or the value sent.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -20,39 +21,24 @@ from pydantic import (
     Field,
     SecretStr,
     StringConstraints,
-    ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
-    field_validator,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ddhalo.errors import ConfigurationError
-from ddhalo.halo.limits import RATE_WINDOW_SECONDS
 from ddhalo.jsontypes import JSON_INTEGER, JSON_NUMBER, JsonBool
+from ddhalo.settings.model import (
+    Credentials,
+    Environment,
+    Exclusions,
+    Region,
+    Schedule,
+    Settings,
+    WebhookFormat,
+)
 from ddhalo.urls import check_url, upstream_url_refusal
-
-Region = Literal["AU", "NZ"]
-Environment = Literal["production", "test"]
-
-# Public clients agree on the AU hosts; the NZ hosts are unconfirmed guesses, which is why an
-# explicit ``dicker_data_base_url`` always wins.
-DICKER_DATA_BASE_URLS: dict[tuple[str, str], str] = {
-    ("AU", "production"): "https://b2b-api.dickerdata.com.au/api/",
-    ("AU", "test"): "https://b2b-api-test.dickerdata.com.au/api/",
-    ("NZ", "production"): "https://b2b-api.dickerdata.co.nz/api/",
-    ("NZ", "test"): "https://b2b-api-test.dickerdata.co.nz/api/",
-}
-UNCONFIRMED_REGIONS = frozenset({"NZ"})
-
-# Hosted Halo allows 300 requests per rolling 5 minutes (60/min); keep a margin for other tools.
-DEFAULT_HALO_REQUESTS_PER_MINUTE = 50
-# A write's answer is waited for this long, and a lost one is looked for this long after it was
-# sent (docs/UPSTREAMS.md: how long Halo may take to save is assumed, not documented).
-DEFAULT_WRITE_TIMEOUT = 120.0
-DEFAULT_WRITE_SETTLE = 300.0
+from ddhalo.validation import RULE_ERROR, allows, fields_named, refusal
 
 # Patterns make the OpenAPI document as strict as the validation (schemathesis holds us to it).
 # Explicit character classes: JSON Schema (ECMA), Python and pydantic's Rust regex disagree on \s.
@@ -60,27 +46,19 @@ Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"[!-~]")
 ]
 Secret = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
-# The schedule a new deployment starts with: the same as template.yaml's SyncSchedule default
-# (the rule EventBridge runs until the first PUT /settings switches it) and the README's.
-DEFAULT_SCHEDULE = "rate(1 hour)"
-DEFAULT_VERIFY_EVERY_HOURS = 24
-# EventBridge's forms: rate(1 hour), rate(30 minutes), cron(0 2 * * ? *).
-_RATE = r"rate\([1-9][0-9]{0,3} (minute|minutes|hour|hours|day|days)\)"
-_CRON = r"cron\([0-9A-Za-z*?,/#-]+( [0-9A-Za-z*?,/#-]+){5}\)"
-Schedule = Annotated[str, StringConstraints(pattern=rf"^({_RATE}|{_CRON})$", max_length=100)]
 
 
 def _public_host(*, secret: bool) -> BeforeValidator:
     """The part of ``upstream_url_refusal`` that holds wherever the code runs (everything but a
     loopback host), said precisely before the pattern would refuse an address in general words.
-    The rest needs the environment's switch: ``configuration.check_upstream_urls``."""
+    The rest needs the environment's switch: ``service.check_upstream_urls``."""
 
     def check(value: Any) -> Any:
         url = value.strip() if isinstance(value, str) else ""
         if urlsplit(url).scheme in ("http", "https") and (
-            refusal := upstream_url_refusal(url, allow_loopback=True, secret=secret)
+            said := upstream_url_refusal(url, allow_loopback=True, secret=secret)
         ):
-            raise _refusal(SETTING_ERROR, refusal)
+            raise refusal(RULE_ERROR, said)
         return value
 
     return BeforeValidator(check)
@@ -99,199 +77,12 @@ WebhookUrl = Annotated[
 ]
 
 
-class IntegratorSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = False
-    sync_customers: bool = True
-    sync_subscriptions: bool = True
-    schedule: Schedule = DEFAULT_SCHEDULE
-    # A scheduled sync is a verify (a full read of both sides) when the last one is this old.
-    verify_every_hours: int = Field(default=DEFAULT_VERIFY_EVERY_HOURS, ge=1, le=24 * 90)
-
-
-class Exclusions(BaseModel):
-    """Left out of every import and sync: never created, updated, mapped by generate or made
-    inactive; what is already in Halo stays as it is."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    customers: list[
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    ] = Field(default_factory=list, max_length=10_000)
-    stock_codes: list[
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    ] = Field(default_factory=list, max_length=10_000)
-
-
-WebhookFormat = Literal["auto", "slack", "teams"]
-# Days before a credential's declared expiry that each digest starts warning of it.
-DEFAULT_WARN_DAYS = 14
-
-
-class Notifications(BaseModel):
-    """The issues-only digest: after a real import or sync that left something for a person, one
-    message to the alarm topic (email) and the webhook (``webhook_url``, a credential) when set.
-
-    Neither Dicker Data nor Halo says when a token or client secret stops working, so the MSP
-    records the dates it was given (``..._expires``); the digest warns ``warn_days`` before.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    digest: bool = True
-    # auto: Teams' card for Microsoft's webhook hosts, Slack's {"text"} for any other.
-    webhook_format: WebhookFormat = "auto"
-    warn_days: int = Field(default=DEFAULT_WARN_DAYS, ge=1, le=365)
-    dicker_data_token_expires: date | None = None
-    halo_client_secret_expires: date | None = None
-
-
-class Settings(BaseModel):
-    """Everything a run needs except secrets. Defaults are what a new deployment starts with."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    region: Region = "AU"
-    environment: Environment = "production"
-    dicker_data_base_url: str | None = None
-    dicker_data_account_code: str | None = None
-    top_level_id: int | None = None
-    update_main_site_address: bool = False
-    # Import (and sync) creates a customer whose name Halo already holds instead of holding it.
-    create_when_similar: bool = False
-    exclusions: Exclusions = Field(default_factory=Exclusions)
-    halo_api_url: str | None = None
-    halo_auth_url: str | None = None
-    halo_tenant: str | None = None
-    halo_requests_per_minute: int = Field(default=DEFAULT_HALO_REQUESTS_PER_MINUTE, ge=1, le=6000)
-    # Halo's rolling rate window: a 429 without Retry-After is waited out over it.
-    halo_rate_window_seconds: int = Field(default=RATE_WINDOW_SECONDS, ge=1, le=3600)
-    request_timeout_seconds: float = Field(default=30.0, ge=1, le=120)
-    # A write's answer may take this long (a batch of 100 on a busy hosted tenant takes tens of
-    # seconds); after it the write counts as lost, and it may still be saved.
-    halo_write_timeout_seconds: float = Field(default=DEFAULT_WRITE_TIMEOUT, ge=1, le=600)
-    # How long after sending a write whose answer was lost Halo is given to save it before
-    # reading Halo again proves it did not land (longer than Halo's slowest save: UPSTREAMS.md;
-    # above the write timeout, or a write lost to the timeout is looked for at once).
-    halo_write_settle_seconds: float = Field(default=DEFAULT_WRITE_SETTLE, ge=1, le=900)
-    integrator: IntegratorSettings = Field(default_factory=IntegratorSettings)
-    notifications: Notifications = Field(default_factory=Notifications)
-
-    _urls = field_validator("dicker_data_base_url", "halo_api_url", "halo_auth_url")(check_url)
-
-    def dicker_data_url(self) -> str:
-        if self.dicker_data_base_url:
-            return self.dicker_data_base_url
-        return DICKER_DATA_BASE_URLS[(self.region, self.environment)]
-
-    def halo_token_url_base(self) -> str | None:
-        """Halo's auth server: explicit, else the API URL with its last ``/api`` made ``/auth``."""
-        if self.halo_auth_url:
-            return self.halo_auth_url
-        return derive_halo_auth_url(self.halo_api_url) if self.halo_api_url else None
-
-
-def derive_halo_auth_url(api_url: str) -> str:
-    base = api_url.rstrip("/")
-    head, sep, tail = base.rpartition("/api")
-    if sep and tail == "":
-        return head + "/auth"
-    return base + "/auth"
-
-
-class Credentials(BaseModel):
-    """The write-only part of the settings, kept in Secrets Manager."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    dicker_data_access_token: SecretStr | None = None
-    halo_client_id: SecretStr | None = None
-    halo_client_secret: SecretStr | None = None
-    # A Teams or Slack incoming webhook: whoever holds the URL may post to the channel.
-    webhook_url: SecretStr | None = None
-
-    def flags(self) -> dict[str, bool]:
-        return {f"{name}_set": getattr(self, name) is not None for name in type(self).model_fields}
-
-    def merged(self, update: Credentials, clear: set[str] | frozenset[str] = frozenset()) -> Credentials:
-        values: dict[str, Any] = {k: v for k, v in update if v is not None}
-        values.update(dict.fromkeys(clear))
-        return self.model_copy(update=values)
-
-    def plain(self) -> dict[str, str]:
-        """The secret's JSON document; only ever handed to Secrets Manager."""
-        return {k: v.get_secret_value() for k, v in self if v is not None}
-
-
-# -- what PUT /settings accepts, said in words ----------------------------------------------------
-# A refused value answers what its field allows (`region must be "AU" or "NZ"`). Pydantic's own
-# messages name its internals instead: union branches (`literal['AU','NZ']`, `none`), validator
-# functions (`function-before[...]`), the regular expressions above. So every field of the update
-# models carries its rule in words, and any failure inside the field reads as that rule. The
-# messages never carry the value sent: it may be a secret.
-SETTING_ERROR = "invalid_setting"
-UNKNOWN_SETTING = "unknown_setting"
-
-
-def _refusal(kind: str, text: str) -> PydanticCustomError:
-    # The text goes in as context: as the template itself, braces in it would be placeholders.
-    return PydanticCustomError(kind, "{allowed}", {"allowed": text})
-
-
-def allows(rule: str, *, nullable: bool, left_out: str = "to keep the current value") -> WrapValidator:
-    """Outermost validator of an update field (or a request's): any failure answers ``rule``
-    ("must be ...").
-
-    ``nullable=False`` fields take ``null`` in their type only so that "left out" can default to
-    None; a ``null`` sent is refused here, before the type is tried, saying what leaving the
-    field out does (``left_out``).
-    """
-
-    def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        if value is None and not nullable:
-            raise _refusal(SETTING_ERROR, f"{rule}, not null (leave it out {left_out})")
-        try:
-            return handler(value)
-        except ValidationError as exc:
-            # A rule inside the field that says more (an URL's host: upstream_url_refusal) is kept.
-            said = next((e["msg"] for e in exc.errors() if e["type"] == SETTING_ERROR), rule)
-            raise _refusal(SETTING_ERROR, said) from None
-
-    return WrapValidator(check)
-
-
 def _upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
 
 def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
-
-
-def _refusals(
-    model: type[BaseModel], data: Any, handler: ValidatorFunctionWrapHandler, what: str, known: str
-) -> Any:
-    """The model's errors as a person reads them: a field it does not have is refused naming the
-    ones it has (pydantic says only "Extra inputs are not permitted"), and no error keeps the value
-    sent (``errors()`` would carry it, a secret perhaps, to whoever logs them)."""
-    try:
-        return handler(data)
-    except ValidationError as exc:
-        *rest, last = model.model_fields
-        names = f"{', '.join(rest)} and {last}"
-        details: list[InitErrorDetails] = []
-        for err in exc.errors():
-            if err["type"] == "extra_forbidden":
-                kind = _refusal(UNKNOWN_SETTING, f"is not {what}; {known} are {names}")
-                details.append({"type": kind, "loc": err["loc"], "input": None})
-            elif err["type"] in (SETTING_ERROR, UNKNOWN_SETTING):
-                details.append({"type": _refusal(err["type"], err["msg"]), "loc": err["loc"], "input": None})
-            else:  # pydantic's own (a body that is not an object): rebuilt as it was
-                details.append(
-                    {"type": err["type"], "loc": err["loc"], "input": None, "ctx": err.get("ctx") or {}}
-                )
-        raise ValidationError.from_exception_data(exc.title, details, hide_input=True) from None
 
 
 _BOOL = "must be true or false"
@@ -336,7 +127,7 @@ class IntegratorUpdate(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _fields_named(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _refusals(cls, data, handler, "an integrator setting", "they")
+        return fields_named(cls, data, handler, "an integrator setting", "they")
 
 
 _INTEGRATOR = (
@@ -375,7 +166,7 @@ class NotificationsUpdate(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _fields_named(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _refusals(cls, data, handler, "a notifications setting", "they")
+        return fields_named(cls, data, handler, "a notifications setting", "they")
 
 
 _NOTIFICATIONS = (
@@ -390,11 +181,11 @@ def _nested(model: type[BaseModel], rule: str) -> WrapValidator:
 
     def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         if value is None:
-            raise _refusal(SETTING_ERROR, f"{rule}, not null (leave it out to keep the current value)")
+            raise refusal(RULE_ERROR, f"{rule}, not null (leave it out to keep the current value)")
         if isinstance(value, model):
             return value
         if not isinstance(value, dict):
-            raise _refusal(SETTING_ERROR, rule)
+            raise refusal(RULE_ERROR, rule)
         return model.model_validate(value)
 
     return WrapValidator(check)
@@ -484,7 +275,7 @@ class SettingsUpdate(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _fields_named(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _refusals(cls, data, handler, "a setting", "the settings")
+        return fields_named(cls, data, handler, "a setting", "the settings")
 
     def credentials(self) -> Credentials:
         return Credentials(
@@ -520,24 +311,3 @@ class SettingsUpdate(BaseModel):
                 update=self.integrator.model_dump(exclude_unset=True)
             )
         return Settings.model_validate(merged.model_dump())
-
-
-class Connection(BaseModel):
-    """Settings plus credentials: what the client factories need."""
-
-    settings: Settings
-    credentials: Credentials
-
-    def require(self, *names: str) -> None:
-        missing = [n for n in names if _value(self, n) in (None, "")]
-        if missing:
-            raise ConfigurationError(
-                f"Not configured: {', '.join(missing)}.",
-                f"Set {', '.join(missing)} with PUT /settings.",
-            )
-
-
-def _value(conn: Connection, name: str) -> object:
-    if name in Credentials.model_fields:
-        return getattr(conn.credentials, name)
-    return getattr(conn.settings, name)
