@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Self
 
 import boto3
@@ -21,6 +20,7 @@ from local.credentials import AwsCredentials
 from local.gate import IamGate, WsgiApp
 from local.iam import REGION, Role, function_roles, synthesize
 from local.intrinsics import Resolver
+from local.lifecycle import Started
 from local.patches.boto3 import build_conditions_one_at_a_time
 from local.template import Function, Template
 
@@ -31,7 +31,7 @@ _ACTIVE = threading.Lock()
 
 
 @dataclass
-class LocalAws:
+class LocalAws(Started):
     """Start with `start()` (or `with`); `resolver` then knows every resource's physical name."""
 
     template: Template
@@ -89,14 +89,6 @@ class LocalAws:
         if self._owns_lock:
             self._owns_lock = False
             _ACTIVE.release()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def _make_gate(self, app: WsgiApp) -> IamGate:
         self.gate = StackGate(app, account=ACCOUNT_ID, secret_arn=self.secret_arn)

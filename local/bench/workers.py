@@ -257,6 +257,13 @@ class WorkerPool:
         self.jobs: list[JobReport] = []
         self._jobs_lock = threading.Lock()
         self.baseline_mb = 0.0
+        # What the allocator reads when a process starts (the worker's MALLOC_* variables): Lambda
+        # starts the runtime with them, so each child is started with them too.
+        at_start = {
+            k: v
+            for k, v in app.template.functions[WORKER_FUNCTION].environment.items()
+            if k.startswith("MALLOC_")
+        }
         for n in range(size):
             parent, child = ctx.Pipe()
             process = ctx.Process(
@@ -275,7 +282,8 @@ class WorkerPool:
                 name=f"bench-worker-{n}",
                 daemon=True,
             )
-            process.start()
+            with _environ(at_start):
+                process.start()
             self._all.append((parent, process))
         for parent, process in self._all:
             if not parent.poll(120):
@@ -317,3 +325,18 @@ class WorkerPool:
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in this process's environment while the block runs (a spawned child copies it)."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -13,11 +13,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from local.aws import ACCOUNT_ID, LocalAws
 from local.invoke import Invoker, forget_cached_clients, load_handler
+from local.lifecycle import Started
 from local.moto_memory import let_go
 from local.patches.moto import speed_up
 from local.serve import sqs_poller
@@ -46,7 +46,7 @@ THREAD_STOP_SECONDS = 6
 log = logging.getLogger(__name__)
 
 
-class LocalApp:
+class LocalApp(Started):
     """Everything `make serve` runs, startable in-process (tests use `port=0`)."""
 
     def __init__(
@@ -94,14 +94,6 @@ class LocalApp:
     def fakes(self) -> dict[str, FakeServer]:
         """The bundled fakes this start runs, by upstream."""
         return self.in_use.fakes
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Self:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -66,19 +67,18 @@ def options_of(run: Run) -> RunOptions:
 
 def customer_options(run: Run) -> CustomerOptions:
     """The customers step's options, whichever kind of run takes it."""
-    options = options_of(run)
-    if isinstance(options, SyncOptions):
-        return options.customer_options
-    if isinstance(options, CustomerOptions):
-        return options
-    raise ValueError(f"A {run.kind} run has no customers step.")
+    return _step(run, CustomerOptions, lambda sync: sync.customer_options, "customers")
 
 
 def subscription_options(run: Run) -> SubscriptionOptions:
     """The subscriptions step's options, whichever kind of run takes it."""
+    return _step(run, SubscriptionOptions, lambda sync: sync.subscription_options, "subscriptions")
+
+
+def _step[T](run: Run, kind: type[T], of_sync: Callable[[SyncOptions], T], name: str) -> T:
     options = options_of(run)
     if isinstance(options, SyncOptions):
-        return options.subscription_options
-    if isinstance(options, SubscriptionOptions):
+        return of_sync(options)
+    if isinstance(options, kind):
         return options
-    raise ValueError(f"A {run.kind} run has no subscriptions step.")
+    raise ValueError(f"A {run.kind} run has no {name} step.")

@@ -101,22 +101,17 @@ class RunsTable(Table):
         if status in FINISHED:
             sets.append("finished_at = :f")
             values[":f"] = now_iso()
-        if error is not None:
-            sets.append("#e = :e")
-            names["#e"] = "error"
-            values[":e"] = error
-        if error_code is not None:
-            sets.append("error_code = :c")
-            values[":c"] = error_code
-        if hint is not None:
-            sets.append("hint = :h")
-            values[":h"] = hint
-        if skipped_reason is not None:
-            sets.append("skipped_reason = :k")
-            values[":k"] = skipped_reason
-        if running_run_id is not None:
-            sets.append("running_run_id = :r")
-            values[":r"] = running_run_id
+        given = {
+            "error": error,
+            "error_code": error_code,
+            "hint": hint,
+            "skipped_reason": skipped_reason,
+            "running_run_id": running_run_id,
+        }
+        for i, (name, value) in enumerate(given.items()):
+            if value is not None:  # "error" is a DynamoDB reserved word: every name goes by a placeholder
+                sets.append(f"#a{i} = :a{i}")
+                names[f"#a{i}"], values[f":a{i}"] = name, value
         update = "SET " + ", ".join(sets)
         if status != "queued":
             update += " REMOVE waiting_for"
