@@ -100,6 +100,13 @@ class HaloFake(HaloAuth, HaloAdmission, HaloLists, HaloBilling):
         item = {"client_id": client_id, "lines": list(lines), **fields}
         return self._seed(self._validate_header, self._save_header, item, "RecurringInvoice")
 
+    def link_licences(self, line_id: int, *licence_ids: int) -> Record:
+        """Make a recurring invoice line's quantity follow `licence_ids`, as a person does in Halo."""
+        with self.lock:
+            line = self.invoice_lines[line_id]
+            line["quantity_licences"] = [self._licence_link(line, {"licence_id": i}) for i in licence_ids]
+            return line
+
     def _seed(self, validate: Validate, save: Save, item: Record, entity_name: str = "") -> Record:
         """Create a record as the API would, validated alike (a seeding mistake raises); the
         `on_created` hooks hear of it too."""

@@ -5,13 +5,17 @@ keys, written through arrays and `updatelines`, checked against Halo's document,
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 import requests
 
 from local.fakes import HaloFake
+from local.fakes.sample_billing import EXPECTED
+from local.fakes.sample_data import sample_dicker_data, tenant_guid
 from tests.fakes.test_halo_fake import auth, get, post
 from tests.fixtures.fakes import _fail_on_halo_violations
 
@@ -244,3 +248,143 @@ def test_created_hooks_run_after_the_answer_is_built(fake):
     post(fake, "SoftwareLicence", [{"id": answer["id"], "count": 6}])  # an update is not a creation
     invoice = fake.add_recurring_invoice(client)
     assert heard == [("SoftwareLicence", answer["id"]), ("RecurringInvoice", invoice["id"])]
+
+
+# -- the sample world: every way the billing check can disagree ------------------------------
+
+CUSTOMER_CLIENTS = {
+    "contoso": "Contoso Pty Ltd",
+    "fabrikam": "Fabrikam Solutions",
+    "northwind": "Northwind Traders",
+    "smithjones": "Smith and Jones Accounting",
+    "wideworld": "Wide World Importers",
+}
+SPEC_ORDER = ("billed_after_cancel", "unbilled", "under_billed", "over_billed", "ambiguous_line",
+              "no_product", "licence_count_differs", "renewal_due")  # fmt: skip
+
+
+def read_all(fake: HaloFake, path: str, key: str, **params: Any) -> list[dict[str, Any]]:
+    """Every record of a list, 100 a page, as the product reads them."""
+    records: list[dict[str, Any]] = []
+    while True:
+        page = get(fake, path, pageinate="true", page_size=100, page_no=len(records) // 100 + 1, **params)
+        records += page.json()[key]
+        if len(records) >= page.json()["record_count"] or not page.json()[key]:
+            return records
+
+
+World = dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def imported(fake: HaloFake, subscriptions: list[dict[str, Any]]) -> World:
+    """The sample customers' subscriptions created as licences through the API, as an import
+    does (Wide World's client created first): (slug, row) → (subscription, licence)."""
+    if "Wide World Importers" not in {c["name"] for c in fake.clients.values()}:
+        post(fake, "Client", [{"name": "Wide World Importers"}])
+    clients = {c["name"]: c["id"] for c in fake.clients.values()}
+    found = {}
+    for slug, client in CUSTOMER_CLIENTS.items():
+        subs = [s for s in subscriptions if s["TenantId"] == tenant_guid(slug)]
+        body = [
+            {"client_id": clients[client], "name": s["StockDescription"], "count": s["ConfirmedQuantity"]}
+            for s in subs
+        ]
+        answer = post(fake, "SoftwareLicence", body).json()
+        found |= {(slug, n): pair for n, pair in enumerate(zip(subs, answer, strict=True))}
+    return found
+
+
+def product_of(items: list[dict[str, Any]], sub: dict[str, Any]) -> int | None:
+    """The spec's generate rule: the one Item by code, else the one Item by name, else none."""
+    refs = ("supplier_part_code", "internalreference", "externalreference")
+    by_code = [i["id"] for i in items if norm(sub["ManufacturerStockCode"]) in {norm(i[r]) for r in refs}]
+    by_name = [i["id"] for i in items if norm(i["name"]) == norm(sub["StockDescription"])]
+    candidates = by_code or by_name
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def norm(value: Any) -> str:
+    return str(value or "").strip().casefold()
+
+
+def links(line: dict[str, Any]) -> set[int]:
+    return {q["licence_id"] for q in line["quantity_licences"]}
+
+
+def findings(fake: HaloFake, world: World) -> dict[tuple[str, int], list[str]]:
+    """The spec's comparison, restated for the sample world, from what the fake answers."""
+    items = read_all(fake, "Item", "items")
+    live = {}
+    for key, (sub, licence) in world.items():
+        params = {"client_id": licence["client_id"], "includelines": "true"}
+        invoices = read_all(fake, "RecurringInvoice", "invoices", **params)
+        count = get(fake, f"SoftwareLicence/{licence['id']}").json()["count"]
+        lines = [x for i in invoices if not i["disabled"] for x in i["lines"] if not x["isinactive"]]
+        live[key] = (sub, licence["id"], count, lines, product_of(items, sub))
+    return {key: codes_of(key, live) for key in live}
+
+
+def codes_of(key: tuple[str, int], live: dict[tuple[str, int], Any]) -> list[str]:
+    """The reason codes of one subscription, in the spec's order."""
+    sub, licence_id, count, lines, product = live[key]
+    cancelled = sub["Status"] == "CANCELLED"
+    dicker = 0 if cancelled else sub["ConfirmedQuantity"]
+    linked = [x["qty_order"] for x in lines if licence_id in links(x)]
+    shared = [x["qty_order"] for x in lines if x["_itemid"] == product and not links(x)]
+    sharers = [
+        k
+        for k, v in live.items()
+        if k[0] == key[0] and product is not None and v[4] == product
+        and not any(v[1] in links(x) for x in lines)
+    ]  # fmt: skip
+    billed = sum(linked) if linked else sum(shared) if product is not None else None
+    ambiguous = not linked and bool(shared) and len(sharers) > 1
+    if ambiguous:
+        dicker = sum(live[k][0]["ConfirmedQuantity"] for k in sharers)
+    days = (date.fromisoformat(sub["ExpiryDate"][:10]) - date.today()).days
+    found = {
+        "billed_after_cancel": cancelled and bool(billed),
+        "unbilled": not cancelled and billed == 0,
+        "under_billed": not ambiguous and billed is not None and 0 < billed < dicker,
+        "over_billed": not ambiguous and billed is not None and dicker > 0 and billed > dicker,
+        "ambiguous_line": ambiguous and billed != dicker,
+        "no_product": product is None and not linked,
+        "licence_count_differs": not cancelled and count != sub["ConfirmedQuantity"],
+        "renewal_due": sub["ManufacturerStockCode"].startswith("P1Y") and 0 <= days <= 30,
+    }
+    return [code for code in SPEC_ORDER if found[code]]
+
+
+def test_the_sample_world_disagrees_with_dicker_data_in_every_way_the_check_reports(halo_fake):
+    _, subscriptions = sample_dicker_data()
+    world = imported(halo_fake, subscriptions)
+    found = findings(halo_fake, world)
+    assert {key: (codes or ["unchanged"])[0] for key, codes in found.items()} == EXPECTED
+    assert {code for codes in found.values() for code in codes} == set(SPEC_ORDER)
+    invoices = read_all(halo_fake, "RecurringInvoice", "invoices", includelines="true")
+    per_client = Counter(i["client_name"] for i in invoices if not i["disabled"])
+    assert per_client["Fabrikam Solutions"] == 2 and "Wide World Importers" not in per_client
+    assert [i["client_name"] for i in invoices if i["disabled"]] == ["Contoso Pty Ltd"]
+    assert any(x["isinactive"] for i in invoices for x in i["lines"])
+    linked = [x for i in invoices for x in i["lines"] if x["quantity_licences"]]
+    assert len(linked) == 10 and all(len(x["quantity_licences"]) == 1 for x in linked)
+    # A licence created again (a twin) links nothing more: each seeded line links once.
+    post(halo_fake, "SoftwareLicence", [{"client_id": 1, "name": world["contoso", 0][1]["name"], "count": 1}])
+    assert len([x for i in read_all(halo_fake, "RecurringInvoice", "invoices", includelines="true")
+                for x in i["lines"] if x["quantity_licences"]]) == 10  # fmt: skip
+
+
+def test_the_sample_price_book_matches_the_stock_codes_as_the_plan_says(halo_fake):
+    _, subscriptions = sample_dicker_data()
+    items = read_all(halo_fake, "Item", "items")
+    codes = {s["ManufacturerStockCode"]: s for s in subscriptions}
+    mapped = {code: product_of(items, sub) for code, sub in codes.items()}
+    refs = ("supplier_part_code", "internalreference", "externalreference")
+    on_items = {c: [i["id"] for i in items if norm(c) in {norm(i[r]) for r in refs}] for c in codes}
+    assert [c for c, ids in on_items.items() if len(ids) > 1] == ["P1Y:CFQ7TTC0LH18:0001:Y:"]
+    unmatched = {c for c, i in mapped.items() if i is None and not on_items[c]}
+    assert {"P1Y:CFQ7TTC0LFLX:0001:1:", "P1Y:CFQ7TTC0LH1G:0001:1:"} <= unmatched
+    by_name = [c for c, i in mapped.items() if i is not None and not on_items[c]]
+    assert sorted(by_name) == ["P1M:CFQ7TTC0LH16:0001:1:", "P1Y:CFQ7TTC0MM8R:0002:Y:"]
+    renewing = [s for s in subscriptions if s["TenantId"] == tenant_guid("smithjones")][4]
+    assert renewing["ExpiryDate"] == f"{date.today() + timedelta(days=15)}T00:00:00"
