@@ -45,6 +45,7 @@ Jones' Exchange count lands the same way, just after the licence's create is ans
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -60,34 +61,36 @@ _STANDARD_Y = "MS NCE M365 BUSINESS STANDARD 1YR COMMIT"
 _APPS_M = "MS NCE M365 APPS FOR BUSINESS 1MTH COMMIT"
 _EXCHANGE_Y = "MS NCE EXCHANGE ONLINE PLAN 1 1YR COMMIT"
 
-#: The price book: name → fields. Prices are a month's, ex GST.
-ITEMS: Final[dict[str, Record]] = {
-    "Microsoft 365 Business Premium (annual)": {
-        "supplier_part_code": "P1Y:CFQ7TTC0LCHC:0002:Y:", "recurringprice": 36.3, "costprice": 33.0},
-    "Exchange Online Archiving (monthly)": {
-        "internalreference": " p1m:cfq7ttc0lhsv:0001:1: ", "recurringprice": 4.9, "costprice": 4.4},
-    "Microsoft 365 Business Basic (monthly)": {
-        "externalreference": "P1M:CFQ7TTC0LH18:0001:1:", "recurringprice": 9.7, "costprice": 8.8},
-    "MS NCE M365 Copilot 1YR Commit": {"recurringprice": 49.5, "costprice": 45.0},
-    "Microsoft 365 Business Standard (annual)": {
-        "supplier_part_code": "P1Y:CFQ7TTC0LDPB:0001:Y:", "recurringprice": 19.8, "costprice": 18.0},
-    "ms nce exchange online plan 1 1mth commit ": {"recurringprice": 7.2, "costprice": 6.5},
-    "Microsoft 365 Business Basic (annual)": {
-        "supplier_part_code": "P1Y:CFQ7TTC0LH18:0001:Y:", "recurringprice": 8.1, "costprice": 7.3},
-    "M365 Business Basic annual - old price": {
-        "internalreference": "P1Y:CFQ7TTC0LH18:0001:Y:", "recurringprice": 7.2, "costprice": 6.9},
-    "Microsoft 365 Apps for business (monthly)": {
-        "supplier_part_code": "P1M:CFQ7TTC0LH1G:0001:1:", "recurringprice": 12.4, "costprice": 11.2},
-    "Microsoft 365 Apps for business (annual)": {
-        "supplier_part_code": "P1Y:CFQ7TTC0LH1G:0001:Y:", "recurringprice": 11.3, "costprice": 10.2},
-    "Exchange Online (Plan 1) (annual)": {
-        "supplier_part_code": "P1Y:CFQ7TTC0LH16:0001:Y:", "recurringprice": 6.0, "baseprice": 6.6},
-    "Microsoft 365 E3 (monthly term)": {
-        "supplier_part_code": "P1M:CFQ7TTC0LFLX:0001:1:", "recurringprice": 0.0, "baseprice": 59.4},
-    "Managed Services - per user": {"recurringprice": 45.0},
-    "Onsite labour (hour)": {"baseprice": 165.0, "isrecurringitem": False},
-}  # fmt: skip
-RECURRING = {"isrecurringitem": True}
+# The price book, an Item a row: name (JSON: its case and spaces are part of the plan) | the field
+# holding the stock code, "-" for none | the stock code (JSON) | recurringprice | costprice |
+# baseprice | isrecurringitem. Prices are a month's, ex GST.
+_PRICE_BOOK = """
+"Microsoft 365 Business Premium (annual)"     | supplier_part_code | "P1Y:CFQ7TTC0LCHC:0002:Y:"   | 36.3 | 33.0 | 0     | yes
+"Exchange Online Archiving (monthly)"         | internalreference  | " p1m:cfq7ttc0lhsv:0001:1: " | 4.9  | 4.4  | 0     | yes
+"Microsoft 365 Business Basic (monthly)"      | externalreference  | "P1M:CFQ7TTC0LH18:0001:1:"   | 9.7  | 8.8  | 0     | yes
+"MS NCE M365 Copilot 1YR Commit"              | -                  | ""                           | 49.5 | 45.0 | 0     | yes
+"Microsoft 365 Business Standard (annual)"    | supplier_part_code | "P1Y:CFQ7TTC0LDPB:0001:Y:"   | 19.8 | 18.0 | 0     | yes
+"ms nce exchange online plan 1 1mth commit "  | -                  | ""                           | 7.2  | 6.5  | 0     | yes
+"Microsoft 365 Business Basic (annual)"       | supplier_part_code | "P1Y:CFQ7TTC0LH18:0001:Y:"   | 8.1  | 7.3  | 0     | yes
+"M365 Business Basic annual - old price"      | internalreference  | "P1Y:CFQ7TTC0LH18:0001:Y:"   | 7.2  | 6.9  | 0     | yes
+"Microsoft 365 Apps for business (monthly)"   | supplier_part_code | "P1M:CFQ7TTC0LH1G:0001:1:"   | 12.4 | 11.2 | 0     | yes
+"Microsoft 365 Apps for business (annual)"    | supplier_part_code | "P1Y:CFQ7TTC0LH1G:0001:Y:"   | 11.3 | 10.2 | 0     | yes
+"Exchange Online (Plan 1) (annual)"           | supplier_part_code | "P1Y:CFQ7TTC0LH16:0001:Y:"   | 6.0  | 5.4  | 6.6   | yes
+"Microsoft 365 E3 (monthly term)"             | supplier_part_code | "P1M:CFQ7TTC0LFLX:0001:1:"   | 0    | 54.0 | 59.4  | yes
+"Managed Services - per user"                 | -                  | ""                           | 45.0 | 0    | 0     | yes
+"Onsite labour (hour)"                        | -                  | ""                           | 0    | 0    | 165.0 | no
+"""  # noqa: E501 - a table reads best unwrapped
+
+
+def price_book() -> dict[str, Record]:
+    """Item name → its fields, from the table."""
+    items: dict[str, Record] = {}
+    for row in _PRICE_BOOK.strip().splitlines():
+        name, field, code, recurring, cost, base, is_recurring = (f.strip() for f in row.split("|"))
+        prices = {"recurringprice": float(recurring), "costprice": float(cost), "baseprice": float(base)}
+        codes = {} if field == "-" else {field: json.loads(code)}
+        items[json.loads(name)] = {**codes, **prices, "isrecurringitem": is_recurring == "yes"}
+    return items
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,7 @@ def _client_id(fake: HaloFake, name: str) -> int:
 def seed_billing(fake: HaloFake) -> None:
     """Add the price book and the recurring invoices to a fake holding the sample clients, and
     the hook that links their lines to the licences the import creates."""
-    items = {name: fake.add_item(name, **{**RECURRING, **fields})["id"] for name, fields in ITEMS.items()}
+    items = {name: fake.add_item(name, **fields)["id"] for name, fields in price_book().items()}
     hook = _OnLicenceCreated(fake)
     for client, header, lines in INVOICES:
         client_id = _client_id(fake, client)
