@@ -7,7 +7,6 @@ The fake is put together from parts, each a subclass of `HaloBase` (`halo_auth`,
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -51,6 +50,12 @@ ENTITIES = {
 #: Called with the entity's name and the record after a record is created (by the API, after its
 #: answer is built, or by a seeding helper): how a seeded world reacts to what the product creates.
 CreatedHook = Callable[[str, Record], None]
+
+
+def line_copy(line: Record) -> Record:
+    """A recurring invoice line to answer: a copy down to its licence links (the only values of
+    a line that hold objects), cheaper than a deep copy at 50,000 lines."""
+    return {**line, "quantity_licences": [dict(link) for link in line.get("quantity_licences") or []]}
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,7 @@ class HaloBase(FakeServer):
     def _with_lines(self, header: Record) -> Record:
         """A recurring invoice header as answered with its lines (copies: an answer never
         aliases stored data)."""
-        lines = [copy.deepcopy(self.invoice_lines[i]) for i in self.invoice_lines.ids_where(header["id"])]
+        lines = [line_copy(self.invoice_lines[i]) for i in self.invoice_lines.ids_where(header["id"])]
         return {**header, "lines": lines}
 
     def _created(self, entity_name: str, records: Iterable[Record]) -> None:

@@ -23,10 +23,9 @@ their header when a read asks for them.
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Final
 
-from .halo_base import Entity
+from .halo_base import Entity, line_copy
 from .halo_tables import Record, id_key
 from .halo_writes import HaloWrites, Save, Validate, _merged, name_problem
 from .http_messages import Request, Response, json_response
@@ -196,7 +195,7 @@ class HaloBilling(HaloWrites):
             links = fields["quantity_licences"] or []
             record["quantity_licences"] = [self._licence_link(record, link) for link in links]
         self.invoice_lines[record["id"]] = record
-        return copy.deepcopy(record)
+        return line_copy(record)
 
     def _from_item(self, line: Record, given: Record) -> None:
         """A new line of an Item takes the item's name as `item_code` and its price (recurring,

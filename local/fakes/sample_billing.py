@@ -46,6 +46,7 @@ Jones' Exchange count lands the same way, just after the licence's create is ans
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -164,19 +165,26 @@ EXPECTED: Final[dict[tuple[str, int], str]] = {
 
 
 class _OnLicenceCreated:
-    """The `on_created` hook: links the seeded lines waiting for a licence, and makes the hand
-    edits, when the product creates that licence (its client and name), once each."""
+    """The `on_created` hook: when the product creates a licence, links the first seeded line
+    waiting for it (by its client and name, one line a licence, in order; or by the subscription
+    id that ends the first line of its notes, the product's marker) and makes its hand edit, once."""
 
     def __init__(self, fake: HaloFake) -> None:
         self.fake = fake
         self.waiting: dict[tuple[int, str], list[int]] = {}
+        self.by_subscription: dict[str, int] = {}
         self.edits: dict[tuple[int, str], Record] = {}
 
     def __call__(self, entity: str, record: Record) -> None:
         if entity != "SoftwareLicence":
             return
         key = (record["client_id"], record["name"])
-        for line_id in self.waiting.pop(key, []):
+        marker = (str(record.get("notes") or "").splitlines() or [""])[0].split()
+        line_id = self.by_subscription.pop(marker[-1], None) if marker else None
+        waiting = self.waiting.get(key)
+        if line_id is None and waiting:
+            line_id = waiting.pop(0)
+        if line_id is not None:
             self.fake.link_licences(line_id, record["id"])
         record.update(self.edits.pop(key, {}))
 
@@ -186,18 +194,68 @@ def _client_id(fake: HaloFake, name: str) -> int:
     return client_id
 
 
+@dataclass(frozen=True)
+class Marker:
+    """A line waits for the licence whose notes' first line ends with this subscription id."""
+
+    subscription_id: str
+
+
+#: A line to add: its Item's id, quantity, whether inactive, and what it waits for to link its
+#: licence: the licence's name (str), the Dicker Data subscription id in its notes (`Marker`), or
+#: nothing (None: it links no licence).
+_NewLine = tuple[int, int, bool, str | Marker | None]
+
+
+def _add_invoice(
+    fake: HaloFake, hook: _OnLicenceCreated, client_id: int, lines: Sequence[_NewLine], header: Record
+) -> None:
+    """A recurring invoice of `client_id` with `lines`, each linking its licence when created."""
+    body = [{"_itemid": item, "qty_order": qty, "isinactive": inactive} for item, qty, inactive, _ in lines]
+    saved = fake.add_recurring_invoice(client_id, body, **header)["lines"]
+    for (*_, links), stored in zip(lines, saved, strict=True):
+        if isinstance(links, Marker):
+            hook.by_subscription[links.subscription_id] = stored["id"]
+        elif links is not None:
+            hook.waiting.setdefault((client_id, links), []).append(stored["id"])
+
+
 def seed_billing(fake: HaloFake) -> None:
     """Add the price book and the recurring invoices to a fake holding the sample clients, and
     the hook that links their lines to the licences the import creates."""
     items = {name: fake.add_item(name, **fields)["id"] for name, fields in price_book().items()}
     hook = _OnLicenceCreated(fake)
     for client, header, lines in INVOICES:
-        client_id = _client_id(fake, client)
-        body = [{"_itemid": items[x.item], "qty_order": x.qty, "isinactive": x.inactive} for x in lines]
-        saved = fake.add_recurring_invoice(client_id, body, **header)["lines"]
-        for line, stored in zip(lines, saved, strict=True):
-            if line.links is not None:
-                hook.waiting.setdefault((client_id, line.links), []).append(stored["id"])
+        new = [(items[x.item], x.qty, x.inactive, x.links) for x in lines]
+        _add_invoice(fake, hook, _client_id(fake, client), new, header)
     for (client, licence), edit in HAND_EDITS.items():
         hook.edits[(_client_id(fake, client), licence)] = edit
     fake.on_created.append(hook)
+
+
+def generate_billing(
+    fake: HaloFake, clients: Sequence[Record], tenants: Sequence[Record], subscriptions: Sequence[Record]
+) -> int:
+    """For benchmarks: an Item per stock code (its `supplier_part_code`), and one recurring
+    invoice per client billing each active subscription of its customer (`clients[i]` is
+    `tenants[i]`'s, as `generate_halo(names=...)` makes them) on a line linked to the licence
+    when the import creates it (found by the subscription id of its marker: a customer may hold
+    two subscriptions of one name). Answers how many lines it made."""
+    items: dict[str, int] = {}
+    for sub in subscriptions:
+        code = sub["ManufacturerStockCode"]
+        if code not in items:
+            price = {"recurringprice": 10.0 + len(items), "isrecurringitem": True}
+            items[code] = fake.add_item(sub["StockDescription"], supplier_part_code=code, **price)["id"]
+    client_of = {t["TenantId"]: c["id"] for t, c in zip(tenants, clients, strict=False)}
+    billed: dict[int, list[_NewLine]] = {client: [] for client in client_of.values()}
+    for sub in subscriptions:
+        if sub["Status"] != "CANCELLED" and sub["TenantId"] in client_of:
+            item = items[sub["ManufacturerStockCode"]]
+            line = (item, sub["ConfirmedQuantity"], False, Marker(sub["SubscriptionId"]))
+            billed[client_of[sub["TenantId"]]].append(line)
+    hook = _OnLicenceCreated(fake)
+    for client_id, lines in billed.items():
+        _add_invoice(fake, hook, client_id, lines, {})
+    fake.on_created.append(hook)
+    return sum(len(lines) for lines in billed.values())
