@@ -7,7 +7,8 @@ Where things are:
 - `dicker_data` (`DickerDataFake`) with `dicker_data_records` (its record lists and lookups);
 - `halo` (`HaloFake`: urls, seeding, routing), made of parts that share `halo_base`:
   `halo_auth` (tokens, scopes), `halo_admission` (OpenAPI check, rate limit), `halo_lists`
-  (reads, paging), `halo_writes` (batch writes), over `halo_tables` (records by id);
+  (reads, paging), `halo_writes` (batch writes), `halo_billing` (items, recurring invoices and
+  `updatelines`), over `halo_tables` (records by id);
 - `halo_openapi` and `halo_body_schema`: requests checked against Halo's published document;
 - `sample_data` (the sample world, generated worlds), `webhook` (a receiver for notifications).
 """

@@ -2,19 +2,19 @@
 serves, and the error shapes more than one part answers with.
 
 The fake is put together from parts, each a subclass of `HaloBase` (`halo_auth`,
-`halo_admission`, `halo_lists`, `halo_writes`), so each part reads the same state.
+`halo_admission`, `halo_lists`, `halo_writes`, `halo_billing`), so each part reads the same state.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from ._server import FakeServer
-from .halo_tables import Table, TableAttr
+from .halo_tables import Record, Table, TableAttr
 from .http_messages import HttpError, json_response
 
 TopLevelStyle = Literal["keyed", "bare"]
@@ -29,12 +29,14 @@ ADDRESS_LINES = ("line1", "line2", "line3", "line4", "postcode")
 @dataclass(frozen=True)
 class Entity:
     """One record type of the API: its name, the key of its list answer, the scope area that
-    guards it, and whether it can be written."""
+    guards it, whether it can be written, and the lower-cased names of its `POST /<Entity>/<action>`
+    routes."""
 
     name: str
     list_key: str
     area: str
     writable: bool
+    actions: tuple[str, ...] = ()
 
 
 ENTITIES = {
@@ -42,7 +44,18 @@ ENTITIES = {
     "site": Entity("Site", "sites", "customers", True),
     "toplevel": Entity("TopLevel", "tree", "customers", False),
     "softwarelicence": Entity("SoftwareLicence", "licences", "software", True),
+    "item": Entity("Item", "items", "items", True),
+    "recurringinvoice": Entity("RecurringInvoice", "invoices", "invoices", True, ("updatelines", "lines")),
 }
+#: Called with the entity's name and the record after a record is created (by the API, after its
+#: answer is built, or by a seeding helper): how a seeded world reacts to what the product creates.
+CreatedHook = Callable[[str, Record], None]
+
+
+def line_copy(line: Record) -> Record:
+    """A recurring invoice line to answer: a copy down to its licence links (the only values of
+    a line that hold objects), cheaper than a deep copy at 50,000 lines."""
+    return {**line, "quantity_licences": [dict(link) for link in line.get("quantity_licences") or []]}
 
 
 @dataclass(frozen=True)
@@ -61,12 +74,23 @@ def invalid(message: str, class_name: str = "HaloValidationException") -> HttpEr
 class HaloBase(FakeServer):
     """The Halo fake's settings, records and counters; `HaloFake` describes the arguments."""
 
-    data_paths = ("/api/Client", "/api/Site", "/api/TopLevel", "/api/SoftwareLicence")
-    #: Data, id → record. Sites and licences are indexed by client_id.
+    data_paths = (
+        "/api/Client",
+        "/api/Site",
+        "/api/TopLevel",
+        "/api/SoftwareLicence",
+        "/api/Item",
+        "/api/RecurringInvoice",
+    )
+    #: Data, id → record. Sites, licences and recurring invoice headers are indexed by client_id,
+    #: recurring invoice lines (kept apart from their headers) by recurring_invoice_id.
     clients = TableAttr()
     sites = TableAttr("client_id")
     toplevels = TableAttr()
     licences = TableAttr("client_id")
+    items = TableAttr()
+    invoices = TableAttr("client_id")
+    invoice_lines = TableAttr("recurring_invoice_id")
 
     def __init__(
         self,
@@ -117,6 +141,10 @@ class HaloBase(FakeServer):
         self.created = 0
         self.updated = 0
         self.clients = self.sites = self.toplevels = self.licences = {}
+        self.items = self.invoices = self.invoice_lines = {}
+        #: Called after each record is created (see `CreatedHook`).
+        self.on_created: list[CreatedHook] = []
+        self._licence_link_ids = itertools.count(1)
         self._hits: deque[float] = deque()
         self._saturated_until = 0.0
         self._azure_ids = itertools.count(1)
@@ -130,4 +158,18 @@ class HaloBase(FakeServer):
             "Site": self.sites,
             "TopLevel": self.toplevels,
             "SoftwareLicence": self.licences,
+            "Item": self.items,
+            "RecurringInvoice": self.invoices,
         }[entity.name]
+
+    def _with_lines(self, header: Record) -> Record:
+        """A recurring invoice header as answered with its lines (copies: an answer never
+        aliases stored data)."""
+        lines = [line_copy(self.invoice_lines[i]) for i in self.invoice_lines.ids_where(header["id"])]
+        return {**header, "lines": lines}
+
+    def _created(self, entity_name: str, records: Iterable[Record]) -> None:
+        """Tell the `on_created` hooks of records just created."""
+        for record in records:
+            for hook in self.on_created:
+                hook(entity_name, record)

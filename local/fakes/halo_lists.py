@@ -3,7 +3,8 @@
 Hosted Halo serves at most `max_page_size` (100) records per page whatever `page_size` asks, and
 says in `page_size` what each page really holds; a client that trusts its own page size misses
 records. Filters are those the product uses (`includeinactive`, `client_id`, `toplevel_id`,
-`search`), applied as Halo does.
+`search`), applied as Halo does. A recurring invoice's lines come with it only on request
+(`includelines=true`) in a list, always in a single read.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class HaloLists(HaloBase):
         record = self._table(entity).get(key) if isinstance(key, int) else None
         if record is None:
             return json_response(404, {"Message": f"{entity.name} not found"})
-        return json_response(200, record)
+        return json_response(200, self._with_lines(record) if entity.name == "RecurringInvoice" else record)
 
     def _matching_ids(self, entity: Entity, request: Request) -> list[int]:
         """Ids passing the entity's filters, sorted; uses the client_id index when filtered."""
@@ -67,6 +68,8 @@ class HaloLists(HaloBase):
             )
         if entity.name == "Site":
             return lambda r: include_inactive or not r.get("inactive")
+        if entity.name == "Item":
+            return lambda r: not search or search in str(r.get("name") or "").casefold()
         if entity.name == "SoftwareLicence":
             return lambda r: (
                 (include_inactive or r.get("is_active", True) is not False)
@@ -76,7 +79,10 @@ class HaloLists(HaloBase):
 
     def _list_view(self, entity: Entity, record: Record, request: Request) -> Record:
         """A record as a list shows it: a client's Azure tenants only on request, a site's
-        address also as flat `delivery_address_line<n>` fields."""
+        address also as flat `delivery_address_line<n>` fields, a recurring invoice's lines only
+        on request."""
+        if entity.name == "RecurringInvoice" and request.flag("includelines"):
+            return self._with_lines(record)
         if entity.name == "Client" and not request.flag("includeazuretenants"):
             return {k: v for k, v in record.items() if k != "azure_tenants"}
         if entity.name == "Site":

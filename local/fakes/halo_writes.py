@@ -9,6 +9,7 @@ fields Halo derives follow: a client's `toplevel_name` and main site (created wi
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any, Final
 
 from .halo_base import ADDRESS_LINES, Entity, HaloBase, invalid
@@ -35,6 +36,11 @@ def _address(given: Any) -> Record:
 
 
 #: The fields Halo fills in on a new record, before those the request sent.
+#: Why Halo would refuse an element (None: it would not), given the record it updates.
+Validate = Callable[[Record, Record | None], str | None]
+#: Create (`None`) or update a record with an element's fields; answers the saved record.
+Save = Callable[[Record | None, Record], Record]
+
 _NEW_CLIENT: Final[Record] = {
     "name": "",
     "toplevel_id": 0,
@@ -68,41 +74,65 @@ def _merged(table: Table, new: Record, existing: Record | None, fields: Record) 
     return record
 
 
+def name_problem(item: Record, existing: Record | None) -> str | None:
+    """A new record needs a name, and a name written must not be blank."""
+    if existing is None or "name" in item:
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            return "name is required"
+    return None
+
+
 class HaloWrites(HaloBase):
     """Batch writes of clients, sites and licences: validation, then saving."""
 
     def _write(self, entity: Entity, request: Request) -> Response:
-        """`POST /api/<Entity>`: validate the whole batch first, so a bad element saves nothing
-        (as Halo does), then save each element and answer the saved records."""
-        body = request.json
-        if request.json_error is not None:
-            raise invalid(f"Invalid JSON: {request.json_error}", "JsonReaderException")
-        if not isinstance(body, list):
-            raise invalid("Expected an array", "BadRequestException")
-        table = self._table(entity)
-        validate, save = {
+        """`POST /api/<Entity>`: the array body saved as one batch (`_save_batch`)."""
+        validate, save = self._writers()[entity.name]
+        return self._save_batch(entity.name, self._table(entity), self._array_body(request), validate, save)
+
+    def _writers(self) -> dict[str, tuple[Validate, Save]]:
+        """Entity name → (validate, save) of its elements (`halo_billing` adds its own)."""
+        return {
             "Client": (self._validate_client, self._save_client),
             "Site": (self._validate_site, self._save_site),
             "SoftwareLicence": (self._validate_licence, self._save_licence),
-        }[entity.name]
-        plan: list[tuple[Record | None, Record]] = []
-        for n, item in enumerate(body):
-            existing = self._updated_by(entity, table, f"{entity.name}[{n}]", item)
-            problem = validate(item, existing)
-            if problem:
-                raise invalid(f"{entity.name}[{n}]: {problem}")
-            plan.append((existing, item))
-        saved = [save(existing, item) for existing, item in plan]
-        created = sum(1 for existing, _ in plan if existing is None)
-        self.created += created
-        self.updated += len(plan) - created
-        self.writes += len(plan)
-        if self.single_post_returns_object and len(saved) == 1:
-            return json_response(200, saved[0])
-        return json_response(200, saved)
+        }
 
     @staticmethod
-    def _updated_by(entity: Entity, table: Table, where: str, item: Any) -> Record | None:
+    def _array_body(request: Request) -> list[Any]:
+        """A write's JSON array, or Halo's 400."""
+        if request.json_error is not None:
+            raise invalid(f"Invalid JSON: {request.json_error}", "JsonReaderException")
+        if not isinstance(request.json, list):
+            raise invalid("Expected an array", "BadRequestException")
+        return request.json
+
+    def _save_batch(
+        self, name: str, table: Table, body: list[Any], validate: Validate, save: Save
+    ) -> Response:
+        """Validate the whole batch first, so a bad element saves nothing (as Halo does), then
+        save each element and answer the saved records; `on_created` hooks run after the answer
+        is built, as a person or an automation acting on a record just after it was saved."""
+        plan: list[tuple[Record | None, Record]] = []
+        for n, item in enumerate(body):
+            existing = self._updated_by(name, table, f"{name}[{n}]", item)
+            problem = validate(item, existing)
+            if problem:
+                raise invalid(f"{name}[{n}]: {problem}")
+            plan.append((existing, item))
+        saved = [save(existing, item) for existing, item in plan]
+        created = [record for record, (existing, _) in zip(saved, plan, strict=True) if existing is None]
+        self.created += len(created)
+        self.updated += len(plan) - len(created)
+        self.writes += len(plan)
+        one = self.single_post_returns_object and len(saved) == 1
+        response = json_response(200, saved[0] if one else saved)
+        self._created(name, created)
+        return response
+
+    @staticmethod
+    def _updated_by(name: str, table: Table, where: str, item: Any) -> Record | None:
         """The record an element updates (by its `id`), None when it creates one, or Halo's 400."""
         if not isinstance(item, dict):
             raise invalid(f"{where}: expected an object")
@@ -116,7 +146,7 @@ class HaloWrites(HaloBase):
             return None
         existing = table.get(record_id)
         if existing is None:
-            raise invalid(f"{where}: {entity.name} {record_id} not found")
+            raise invalid(f"{where}: {name} {record_id} not found")
         return existing
 
     def _owner_problem(self, item: Record, existing: Record | None) -> str | None:
@@ -150,14 +180,7 @@ class HaloWrites(HaloBase):
 
     def _validate_licence(self, item: Record, existing: Record | None) -> str | None:
         """Why Halo would refuse this licence element, or None (tests replace it to refuse more)."""
-        problem = self._owner_problem(item, existing)
-        if problem:
-            return problem
-        if existing is None or "name" in item:
-            name = item.get("name")
-            if not isinstance(name, str) or not name.strip():
-                return "name is required"
-        return None
+        return self._owner_problem(item, existing) or name_problem(item, existing)
 
     def _save_client(self, existing: Record | None, item: Record) -> Record:
         """Create or update a client, and the fields that follow it (top level, tenants, sites)."""

@@ -17,8 +17,9 @@ Wide World Importers)
 Blue Yonder Airlines       Blue Yonder Airlines             TenantId "": not importable
 =========================  ===============================  ======================================
 
-Halo also holds "Litware Inc" (inactive) and "Coho Winery" (no Dicker Data customer), and
-Contoso has one non-Dicker-Data licence that imports must leave alone. Everything is
+Halo also holds "Litware Inc" (inactive) and "Coho Winery" (no Dicker Data customer),
+Contoso has one non-Dicker-Data licence that imports must leave alone, and the billing side
+(price book, recurring invoices) is `sample_billing`'s. Everything is
 deterministic (uuid5 GUIDs, fixed dates), so tests can name records by constant.
 """
 
@@ -28,10 +29,11 @@ import json
 import random
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from .halo import HaloFake
+from .sample_billing import RENEWING, seed_billing
 
 Record = dict[str, Any]
 
@@ -174,6 +176,8 @@ tailspin    copilot    P1Y  Annual   1    ACTIVE     0
 smithjones  standard   P1Y  Annual   9    ACTIVE     -
 smithjones  exchange1  P1Y  Annual   2    ACTIVE     -
 smithjones  basic      P1M  Monthly  1    CANCELLED  -
+smithjones  standard   P1Y  Annual   3    ACTIVE     -
+smithjones  premium    P1Y  Annual   6    ACTIVE     -
 adventure   e3         P1Y  Annual   120  ACTIVE     -
 adventure   copilot    P1Y  Annual   10   ACTIVE     0
 adventure   exchange1  P1M  Monthly  15   ACTIVE     -
@@ -232,8 +236,16 @@ def sample_tenants() -> list[Record]:
     return list(_sample_tenants_by_slug().values())
 
 
+def _start(slug: str, n: int) -> date:
+    """When sample subscription `n` of `slug` started: fixed, but for the one renewing soon."""
+    if (slug, n) != RENEWING[:2]:
+        return date(2025, 3 + n, 1)
+    start = date.today() + timedelta(days=RENEWING[2] - 365)
+    return start - timedelta(days=1) if (start.month, start.day) == (2, 29) else start
+
+
 def sample_dicker_data() -> tuple[list[Record], list[Record]]:
-    """(tenants, subscriptions) for `DickerDataFake`: 8 customers, 25 subscriptions."""
+    """(tenants, subscriptions) for `DickerDataFake`: 8 customers, 27 subscriptions."""
     by_slug = _sample_tenants_by_slug()
     subscriptions: list[Record] = []
     for slug, specs in _sample_subscription_rows().items():
@@ -249,14 +261,15 @@ def sample_dicker_data() -> tuple[list[Record], list[Record]]:
                     quantity=qty,
                     status=status,
                     parent_id="" if parent is None else subscription_guid(slug, parent),
-                    start=date(2025, 3 + n, 1),
+                    start=_start(slug, n),
                 )
             )
     return list(by_slug.values()), subscriptions
 
 
 def sample_halo(fake: HaloFake) -> None:
-    """Seed the Halo side of the sample world (2 top levels, 10 clients with main sites)."""
+    """Seed the Halo side of the sample world (2 top levels, 10 clients with main sites, the
+    price book and recurring invoices of `sample_billing`)."""
     managed = fake.add_toplevel("Managed Services")["id"]
     projects = fake.add_toplevel("Projects")["id"]
     contoso = fake.add_client(
@@ -284,6 +297,7 @@ def sample_halo(fake: HaloFake) -> None:
         manufacturer="Adobe",
         notes="Bought direct; not from Dicker Data",
     )
+    seed_billing(fake)
 
 
 # -- generators for benchmarks -------------------------------------------------------------

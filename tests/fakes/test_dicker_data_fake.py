@@ -232,7 +232,7 @@ def test_subscription_details_filter_by_tenant_subscription_or_both(dicker_data_
             dicker_data_fake, "GetSubscriptionDetails", {"SubscriptionType": "CSP", **inner}, headers
         ).json()["Out"]
 
-    assert len(out()) == 25
+    assert len(out()) == 27  # the sample world: 25, and two of Smith & Jones for billing (issue 27)
     contoso = out(TenantID=CONTOSO)
     assert len(contoso) == 5
     assert {s["TenantId"] for s in contoso} == {CONTOSO}
