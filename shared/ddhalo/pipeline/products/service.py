@@ -1,0 +1,115 @@
+"""Products, listed and mapped by hand: what the routes answer besides generate."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from pydantic import BaseModel
+
+from ddhalo.errors import ConflictError, NotFoundError
+from ddhalo.halo.client import HaloClient
+from ddhalo.pipeline.products.apply import UnmappedProduct, unmapped_row
+from ddhalo.pipeline.products.plan import ItemIndex, Product, plan_products
+from ddhalo.store import Store
+from ddhalo.store.products import ProductMapping
+
+WILL_MAP = "Not mapped: Generate Product Mappings maps it to the suggested Halo item."
+
+
+class ProductRow(BaseModel):
+    stock_code: str
+    description: str
+    halo_item_id: int
+    halo_item_name: str
+    source: str
+    subscriptions: int
+    # False when Halo no longer lists the Item (removed or made inactive): map it again.
+    halo_item_exists: bool | None = None
+
+
+class ProductOverview(BaseModel):
+    products: list[ProductRow]
+    unmapped: list[UnmappedProduct]
+
+
+class ItemOption(BaseModel):
+    halo_item_id: int
+    halo_item_name: str
+    supplier_part_code: str
+
+
+class ItemList(BaseModel):
+    """Halo's Items by name, for mapping a product by hand (the console's picker)."""
+
+    items: list[ItemOption]
+
+
+def product_overview(
+    store: Store, products: list[Product], items: ItemIndex, excluded: Collection[str]
+) -> ProductOverview:
+    """Every mapping (names refreshed from both sides) and every product of the mapped customers
+    not mapped, with what generate would do and the Items to choose from."""
+    mappings = store.list_products()
+    by_code = {p.stock_code: p for p in products}
+    rows = [_row(m, by_code.get(m.stock_code), items) for m in mappings]
+    planned = plan_products(products, items, {m.stock_code for m in mappings}, excluded)
+    unmapped = [
+        unmapped_row(a, "will_map", WILL_MAP) if a.verdict == "map" else unmapped_row(a)
+        for a in planned
+        if a.verdict != "already_mapped"
+    ]
+    return ProductOverview(products=sorted(rows, key=lambda r: r.stock_code), unmapped=unmapped)
+
+
+def _row(mapping: ProductMapping, product: Product | None, items: ItemIndex) -> ProductRow:
+    item = items.by_id.get(mapping.halo_item_id)
+    return ProductRow(
+        stock_code=mapping.stock_code,
+        description=product.description if product and product.description else mapping.description,
+        halo_item_id=mapping.halo_item_id,
+        halo_item_name=item.name if item else mapping.halo_item_name,
+        source=mapping.source,
+        subscriptions=product.subscriptions if product else 0,
+        halo_item_exists=item is not None,
+    )
+
+
+def add_product(
+    store: Store,
+    halo: HaloClient,
+    stock_code: str,
+    halo_item_id: int,
+    products: list[Product],
+    created_by: str,
+) -> ProductMapping:
+    """A mapping by hand: the Item must exist; a stock code no mapped customer buys yet may be
+    mapped ahead of its first subscription."""
+    if store.get_product(stock_code) is not None:
+        raise ConflictError(
+            f"Stock code {stock_code} is already mapped.",
+            "Remove the existing product mapping first (DELETE /products/{stock_code}).",
+        )
+    item = halo.item(halo_item_id)
+    if item is None:
+        raise NotFoundError(f"Halo has no item with id {halo_item_id}.", "Use an id from GET /halo/items.")
+    product = next((p for p in products if p.stock_code == stock_code), None)
+    mapping = ProductMapping(
+        stock_code=stock_code,
+        description=product.description if product else "",
+        halo_item_id=item.id,
+        halo_item_name=item.name,
+        source="manual",
+        created_by=created_by,
+    )
+    store.put_product(mapping)
+    return mapping
+
+
+def item_options(items: ItemIndex) -> ItemList:
+    ordered = sorted(items.by_id.values(), key=lambda i: (i.name.casefold(), i.id))
+    return ItemList(
+        items=[
+            ItemOption(halo_item_id=i.id, halo_item_name=i.name, supplier_part_code=i.supplier_part_code)
+            for i in ordered
+        ]
+    )
