@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
+from ddhalo.errors import IntegrationError
 from ddhalo.pipeline.products.apply import GenerateProductsResult, apply_products
-from ddhalo.pipeline.products.plan import plan_products
+from ddhalo.pipeline.products.plan import ItemIndex, Product, plan_products
 from ddhalo.pipeline.products.read import read_items, read_products
 from ddhalo.pipeline.products.service import (
     ItemList,
@@ -28,12 +29,26 @@ app = make_resolver()
 
 @app.get("/products", responses=responses({200: (ProductOverview, "Mapped and unmapped products")}))
 def list_products() -> dict[str, Any]:
+    """Stored mappings always answer; an unreachable upstream becomes a warning, not a 5xx."""
     svc = services()
-    upstreams = svc.runner.upstreams(time_left(app.lambda_context))
-    products = read_products(upstreams.dicker_data, svc.store)
-    items = read_items(upstreams.halo)
+    warnings: list[str] = []
+    products: list[Product] | None = None
+    items: ItemIndex | None = None
+    try:
+        upstreams = svc.runner.upstreams(time_left(app.lambda_context))
+    except IntegrationError as exc:
+        warnings.append(str(exc))
+    else:
+        try:
+            products = read_products(upstreams.dicker_data, svc.store)
+        except IntegrationError as exc:
+            warnings.append(str(exc))
+        try:
+            items = read_items(upstreams.halo)
+        except IntegrationError as exc:
+            warnings.append(str(exc))
     excluded = svc.store.get_settings().exclusions.stock_codes
-    return product_overview(svc.store, products, items, excluded).model_dump(mode="json")
+    return product_overview(svc.store, products, items, excluded, warnings).model_dump(mode="json")
 
 
 @app.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ddhalo.errors import ConflictError, NotFoundError
 from ddhalo.halo.client import HaloClient
@@ -14,6 +14,7 @@ from ddhalo.store import Store
 from ddhalo.store.products import ProductMapping
 
 WILL_MAP = "Not mapped: Generate Product Mappings maps it to the suggested Halo item."
+HALO_UNREAD = "Not mapped. Which Halo item it matches is known once Halo can be read (see the warnings)."
 
 
 class ProductRow(BaseModel):
@@ -22,7 +23,7 @@ class ProductRow(BaseModel):
     halo_item_id: int
     halo_item_name: str
     source: str
-    subscriptions: int
+    subscriptions: int | None  # None: Dicker Data could not be read (see the warnings)
     # False when Halo no longer lists the Item (removed or made inactive): map it again.
     halo_item_exists: bool | None = None
 
@@ -30,6 +31,7 @@ class ProductRow(BaseModel):
 class ProductOverview(BaseModel):
     products: list[ProductRow]
     unmapped: list[UnmappedProduct]
+    warnings: list[str] = Field(default_factory=list)
 
 
 class ItemOption(BaseModel):
@@ -45,32 +47,55 @@ class ItemList(BaseModel):
 
 
 def product_overview(
-    store: Store, products: list[Product], items: ItemIndex, excluded: Collection[str]
+    store: Store,
+    products: list[Product] | None,
+    items: ItemIndex | None,
+    excluded: Collection[str],
+    warnings: list[str],
 ) -> ProductOverview:
     """Every mapping (names refreshed from both sides) and every product of the mapped customers
-    not mapped, with what generate would do and the Items to choose from."""
+    not mapped, with what generate would do and the Items to choose from. With an upstream down
+    (``None``), the stored mappings still answer and the warnings say what is missing."""
     mappings = store.list_products()
-    by_code = {p.stock_code: p for p in products}
-    rows = [_row(m, by_code.get(m.stock_code), items) for m in mappings]
-    planned = plan_products(products, items, {m.stock_code for m in mappings}, excluded)
-    unmapped = [
-        unmapped_row(a, "will_map", WILL_MAP) if a.verdict == "map" else unmapped_row(a)
-        for a in planned
-        if a.verdict != "already_mapped"
-    ]
-    return ProductOverview(products=sorted(rows, key=lambda r: r.stock_code), unmapped=unmapped)
+    by_code = {p.stock_code: p for p in products or ()}
+    rows = [_row(m, by_code.get(m.stock_code), items, products is not None) for m in mappings]
+    return ProductOverview(
+        products=sorted(rows, key=lambda r: r.stock_code),
+        unmapped=_unmapped(products or [], items, {m.stock_code for m in mappings}, excluded),
+        warnings=warnings,
+    )
 
 
-def _row(mapping: ProductMapping, product: Product | None, items: ItemIndex) -> ProductRow:
-    item = items.by_id.get(mapping.halo_item_id)
+def _unmapped(
+    products: list[Product], items: ItemIndex | None, mapped: set[str], excluded: Collection[str]
+) -> list[UnmappedProduct]:
+    """Generate's own plan on the same inputs, so the listing cannot say otherwise than it does."""
+    planned = plan_products(products, items or ItemIndex(()), mapped, excluded)
+    rows = []
+    for action in planned:
+        if action.verdict == "already_mapped":
+            continue
+        if items is None and action.verdict != "excluded":
+            rows.append(unmapped_row(action, "halo_unread", HALO_UNREAD))
+        elif action.verdict == "map":
+            rows.append(unmapped_row(action, "will_map", WILL_MAP))
+        else:
+            rows.append(unmapped_row(action))
+    return rows
+
+
+def _row(
+    mapping: ProductMapping, product: Product | None, items: ItemIndex | None, counted: bool
+) -> ProductRow:
+    item = items.by_id.get(mapping.halo_item_id) if items else None
     return ProductRow(
         stock_code=mapping.stock_code,
         description=product.description if product and product.description else mapping.description,
         halo_item_id=mapping.halo_item_id,
         halo_item_name=item.name if item else mapping.halo_item_name,
         source=mapping.source,
-        subscriptions=product.subscriptions if product else 0,
-        halo_item_exists=item is not None,
+        subscriptions=(product.subscriptions if product else 0) if counted else None,
+        halo_item_exists=None if items is None else item is not None,
     )
 
 
