@@ -6,7 +6,6 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from ddhalo.errors import IntegrationError
 from ddhalo.pipeline.products.apply import GenerateProductsResult, apply_products
 from ddhalo.pipeline.products.plan import ItemIndex, Product, plan_products
 from ddhalo.pipeline.products.read import read_items, read_products
@@ -14,6 +13,7 @@ from ddhalo.pipeline.products.service import (
     ItemList,
     ProductOverview,
     add_product,
+    attempt,
     item_options,
     product_overview,
 )
@@ -34,19 +34,10 @@ def list_products() -> dict[str, Any]:
     warnings: list[str] = []
     products: list[Product] | None = None
     items: ItemIndex | None = None
-    try:
-        upstreams = svc.runner.upstreams(time_left(app.lambda_context))
-    except IntegrationError as exc:
-        warnings.append(str(exc))
-    else:
-        try:
-            products = read_products(upstreams.dicker_data, svc.store)
-        except IntegrationError as exc:
-            warnings.append(str(exc))
-        try:
-            items = read_items(upstreams.halo)
-        except IntegrationError as exc:
-            warnings.append(str(exc))
+    upstreams = attempt(lambda: svc.runner.upstreams(time_left(app.lambda_context)), warnings)
+    if upstreams is not None:
+        products = attempt(lambda: read_products(upstreams.dicker_data, svc.store), warnings)
+        items = attempt(lambda: read_items(upstreams.halo), warnings)
     excluded = svc.store.get_settings().exclusions.stock_codes
     return product_overview(svc.store, products, items, excluded, warnings).model_dump(mode="json")
 
@@ -63,15 +54,7 @@ def generate() -> dict[str, Any]:
     mapped = {p.stock_code for p in svc.store.list_products()}
     planned = plan_products(products, items, mapped, svc.store.get_settings().exclusions.stock_codes)
     result = apply_products(svc.store, planned, caller(app))
-    logger.info(
-        "product mappings generated",
-        extra={
-            "products_created": len(result.created),
-            "already_mapped": result.already_mapped,
-            "unmatched": len(result.unmatched),
-            "ambiguous": len(result.ambiguous),
-        },
-    )
+    logger.info("product mappings generated", extra=result.summary())
     return result.model_dump(mode="json")
 
 

@@ -34,7 +34,8 @@ def _key(stock_code: str) -> dict[str, str]:
     return {"pk": PRODUCT_PK, "sk": f"STOCK#{stock_code}"}
 
 
-def _already(stock_code: str) -> ConflictError:
+def already_mapped(stock_code: str) -> ConflictError:
+    """Why a stock code cannot be mapped again (the add route checks before it reads Halo)."""
     return ConflictError(
         f"Stock code {stock_code} is already mapped.",
         "Remove the existing product mapping first (DELETE /products/{stock_code}).",
@@ -56,7 +57,7 @@ class ProductsTable(Table):
     def put_product(self, product: ProductMapping) -> None:
         """Store a mapping unless its stock code is mapped already (never overwritten)."""
         if not self._put_once(to_dynamo({**_key(product.stock_code), **product.model_dump()})):
-            raise _already(product.stock_code)
+            raise already_mapped(product.stock_code)
 
     def put_products(self, products: list[ProductMapping]) -> dict[str, ConflictError]:
         """Store each as ``put_product`` does; answers the refused ones by stock code (a generate

@@ -43,6 +43,11 @@ class GenerateProductsResult(BaseModel):
     ambiguous: list[AmbiguousProduct] = Field(default_factory=list)
     excluded: list[UnmappedProduct] = Field(default_factory=list)
 
+    def summary(self) -> dict[str, int]:
+        """What a log line says of it: how many of each."""
+        lists = ("created", "unmatched", "ambiguous", "excluded")
+        return {"already_mapped": self.already_mapped, **{k: len(getattr(self, k)) for k in lists}}
+
 
 def unmapped_row(
     action: ProductAction, reason_code: str | None = None, reason: str | None = None

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from pydantic import BaseModel, Field
 
-from ddhalo.errors import ConflictError, NotFoundError
+from ddhalo.errors import IntegrationError, NotFoundError
 from ddhalo.halo.client import HaloClient
 from ddhalo.pipeline.products.apply import UnmappedProduct, unmapped_row
 from ddhalo.pipeline.products.plan import ItemIndex, Product, plan_products
 from ddhalo.store import Store
-from ddhalo.store.products import ProductMapping
+from ddhalo.store.products import ProductMapping, already_mapped
 
 WILL_MAP = "Not mapped: Generate Product Mappings maps it to the suggested Halo item."
 HALO_UNREAD = "Not mapped. Which Halo item it matches is known once Halo can be read (see the warnings)."
@@ -110,10 +110,7 @@ def add_product(
     """A mapping by hand: the Item must exist; a stock code no mapped customer buys yet may be
     mapped ahead of its first subscription."""
     if store.get_product(stock_code) is not None:
-        raise ConflictError(
-            f"Stock code {stock_code} is already mapped.",
-            "Remove the existing product mapping first (DELETE /products/{stock_code}).",
-        )
+        raise already_mapped(stock_code)
     item = halo.item(halo_item_id)
     if item is None:
         raise NotFoundError(f"Halo has no item with id {halo_item_id}.", "Use an id from GET /halo/items.")
@@ -138,3 +135,12 @@ def item_options(items: ItemIndex) -> ItemList:
             for i in ordered
         ]
     )
+
+
+def attempt[T](read: Callable[[], T], warnings: list[str]) -> T | None:
+    """``read()``, or None with its failure added to ``warnings``: a listing answers what it can."""
+    try:
+        return read()
+    except IntegrationError as exc:
+        warnings.append(str(exc))
+        return None
