@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from local.events import LOCAL_OPERATOR_SCOPES, http_event, scheduled_event, sqs_event
 
@@ -16,9 +17,10 @@ EVENTS = Path(__file__).resolve().parent.parent / "events"
 REGION, ACCOUNT = "ap-southeast-2", "123456789012"
 CUSTOMER = "00000000-0000-0000-0000-000000000001"
 RUN = "20261125T000000Z-0123456789"
+STOCK_CODE = "P1Y:CFQ7TTC0LH18:0001:Y:"
 
 
-PATH_PARAMS = ("dicker_customer_id", "run_id", "proxy")
+PATH_PARAMS = ("dicker_customer_id", "run_id", "stock_code", "proxy")
 
 
 def api(
@@ -70,6 +72,16 @@ def samples() -> dict[str, Any]:
             route="/mappings/{dicker_customer_id}",
             dicker_customer_id=CUSTOMER,
         ),
+        "products_list": api("GET", "/products"),
+        "products_generate": api("POST", "/products/generate"),
+        "products_add": api("POST", "/products", {"stock_code": STOCK_CODE, "halo_item_id": 42}),
+        "products_delete": api(
+            "DELETE",
+            f"/products/{quote(STOCK_CODE, safe='')}",
+            route="/products/{stock_code}",
+            stock_code=STOCK_CODE,
+        ),
+        "halo_items": api("GET", "/halo/items"),
         "customers_import": api("POST", "/customers/import", {"dry_run": True}),
         "subscriptions_import": api("POST", "/subscriptions/import", {"dry_run": True}),
         "sync": api("POST", "/sync", {"customers": True, "subscriptions": False}),

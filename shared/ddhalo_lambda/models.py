@@ -11,6 +11,7 @@ from ddhalo.jsontypes import JSON_INTEGER, JsonBool
 from ddhalo.models import Mapping, Run, RunItem
 from ddhalo.schedule import ScheduleState
 from ddhalo.settings.model import Settings
+from ddhalo.store.products import ProductMapping
 from ddhalo.validation import allows
 
 CustomerId = Annotated[
@@ -49,6 +50,17 @@ class MappingRequest(_Body):
     halo_client_id: Annotated[int, Field(ge=1, le=2**31 - 1), JSON_INTEGER]
     # Map to a Halo client another customer is mapped to already (one client, several customers).
     shared: Flag = False
+
+
+# A Dicker Data ManufacturerStockCode (e.g. "P1Y:CFQ7TTC0LH18:0001:Y:"): printable, no spaces.
+StockCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[!-~]+$")
+]
+
+
+class ProductRequest(_Body):
+    stock_code: StockCode
+    halo_item_id: Annotated[int, Field(ge=1, le=2**31 - 1), JSON_INTEGER]
 
 
 class SyncRequest(_Body):
@@ -137,6 +149,10 @@ class SettingsView(Settings):
 
 class Deleted(BaseModel):
     deleted: Mapping
+
+
+class DeletedProduct(BaseModel):
+    deleted: ProductMapping
 
 
 def _content(model: type[BaseModel], description: str) -> dict[str, Any]:

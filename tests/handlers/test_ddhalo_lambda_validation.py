@@ -9,6 +9,7 @@ from ddhalo.validation import describe_validation
 from ddhalo_lambda.models import (
     CustomerImportRequest,
     MappingRequest,
+    ProductRequest,
     SubscriptionImportRequest,
     SyncRequest,
     _Body,
@@ -203,6 +204,7 @@ REQUESTS = {
     SubscriptionImportRequest: {},
     SyncRequest: {},
     MappingRequest: {"dicker_customer_id": "a", "halo_client_id": 1},
+    ProductRequest: {"stock_code": "P1Y:CFQ7TTC0LH18:0001:Y:", "halo_item_id": 1},
 }
 
 

@@ -292,7 +292,7 @@ def test_every_function_has_its_role_with_policies_resolved(roles):
     assert set(roles) == {
         "TestConfigFunction", "SettingsFunction", "GenerateMappingsFunction", "MappingsFunction",
         "ImportCustomersFunction", "ImportSubscriptionsFunction", "RunsFunction", "SyncFunction",
-        "WorkerFunction", "ConsoleFunction", "PreTokenFunction", "ConsoleClientFunction",
+        "WorkerFunction", "ConsoleFunction", "PreTokenFunction", "ConsoleClientFunction", "ProductsFunction",
     }  # fmt: skip
     settings = roles["SettingsFunction"]
     assert settings.name == "stack-SettingsFunctionRole"

@@ -23,6 +23,7 @@ from ddhalo.errors import (
     UpstreamError,
 )
 from ddhalo.halo import SYSTEM
+from ddhalo.halo.billing_records import ItemRecord, RecurringInvoiceRecord
 from ddhalo.halo.limits import PAGE_SIZE
 from ddhalo.halo.records import ClientRecord, Licence, SiteRecord, halo_id
 from ddhalo.halo.saving import WRITE_BATCH, BatchSaving
@@ -40,6 +41,8 @@ LIST_KEYS: dict[str, tuple[str, ...]] = {
     "Site": ("sites",),
     "TopLevel": ("tree", "toplevels", "top_levels", "records"),
     "SoftwareLicence": ("licences", "softwarelicences"),
+    "Item": ("items",),
+    "RecurringInvoice": ("invoices",),
 }
 
 
@@ -221,6 +224,20 @@ class HaloClient(BatchSaving):
 
     def licence(self, licence_id: int) -> Licence | None:
         return Licence.from_wire(self.get("SoftwareLicence", licence_id))
+
+    def items(self) -> list[ItemRecord]:
+        """The price book: every Item, with its codes and prices."""
+        return [i for r in self.iter_list("Item") if (i := ItemRecord.from_wire(r)) is not None]
+
+    def item(self, item_id: int) -> ItemRecord | None:
+        return ItemRecord.from_wire(self.get("Item", item_id))
+
+    def recurring_invoices(
+        self, client_id: int | None = None, *, include_lines: bool = True
+    ) -> list[RecurringInvoiceRecord]:
+        """Recurring invoices (of one client, when given), each with its lines unless asked not to."""
+        raw = self.iter_list("RecurringInvoice", client_id=client_id, includelines=include_lines)
+        return [i for r in raw if (i := RecurringInvoiceRecord.from_wire(r)) is not None]
 
 
 def _bearer(token: str) -> dict[str, str]:

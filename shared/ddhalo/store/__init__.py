@@ -16,6 +16,7 @@
 | held customer     | ``HELD``         | ``<dicker_customer_id>``    |                 | mappings |
 | digest sent       | ``RUN#<run_id>`` | ``DIGEST``                  |                 | digests  |
 | digest memory     | ``DIGEST``       | ``SEEN``                    |                 | digests  |
+| product mapping   | ``PRODUCT``      | ``STOCK#<stock_code>``      |                 | products |
 
 The module column names the file of this package whose mixin reads and writes that item;
 ``table`` holds the ``Table`` base they all subclass, the value and token codecs and
@@ -29,6 +30,7 @@ from ddhalo.store.digests import DigestsTable
 from ddhalo.store.links import LinksTable
 from ddhalo.store.locks import LocksTable
 from ddhalo.store.mappings import MappingsTable
+from ddhalo.store.products import ProductsTable
 from ddhalo.store.runs import RunsTable
 from ddhalo.store.settings import SettingsTable
 from ddhalo.store.table import RUN_RETENTION_DAYS
@@ -36,6 +38,8 @@ from ddhalo.store.table import RUN_RETENTION_DAYS
 __all__ = ["RUN_RETENTION_DAYS", "Store"]
 
 
-class Store(SettingsTable, MappingsTable, LinksTable, RunsTable, ChunksTable, LocksTable, DigestsTable):
+class Store(
+    SettingsTable, MappingsTable, ProductsTable, LinksTable, RunsTable, ChunksTable, LocksTable, DigestsTable
+):
     """The one table, every item family: ``Store(table_name, resource=None, run_retention_days=...,
     initial_settings=...)``."""
