@@ -31,7 +31,7 @@ from pydantic_core import ErrorDetails
 STATE_VERSION = 1
 # The bundled Halo fake's records (its public tables), kept with the state (`fakes.halo`) so that
 # mappings and links to clients an import created there still point at them after a restart.
-HALO_FAKE_TABLES = ("toplevels", "clients", "sites", "licences")
+HALO_FAKE_TABLES = ("toplevels", "clients", "sites", "licences", "items", "invoices", "invoice_lines")
 # DynamoDB's attribute value types, as its JSON protocol writes them.
 TYPES = ("S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS")
 
@@ -129,16 +129,22 @@ class SecretValue(_Part):
         return self
 
 
-class HaloRecord(BaseModel):
-    """A record of the bundled Halo fake: what it looks records up by; the rest is Halo's."""
+class HaloKeyed(BaseModel):
+    """A record of the bundled Halo fake kept by its id (a recurring invoice or one of its lines)."""
 
     model_config = ConfigDict(extra="allow", strict=True)
-    expected: ClassVar[str] = 'a Halo record (an object with an "id" and a "name")'
+    expected: ClassVar[str] = 'a Halo record (an object with an "id")'
     id: int
+
+
+class HaloRecord(HaloKeyed):
+    """A record of the bundled Halo fake: what it looks records up by; the rest is Halo's."""
+
+    expected: ClassVar[str] = 'a Halo record (an object with an "id" and a "name")'
     name: str
 
 
-def _kept_under_ids(records: dict[str, HaloRecord]) -> dict[str, HaloRecord]:
+def _kept_under_ids[R: HaloKeyed](records: dict[str, R]) -> dict[str, R]:
     """The fake finds a record by the key it is restored under, so that must be its id."""
     for key, record in records.items():
         if key != str(record.id):
@@ -150,6 +156,7 @@ def _kept_under_ids(records: dict[str, HaloRecord]) -> dict[str, HaloRecord]:
 
 
 HaloTable = Annotated[dict[str, HaloRecord], AfterValidator(_kept_under_ids)]
+HaloKeyedTable = Annotated[dict[str, HaloKeyed], AfterValidator(_kept_under_ids)]
 
 
 class HaloFakeRecords(_Part):
@@ -158,6 +165,9 @@ class HaloFakeRecords(_Part):
     clients: HaloTable = {}
     sites: HaloTable = {}
     licences: HaloTable = {}
+    items: HaloTable = {}
+    invoices: HaloKeyedTable = {}
+    invoice_lines: HaloKeyedTable = {}
 
 
 class Fakes(_Part):
@@ -181,7 +191,7 @@ class StateDocument(_Part):
 # -- what is wrong, in one sentence -----------------------------------------------------------
 
 _MODELS: dict[str, str] = {
-    model.__name__: model.expected for model in (SecretValue, HaloRecord, HaloFakeRecords, Fakes)
+    model.__name__: model.expected for model in (SecretValue, HaloKeyed, HaloRecord, HaloFakeRecords, Fakes)
 }
 # What a container is, by where it is ("*" any key, "#" any position in a list).
 _CONTAINERS: dict[tuple[str, ...], str] = {

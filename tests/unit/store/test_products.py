@@ -92,11 +92,11 @@ def test_apply_stores_what_generate_planned_and_reports_a_mapping_made_meanwhile
     assert [(a.stock_code, a.halo_item_ids) for a in result.ambiguous] == [("C", [7, 8])]
     assert [e.stock_code for e in result.excluded] == ["E"]
     assert result.summary() == {
-        "already_mapped": 1,
-        "created": 1,
-        "unmatched": 2,
-        "ambiguous": 1,
-        "excluded": 1,
+        "products_already_mapped": 1,
+        "products_created": 1,
+        "products_unmatched": 2,
+        "products_ambiguous": 1,
+        "products_excluded": 1,
     }
 
 

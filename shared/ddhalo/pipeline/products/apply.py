@@ -44,9 +44,11 @@ class GenerateProductsResult(BaseModel):
     excluded: list[UnmappedProduct] = Field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
-        """What a log line says of it: how many of each."""
+        """What a log line says of it: how many of each (prefixed: a log record already has a
+        ``created`` attribute, and logging refuses an extra that would overwrite one)."""
         lists = ("created", "unmatched", "ambiguous", "excluded")
-        return {"already_mapped": self.already_mapped, **{k: len(getattr(self, k)) for k in lists}}
+        counts = {"already_mapped": self.already_mapped, **{k: len(getattr(self, k)) for k in lists}}
+        return {f"products_{k}": n for k, n in counts.items()}
 
 
 def unmapped_row(
