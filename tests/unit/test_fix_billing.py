@@ -4,10 +4,11 @@ The builders' world: Halo client 7 with active recurring invoice 100, Item 50 at
 subscription S1 (three seats) linked to licence 1."""
 
 from datetime import date
+from decimal import Decimal
 
 from ddhalo.models import PackedItems
 from ddhalo.pipeline.billing.fix import FixAction, LinePatch, NewLine, plan_fix
-from ddhalo.pipeline.billing.inputs import RecurringInvoice
+from ddhalo.pipeline.billing.inputs import RecurringInvoice, decimal_of
 from ddhalo.pipeline.billing.plan import plan_billing
 from tests.unit.builders import client_billing, line, product, subscribed
 
@@ -50,6 +51,12 @@ def test_an_added_line_takes_the_base_price_when_the_recurring_price_is_null_or_
     for recurring in (None, "0"):
         action = one(subscribed(mapped=product(recurring=recurring, base="9.99")))
         assert action.new_line is not None and action.new_line.to_wire()["unit_price"] == 9.99
+
+
+def test_a_price_halo_answers_as_a_double_is_the_decimal_it_prints():
+    assert (decimal_of(12.1), decimal_of(3), decimal_of(None)) == (Decimal("12.1"), Decimal(3), None)
+    action = one(subscribed(mapped=product(recurring="12.1")))
+    assert action.new_line is not None and action.new_line.to_wire()["unit_price"] == 12.1
 
 
 def test_an_added_line_of_an_item_without_price_leaves_halos_default():

@@ -9,6 +9,7 @@ through the subscription it bills. The sentences are :mod:`~ddhalo.pipeline.bill
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -143,7 +144,7 @@ def dicker_quantity(subscribed: Subscribed) -> int:
 
 
 def plan_billing(
-    clients: list[ClientBilling], *, today: date, renewal_warning_days: int = DEFAULT_RENEWAL_WARNING_DAYS
+    clients: Iterable[ClientBilling], *, today: date, renewal_warning_days: int = DEFAULT_RENEWAL_WARNING_DAYS
 ) -> list[Finding]:
     """One finding per subscription of every client, in the order given."""
     renewal_by = today + timedelta(days=renewal_warning_days)
