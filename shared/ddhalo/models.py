@@ -10,11 +10,19 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+    model_validator,
+)
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 MappingSource = Literal["generated", "manual", "import"]
-RunKind = Literal["customers", "subscriptions", "sync"]
+RunKind = Literal["customers", "subscriptions", "sync", "billing"]
 RunTrigger = Literal["api", "schedule"]
 # "skipped": a sync that met a running one (the next tick syncs); it did nothing.
 RunStatus = Literal["queued", "running", "succeeded", "partial", "failed", "skipped"]
@@ -73,10 +81,13 @@ class Counts(BaseModel):
 
 
 class Suggestion(BaseModel):
-    """A Halo client that may be this customer's (a near-miss or shared name)."""
+    """A Halo client that may be this customer's (a near-miss or shared name); for a billing fix
+    held, a recurring invoice of the client to choose (``recurring_invoice_id``, its words in
+    ``halo_client_name``), absent from every other suggestion."""
 
     halo_client_id: int
     halo_client_name: str
+    recurring_invoice_id: int | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class HeldCustomer(BaseModel):
@@ -101,6 +112,16 @@ class HeldCustomer(BaseModel):
 # Why an item was skipped or failed, as a stable word beside the sentence (``reason``): the held
 # creates, exclusions, unreadable records, Halo's refusals (the error's own code) ...
 UNSPECIFIED = "unspecified"
+BILLING_FIELDS = (
+    "stock_code",
+    "dicker_quantity",
+    "halo_count",
+    "billed_quantity",
+    "line_ids",
+    "unit_price",
+    "value_difference",
+    "findings",
+)
 
 
 class RunItem(BaseModel):
@@ -122,6 +143,27 @@ class RunItem(BaseModel):
     occurrence: int = 0  # >0 for another row of the same id (a duplicate), kept as its own item
     # ``duplicate_in_halo``: every Halo record carrying this one's marker or tenant link, oldest first.
     duplicate_ids: list[int] = Field(default_factory=list)
+    # A billing item (``ddhalo.pipeline.billing``): the three numbers, the lines that bill it, the
+    # money at stake a month and every reason code that applies. ``findings`` None: not a billing item.
+    stock_code: str | None = None
+    dicker_quantity: int | None = None
+    halo_count: int | None = None
+    billed_quantity: int | float | None = None
+    line_ids: list[int] = Field(default_factory=list)
+    unit_price: float | None = None
+    value_difference: float | None = None
+    findings: list[str] | None = None
+
+    # No return annotation on purpose: pydantic would take it for the answer's schema (then {}).
+    @model_serializer(mode="wrap")
+    def _billing_only(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        """An item that is not a billing item answers without the billing fields, as before they
+        were added; a billing item answers them all (null when unknown)."""
+        values = handler(self)
+        if self.findings is None and isinstance(values, dict):
+            for name in BILLING_FIELDS:
+                values.pop(name, None)
+        return values
 
     @model_validator(mode="after")
     def _coded(self) -> RunItem:

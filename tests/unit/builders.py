@@ -6,6 +6,7 @@ The subscription builders share one customer: Dicker Data's ``t1``, mapped to Ha
 Microsoft tenant is ``ms-tenant``."""
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from ddhalo.dicker_data.client import Parsed
@@ -13,6 +14,16 @@ from ddhalo.dicker_data.models import Subscription, Tenant
 from ddhalo.halo.records import ClientRecord, Licence, SiteRecord
 from ddhalo.jobs.job import Job
 from ddhalo.models import Mapping, MappingSource, SubscriptionLink, compact_json
+from ddhalo.pipeline.billing.inputs import (
+    ClientBilling,
+    InvoiceLine,
+    LicenceFacts,
+    Product,
+    RecurringInvoice,
+    Subscribed,
+    SubscriptionFacts,
+    decimal_of,
+)
 from ddhalo.pipeline.compare import content_hash
 from ddhalo.pipeline.customers.read import CustomerInputs, DickerDataCustomers, HaloClients
 from ddhalo.pipeline.subscriptions.fields import desired_fields
@@ -123,3 +134,60 @@ def scope(
 def chunk(index: int) -> str:
     """The name of apply chunk ``index``, as its job names it (the store keys its work by it)."""
     return Job(run_id="r", kind="sync", phase="apply-subscriptions", index=index).chunk
+
+
+# ---------------------------------------------------------------------------------- billing
+# One Halo client (7) with one active recurring invoice (100); the product is Item 50 at 12.50.
+def facts(sid: str = "S1", **extra: Any) -> SubscriptionFacts:
+    """A subscription of ``t1`` as the billing check sees it: active, three seats, monthly."""
+    values: dict[str, Any] = {
+        "customer_id": "t1",
+        "subscription_id": sid,
+        "stock_code": "P1M:CFQ7TTC0LH18:0001:M:",
+        "dicker_stock_code": "SKU-1",
+        "description": f"Product {sid}",
+        "status": "active",
+        "quantity": 3,
+        "annual": False,
+        **extra,
+    }
+    return SubscriptionFacts(**values)
+
+
+def product(item_id: int = 50, recurring: str | None = "12.50", base: str | None = None) -> Product:
+    """The product's mapping to Halo Item ``item_id`` and the Item's prices."""
+    return Product("P1M:CFQ7TTC0LH18:0001:M:", item_id, decimal_of(recurring), decimal_of(base))
+
+
+def subscribed(
+    sid: str = "S1",
+    licence: tuple[int, int] | None = (1, 3),
+    mapped: Product | None = None,
+    *,
+    unmapped: bool = False,
+    **extra: Any,
+) -> Subscribed:
+    """Subscription ``sid`` linked to licence ``(id, count)``, its product mapped unless ``unmapped``."""
+    lic = LicenceFacts(*licence) if licence is not None else None
+    return Subscribed(facts(sid, **extra), lic, None if unmapped else (mapped or product()))
+
+
+def line(line_id: int, qty: int | str, *licence_ids: int, **extra: Any) -> InvoiceLine:
+    """Line ``line_id`` of invoice 100 billing ``qty`` of Item 50 at 12.50, linking ``licence_ids``."""
+    values: dict[str, Any] = {
+        "invoice_id": 100,
+        "item_id": 50,
+        "unit_price": Decimal("12.50"),
+        "licence_ids": licence_ids,
+        **extra,
+    }
+    return InvoiceLine(id=line_id, qty_order=Decimal(str(qty)), **values)
+
+
+def client_billing(
+    subs: Iterable[Subscribed],
+    lines: Iterable[InvoiceLine] = (),
+    invoices: Iterable[RecurringInvoice] = (RecurringInvoice(100),),
+    client_id: int = 7,
+) -> ClientBilling:
+    return ClientBilling(client_id, tuple(invoices), tuple(lines), tuple(subs))
