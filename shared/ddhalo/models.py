@@ -267,6 +267,8 @@ class Run(BaseModel):
     dicker_data_calls: int = 0
     throttled: int = 0
     digest: DigestRecord | None = None
+    # A billing check's totals: {"under_billed_value", "over_billed_value", "findings": {code: n}}.
+    billing: dict[str, Any] | None = None
     # Per chunk being written: what its batches saved so far, until the chunk records its items
     # (``counts`` answers them too, so a run's counts move per written batch, not per chunk).
     live: dict[str, Counts] = Field(default_factory=dict, exclude=True)
