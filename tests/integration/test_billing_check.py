@@ -127,3 +127,18 @@ def test_with_nothing_mapped_the_check_says_why(api):
     run = check(api)
     assert run["items"] == [] and "no_mapped_customers" in run["notices"]
     assert run["billing"] == {"under_billed_value": 0, "over_billed_value": 0, "findings": {}}
+
+
+def test_a_subscription_dicker_data_no_longer_answers_is_checked_as_gone(api, halo_fake, dicker_data_fake):
+    billing_world(api, halo_fake)
+    dicker_data_fake.remove_subscription(subscription_guid("fabrikam", 0))  # still billed: line of 14
+    run = check(api, {"customer_ids": [tenant_guid("fabrikam")]})
+    (gone,) = [i for i in run["items"] if i["dicker_id"] == subscription_guid("fabrikam", 0)]
+    assert (gone["reason_code"], gone["dicker_quantity"], gone["billed_quantity"]) == (
+        "billed_after_cancel",
+        0,
+        14,
+    )
+    assert gone["stock_code"] == "P1Y:CFQ7TTC0LDPB:0001:Y:"  # put back together from what its link wrote
+    assert gone["value_difference"] == pytest.approx(-14 * 19.8)
+    assert "no longer answered by Dicker Data" in gone["reason"]
