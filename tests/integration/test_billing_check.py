@@ -9,7 +9,7 @@ import pytest
 
 from ddhalo.pipeline.billing.plan import CODES
 from local.fakes.sample_billing import EXPECTED
-from local.fakes.sample_data import subscription_guid, tenant_guid
+from local.fakes.sample_data import make_subscription, subscription_guid, tenant_guid
 
 pytestmark = pytest.mark.integration
 
@@ -22,15 +22,18 @@ FABRIKAM_FINDINGS = {"billed_after_cancel": 1, "unbilled": 1, "over_billed": 1, 
 READS = ("GET /api/SoftwareLicence", "GET /api/Item", "GET /api/RecurringInvoice")
 
 
-def billing_world(api, halo_fake) -> None:
+def billing_world(api, halo_fake, also: dict | None = None) -> None:
     """Every sample customer that can be mapped, mapped (Smith & Jones by hand, Wide World by the
-    import), their subscriptions imported, the products generated."""
+    import), their subscriptions imported, the products generated. ``also``: one more customer
+    mapped by hand to a client another is mapped to."""
     assert api.post("/mappings/generate").status_code == 200
     (client_id,) = [i for i, c in halo_fake.clients.items() if c["name"] == SMITH_AND_JONES]
     mapped = api.post(
         "/mappings", {"dicker_customer_id": tenant_guid("smithjones"), "halo_client_id": client_id}
     )
     assert mapped.status_code in (200, 201), mapped.text
+    if also is not None:
+        assert api.post("/mappings", also | {"shared": True}).status_code in (200, 201)
     assert api.run("/customers/import", {})["status"] in ("succeeded", "partial")
     assert api.run("/subscriptions/import", {})["status"] in ("succeeded", "partial")
     assert api.post("/products/generate").status_code == 200
@@ -142,3 +145,40 @@ def test_a_subscription_dicker_data_no_longer_answers_is_checked_as_gone(api, ha
     assert gone["stock_code"] == "P1Y:CFQ7TTC0LDPB:0001:Y:"  # put back together from what its link wrote
     assert gone["value_difference"] == pytest.approx(-14 * 19.8)
     assert "no longer answered by Dicker Data" in gone["reason"]
+
+
+def test_a_customer_sharing_a_chosen_ones_client_shares_its_lines_but_is_not_answered(
+    api, halo_fake, dicker_data_fake
+):
+    """Tailspin, mapped to Smith & Jones' client too, buys 2 more of the annual Standard that one
+    unlinked line of 10 bills: checking Smith & Jones alone still counts them."""
+    tenant = next(t for t in dicker_data_fake.tenants if t["TenantId"] == tenant_guid("tailspin"))
+    dicker_data_fake.add_subscription(make_subscription(tenant, "tailspin-standard", "standard", quantity=2))
+    (client_id,) = [i for i, c in halo_fake.clients.items() if c["name"] == SMITH_AND_JONES]
+    billing_world(
+        api, halo_fake, also={"dicker_customer_id": tenant["TenantId"], "halo_client_id": client_id}
+    )
+    run = check(api, {"customer_ids": [tenant_guid("smithjones")]})
+    assert {i["customer_id"] for i in run["items"]} == {tenant_guid("smithjones")}
+    shared = [i for i in run["items"] if i["reason_code"] == "ambiguous_line"]
+    assert [WHO[i["dicker_id"]] for i in shared] == [("smithjones", 0), ("smithjones", 3)]
+    assert [i["value_difference"] for i in shared] == [pytest.approx((9 + 3 + 2 - 10) * 19.8)] * 2
+    assert "together Dicker Data charges 14" in shared[0]["reason"]
+
+
+def test_a_linked_licence_the_pages_do_not_show_is_read_by_its_id(api, halo_fake):
+    billing_world(api, halo_fake)
+    (licence_id,) = [
+        i
+        for i, lic in halo_fake.licences.items()
+        if (lic.get("notes") or "").startswith(
+            f"Dicker Data subscription: {subscription_guid('northwind', 1)}"
+        )
+    ]
+    del halo_fake.licences[licence_id]  # deleted by hand in Halo
+    halo_fake.reset_calls()
+    run = check(api, {"customer_ids": [tenant_guid("northwind")]})
+    (item,) = [i for i in run["items"] if i["dicker_id"] == subscription_guid("northwind", 1)]
+    # Halo holds no licence: its count differs, and no line bills a licence that is not there.
+    assert (item["halo_count"], item["findings"]) == (None, ["unbilled", "licence_count_differs"])
+    assert halo_fake.calls[f"GET /api/SoftwareLicence/{licence_id}"] == 1

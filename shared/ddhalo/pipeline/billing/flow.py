@@ -39,11 +39,17 @@ def chosen_mappings(store: Store, options: BillingOptions) -> list[Mapping]:
 def check_billing(
     store: Store, upstreams: Upstreams, options: BillingOptions, today: date | None = None
 ) -> Checked:
-    """Check every linked subscription of the chosen customers."""
-    mappings = chosen_mappings(store, options)
-    clients = read_billing(mappings, upstreams, store)
+    """Check every linked subscription of the chosen customers. Their clients are read whole:
+    a customer sharing a chosen one's Halo client shares its lines too (which subscriptions an
+    unlinked line bills), so it is compared alongside, though only the chosen are answered."""
+    chosen = chosen_mappings(store, options)
+    clients = {m.halo_client_id for m in chosen}
+    sharing = [m for m in store.list_mappings() if m.halo_client_id in clients] if chosen else []
     day = today or datetime.now(UTC).date()
-    findings = plan_billing(clients, today=day, renewal_warning_days=options.renewal_warning_days)
+    findings = plan_billing(
+        read_billing(sharing, upstreams, store), today=day, renewal_warning_days=options.renewal_warning_days
+    )
     job_log.step("planned")
-    items = [finding.item() for finding in findings]
-    return Checked(items, billing_totals(items), len(mappings))
+    customers = {m.dicker_customer_id for m in chosen}
+    items = [finding.item() for finding in findings if finding.facts.customer_id in customers]
+    return Checked(items, billing_totals(items), len(chosen))

@@ -86,13 +86,17 @@ def _read_links(store: Store, customers: set[str], world: BillingWorld) -> None:
 
 def _read_licences(halo: HaloClient, world: BillingWorld) -> dict[int, LicenceFacts]:
     """The linked licences' counts, from one paged read of every licence (slim: only the count
-    and identity are kept). A linked licence the pages did not show is one Halo holds no more."""
+    and identity are kept). A linked licence the pages did not show (the list shifted while it
+    was read) is read by its id: taken for missing, its count would be reported as differing."""
     linked = {lk.halo_licence_id for links in world.links.values() for lk in links}
     found: dict[int, LicenceFacts] = {}
     for licence in halo.iter_licences(slim=linked):
-        count = licence.value("count")
         if licence.id in linked:
-            found[licence.id] = LicenceFacts(licence.id, _count(count))
+            found[licence.id] = LicenceFacts(licence.id, _count(licence.value("count")))
+    for licence_id in sorted(linked - set(found)):
+        record = halo.licence(licence_id)
+        if record is not None:  # None: Halo holds it no more
+            found[licence_id] = LicenceFacts(licence_id, _count(record.value("count")))
     job_log.step("Halo licences read")
     return found
 
