@@ -84,6 +84,7 @@ def samples() -> dict[str, Any]:
         "halo_items": api("GET", "/halo/items"),
         "customers_import": api("POST", "/customers/import", {"dry_run": True}),
         "subscriptions_import": api("POST", "/subscriptions/import", {"dry_run": True}),
+        "billing_check": api("POST", "/billing/check", {"customer_ids": [CUSTOMER]}),
         "sync": api("POST", "/sync", {"customers": True, "subscriptions": False}),
         "halo_clients": api("GET", "/halo/clients"),
         "halo_top_levels": api("GET", "/halo/top-levels"),

@@ -240,6 +240,15 @@ class DigestRecord(BaseModel):
     at: str = Field(default_factory=now_iso)
 
 
+class BillingSummary(BaseModel):
+    """A billing check's totals (``ddhalo.pipeline.billing.totals``): the money billed too little
+    and too much a month, both positive, and how many items each reason code applies to."""
+
+    under_billed_value: float = 0.0
+    over_billed_value: float = 0.0
+    findings: dict[str, int] = Field(default_factory=dict)
+
+
 class Run(BaseModel):
     run_id: str
     kind: RunKind
@@ -267,6 +276,7 @@ class Run(BaseModel):
     dicker_data_calls: int = 0
     throttled: int = 0
     digest: DigestRecord | None = None
+    billing: BillingSummary | None = None  # a billing check's totals
     # Per chunk being written: what its batches saved so far, until the chunk records its items
     # (``counts`` answers them too, so a run's counts move per written batch, not per chunk).
     live: dict[str, Counts] = Field(default_factory=dict, exclude=True)

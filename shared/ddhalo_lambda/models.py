@@ -63,6 +63,13 @@ class ProductRequest(_Body):
     halo_item_id: Annotated[int, Field(ge=1, le=2**31 - 1), JSON_INTEGER]
 
 
+class BillingCheckRequest(_Body):
+    customer_ids: CustomerIds | None = None  # None: every mapped customer
+    # A check writes nothing to Halo: it is always a dry run, whatever is sent here (accepted so a
+    # caller may say so, as to the imports).
+    dry_run: OptionalFlag = None
+
+
 class SyncRequest(_Body):
     # Both switched off is nothing to sync: refused, and said so in the schema (not both false).
     model_config = ConfigDict(
@@ -198,6 +205,9 @@ def responses(success: dict[int, tuple[type[BaseModel], str]]) -> dict[int, Any]
 
 RUN_ANSWERS = responses(
     {202: (RunAccepted, "Queued: follow GET /runs/{run_id}"), 200: (RunView, "A dry run: the whole plan")}
+)
+BILLING_ANSWERS = responses(
+    {200: (RunView, "The check, executed at once: one item per linked subscription, and its totals")}
 )
 SYNC_ANSWERS = {
     **RUN_ANSWERS,

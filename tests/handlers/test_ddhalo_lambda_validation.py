@@ -7,6 +7,7 @@ from pydantic import BaseModel, ValidationError
 
 from ddhalo.validation import describe_validation
 from ddhalo_lambda.models import (
+    BillingCheckRequest,
     CustomerImportRequest,
     MappingRequest,
     ProductRequest,
@@ -203,6 +204,7 @@ REQUESTS = {
     CustomerImportRequest: {},
     SubscriptionImportRequest: {},
     SyncRequest: {},
+    BillingCheckRequest: {},
     MappingRequest: {"dicker_customer_id": "a", "halo_client_id": 1},
     ProductRequest: {"stock_code": "P1Y:CFQ7TTC0LH18:0001:Y:", "halo_item_id": 1},
 }
@@ -230,4 +232,4 @@ def test_null_for_any_boolean_of_a_request_is_refused(model, field):
 
 def test_every_request_model_is_checked_for_null_booleans():
     assert set(REQUESTS) == set(_Body.__subclasses__())
-    assert sum(len(_booleans(model)) for model in REQUESTS) == 8
+    assert sum(len(_booleans(model)) for model in REQUESTS) == 9

@@ -293,6 +293,7 @@ def test_every_function_has_its_role_with_policies_resolved(roles):
         "TestConfigFunction", "SettingsFunction", "GenerateMappingsFunction", "MappingsFunction",
         "ImportCustomersFunction", "ImportSubscriptionsFunction", "RunsFunction", "SyncFunction",
         "WorkerFunction", "ConsoleFunction", "PreTokenFunction", "ConsoleClientFunction", "ProductsFunction",
+        "BillingFunction",
     }  # fmt: skip
     settings = roles["SettingsFunction"]
     assert settings.name == "stack-SettingsFunctionRole"

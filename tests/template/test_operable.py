@@ -25,7 +25,7 @@ def of_type(synthesized, kind: str) -> dict:
 def test_every_function_logs_to_a_group_with_retention(synthesized):
     groups = of_type(synthesized, "AWS::Logs::LogGroup")
     functions = of_type(synthesized, "AWS::Lambda::Function")
-    assert len(functions) == 13
+    assert len(functions) == 14
     for name, function in functions.items():
         ref = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         assert groups[ref]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name

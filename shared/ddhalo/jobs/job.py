@@ -6,6 +6,8 @@
 | ``plan-subscriptions``  | 0     | one bulk read of both sides, the plan, unchanged items; the   |
 |                         |       | writes are stored as the apply chunks' payloads and queued    |
 | ``apply-subscriptions`` | i     | write chunk i; a retried chunk re-plans its customers         |
+| ``billing``             | 0     | the billing check: one bulk read, the plan, its totals; it    |
+|                         |       | writes nothing to Halo                                        |
 
 A job whose invocation ran out of time hands the rest to its *follow-up*: the same phase and
 index, one ``generation`` deeper.
@@ -19,13 +21,18 @@ from pydantic import BaseModel, Field
 
 from ddhalo.models import RunKind
 
-Phase = Literal["customers", "plan-subscriptions", "apply-subscriptions"]
+Phase = Literal["customers", "plan-subscriptions", "apply-subscriptions", "billing"]
 # The order a run's jobs come in: its items are listed in this order (by ``Job.chunk``).
-PHASE_ORDER: dict[str, int] = {"customers": 1, "plan-subscriptions": 2, "apply-subscriptions": 3}
+PHASE_ORDER: dict[str, int] = {
+    "customers": 1,
+    "plan-subscriptions": 2,
+    "apply-subscriptions": 3,
+    "billing": 4,
+}
 # The phases whose jobs run one at a time: the writing run holds the Halo lock, and its customers
 # and plan jobs (with their follow-ups) queue the next only when they end. They take the whole
 # Halo pace; apply chunks run WorkerConcurrency at once and split it.
-SOLO_PHASES = frozenset({"customers", "plan-subscriptions"})
+SOLO_PHASES = frozenset({"customers", "plan-subscriptions", "billing"})
 # The payload holding a plan job's licence read, when its invocation ended in the middle of it.
 READ_CHECKPOINT = "read-checkpoint"
 # Beyond this many follow-ups (Halo throttled for hours) the rest is reported failed.

@@ -1,5 +1,5 @@
 """What each phase of a run does, given its job: import customers, plan subscriptions (and queue
-the apply chunks), apply one chunk. Each answers the items it records; what it had no time for
+the apply chunks), apply one chunk, check billing. Each answers the items it records; what it had no time for
 goes to its follow-up (:mod:`ddhalo.jobs.chain`)."""
 
 from __future__ import annotations
@@ -12,8 +12,15 @@ from ddhalo.jobs import chunking
 from ddhalo.jobs.chain import GAVE_UP, Chain
 from ddhalo.jobs.job import MAX_FOLLOW_UPS, READ_CHECKPOINT, Job, apply_job
 from ddhalo.models import ITEMS_PER_PACK, RESULT_OF, PackedItems, Run, RunItem
+from ddhalo.pipeline.billing.flow import check_billing
 from ddhalo.pipeline.customers.flow import import_customers
-from ddhalo.pipeline.options import SyncOptions, customer_options, options_of, subscription_options
+from ddhalo.pipeline.options import (
+    SyncOptions,
+    billing_options,
+    customer_options,
+    options_of,
+    subscription_options,
+)
 from ddhalo.pipeline.reconcile import Applied
 from ddhalo.pipeline.subscriptions.apply import apply_subscriptions, from_payload, licence_finder, to_payload
 from ddhalo.pipeline.subscriptions.flow import plan_subscriptions
@@ -106,7 +113,24 @@ def apply(chain: Chain, run: Run, upstreams: Upstreams, job: Job) -> list[RunIte
     return items
 
 
-PHASES: dict[str, Phase] = {"customers": customers, "plan-subscriptions": plan, "apply-subscriptions": apply}
+def billing(chain: Chain, run: Run, upstreams: Upstreams, job: Job) -> list[RunItem | PackedItems]:
+    """The billing check, in one job: read, compare, store the run's totals. It writes nothing to
+    Halo (so it needs no chunks, no follow-up, nothing looked for again)."""
+    store = chain.runner.store
+    checked = check_billing(store, upstreams, billing_options(run))
+    if not checked.items:
+        _say_why_nothing_checked(store, run, checked.customers)
+    store.set_billing(run.run_id, checked.totals)
+    found = [i for i in checked.items if i.result != "unchanged"]
+    return [*found, *PackedItems.pack([i for i in checked.items if i.result == "unchanged"])]
+
+
+PHASES: dict[str, Phase] = {
+    "customers": customers,
+    "plan-subscriptions": plan,
+    "apply-subscriptions": apply,
+    "billing": billing,
+}
 
 
 def work_of(chain: Chain, job: Job, used: list[Upstreams]) -> Work:
@@ -217,3 +241,16 @@ def _say_why_nothing(store: Store, run: Run, customer_ids: list[str] | None) -> 
             "no_subscriptions",
             f"Dicker Data answered no subscriptions for the {mapped} mapped customer(s).",
         )
+
+
+def _say_why_nothing_checked(store: Store, run: Run, customers: int) -> None:
+    """A billing check that found nothing to check says why, never a silent clean."""
+    if not customers:
+        text = "No customer is mapped to a Halo client, so there is nothing to check: map customers first."
+        store.add_notice(run.run_id, "no_mapped_customers", text)
+    else:
+        text = (
+            f"None of the {customers} mapped customer(s) has a subscription linked to a Halo licence: "
+            "import subscriptions (POST /subscriptions/import) first."
+        )
+        store.add_notice(run.run_id, "no_subscriptions", text)

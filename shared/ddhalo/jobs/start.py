@@ -21,6 +21,8 @@ from ddhalo.upstreams import Upstreams
 
 def first_phase(run: Run) -> Phase:
     options = options_of(run)
+    if run.kind == "billing":
+        return "billing"
     if run.kind == "subscriptions" or (isinstance(options, SyncOptions) and not options.customers):
         return "plan-subscriptions"
     return "customers"

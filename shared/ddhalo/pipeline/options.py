@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ddhalo.models import Run
+from ddhalo.pipeline.billing.plan import DEFAULT_RENEWAL_WARNING_DAYS
 from ddhalo.settings.model import Settings
 
 
@@ -54,7 +55,16 @@ class SyncOptions(BaseModel):
     subscription_options: SubscriptionOptions = SubscriptionOptions()
 
 
-RunOptions = CustomerOptions | SubscriptionOptions | SyncOptions
+class BillingOptions(BaseModel):
+    """A billing check: every linked subscription of the chosen mapped customers (None: all).
+    It writes nothing to Halo, so it is always a dry run."""
+
+    customer_ids: list[str] | None = None
+    # An annual term ending within this many days is reported as ``renewal_due``.
+    renewal_warning_days: int = DEFAULT_RENEWAL_WARNING_DAYS
+
+
+RunOptions = CustomerOptions | SubscriptionOptions | SyncOptions | BillingOptions
 
 
 def options_of(run: Run) -> RunOptions:
@@ -62,7 +72,16 @@ def options_of(run: Run) -> RunOptions:
         return CustomerOptions.model_validate(run.options)
     if run.kind == "subscriptions":
         return SubscriptionOptions.model_validate(run.options)
+    if run.kind == "billing":
+        return BillingOptions.model_validate(run.options)
     return SyncOptions.model_validate(run.options)
+
+
+def billing_options(run: Run) -> BillingOptions:
+    options = options_of(run)
+    if isinstance(options, BillingOptions):
+        return options
+    raise ValueError(f"A {run.kind} run has no billing check.")
 
 
 def customer_options(run: Run) -> CustomerOptions:

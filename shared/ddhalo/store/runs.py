@@ -165,6 +165,15 @@ class RunsTable(Table):
             ExpressionAttributeValues={":p": to_dynamo(progress)},
         )
 
+    def set_billing(self, run_id: str, totals: dict[str, Any]) -> None:
+        """A billing check's totals, answered by the run (``Run.billing``)."""
+        self.table.update_item(
+            Key={"pk": _run_pk(run_id), "sk": RUN_SK},
+            UpdateExpression="SET billing = :b",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":b": to_dynamo(totals)},
+        )
+
     def start_live(self, run_id: str, chunk: str) -> bool:
         """A chunk's live counts start from zero (again, when the chunk is retried); False for a
         run stored before runs had them (its counts then move per chunk)."""

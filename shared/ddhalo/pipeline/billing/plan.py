@@ -203,11 +203,15 @@ def _codes(finding: Finding, today: date, renewal_by: date) -> list[str]:
     wanted = basis.wanted(finding.subscribed)
     ended = basis.ended(finding.subscribed)
     licence = finding.subscribed.licence
+    # Lines shared by several subscriptions bill them together: which one is under or over billed
+    # is unknown, so their sum's difference is reported as ``ambiguous_line``, not as each one's.
+    # Not knowing which Item bills it (``billed`` None), nothing is known to leave it unbilled.
+    one_by_one = not basis.ambiguous
     applies = {
         "billed_after_cancel": ended and billed is not None and billed > 0,
-        "unbilled": facts.active and not basis.lines and finding.dicker_quantity > 0,
-        "under_billed": bool(basis.lines) and billed is not None and billed < wanted,
-        "over_billed": not ended and billed is not None and billed > wanted,
+        "unbilled": facts.active and basis.known and not basis.lines and finding.dicker_quantity > 0,
+        "under_billed": one_by_one and bool(basis.lines) and billed is not None and billed < wanted,
+        "over_billed": one_by_one and not ended and billed is not None and billed > wanted,
         "ambiguous_line": basis.ambiguous,
         "no_product": finding.product is None and not basis.linked,
         "licence_count_differs": facts.active and (licence is None or licence.count != facts.quantity),
