@@ -23,7 +23,8 @@ def check_billing(body: Annotated[BillingCheckRequest | None, Body()] = None) ->
     request = body or BillingCheckRequest()
     svc = services()
     options = BillingOptions(customer_ids=request.customer_ids)
-    chosen_mappings(svc.runner.store, options)  # an unmapped customer named: refused before a run exists
+    # An unmapped customer named is refused before a run exists.
+    chosen_mappings(svc.runner.store.list_mappings(), options)
     run = start_run(svc.runner, svc.dispatcher, "billing", options, dry_run=True, trigger="api")
     logger.info("billing check finished", extra={"run_id": run.run_id, "status": run.status})
     return run_response(run, svc.runner)

@@ -27,10 +27,10 @@ class Checked:
     customers: int  # how many mapped customers were checked (0: say why nothing was)
 
 
-def chosen_mappings(store: Store, options: BillingOptions) -> list[Mapping]:
-    """The mapped customers to check (all when ``customer_ids`` is None); an unmapped one named
-    is refused, as an import refuses it."""
-    mappings = {m.dicker_customer_id: m for m in store.list_mappings()}
+def chosen_mappings(listed: list[Mapping], options: BillingOptions) -> list[Mapping]:
+    """Of every mapping (``listed``), the customers to check (all when ``customer_ids`` is None);
+    an unmapped one named is refused, as an import refuses it."""
+    mappings = {m.dicker_customer_id: m for m in listed}
     validate_request(SubscriptionOptions(customer_ids=options.customer_ids), mappings)
     chosen = options.customer_ids if options.customer_ids is not None else sorted(mappings)
     return [mappings[i] for i in dict.fromkeys(chosen)]
@@ -42,9 +42,10 @@ def check_billing(
     """Check every linked subscription of the chosen customers. Their clients are read whole:
     a customer sharing a chosen one's Halo client shares its lines too (which subscriptions an
     unlinked line bills), so it is compared alongside, though only the chosen are answered."""
-    chosen = chosen_mappings(store, options)
+    listed = store.list_mappings()
+    chosen = chosen_mappings(listed, options)
     clients = {m.halo_client_id for m in chosen}
-    sharing = [m for m in store.list_mappings() if m.halo_client_id in clients] if chosen else []
+    sharing = [m for m in listed if m.halo_client_id in clients]
     day = today or datetime.now(UTC).date()
     findings = plan_billing(
         read_billing(sharing, upstreams, store), today=day, renewal_warning_days=options.renewal_warning_days
