@@ -22,7 +22,7 @@ from ddhalo.pipeline.billing.read import (
     group_clients,
     invoice_line,
     invoices_by_client,
-    products_of,
+    priced_products,
     subscription_facts,
 )
 from ddhalo.store.products import ProductMapping
@@ -138,7 +138,7 @@ def test_products_carry_their_items_prices_and_an_item_halo_lost_leaves_them_unp
         ProductMapping(stock_code="P1M:X:0001:1:", halo_item_id=51, source="manual"),
     ]
     items = {50: ItemRecord(50, "Basic", base_price=0.0, recurring_price=8.1)}
-    assert products_of(mappings, items) == {
+    assert priced_products(mappings, items) == {
         ANNUAL: Product(ANNUAL, 50, Decimal("8.1"), Decimal("0.0")),
         "P1M:X:0001:1:": Product("P1M:X:0001:1:", 51, None, None),
     }

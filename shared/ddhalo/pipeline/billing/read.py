@@ -126,10 +126,10 @@ def _read_products(halo: HaloClient, store: Store) -> dict[str, Product]:
         return {}
     items = {item.id: item for item in halo.items()}
     job_log.step("Halo items read")
-    return products_of(mappings, items)
+    return priced_products(mappings, items)
 
 
-def products_of(mappings: Iterable[ProductMapping], items: dict[int, ItemRecord]) -> dict[str, Product]:
+def priced_products(mappings: Iterable[ProductMapping], items: dict[int, ItemRecord]) -> dict[str, Product]:
     """Stock code → its product; an Item Halo no longer answers leaves the product unpriced."""
     products: dict[str, Product] = {}
     for mapping in mappings:
